@@ -1,0 +1,69 @@
+import { AppError } from '../errors/app-error.ts';
+import type { Account, AccountRepository } from './account-repository.ts';
+import { hashPassword, needsRehash, verifyPassword } from './password-hashing.ts';
+
+export type { Account };
+
+export const MIN_PASSWORD_LENGTH = 8;
+// Long passphrases are welcome; the cap only keeps one sign-in from costing unbounded hashing.
+export const MAX_PASSWORD_LENGTH = 1024;
+const MAX_EMAIL_LENGTH = 254; // RFC 5321 path limit
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+
+/** A syntactically plausible address; real verification is by mail, not by regex. */
+export function isPlausibleEmail(email: string): boolean {
+  return email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
+}
+
+export function createAccountService(deps: { repository: AccountRepository }) {
+  // Unknown emails are checked against this hash so that both answers cost the same time
+  // (no account enumeration by timing).
+  let dummyHash: Promise<string> | undefined;
+  const dummy = () => (dummyHash ??= hashPassword('gatehouse-dummy-password-for-timing'));
+
+  const strip = ({ passwordHash: _h, ...account }: Account & { passwordHash: string }): Account => account;
+
+  return {
+    async registerAccount(input: { email: string; password: string; name?: string }): Promise<Account> {
+      const email = normalizeEmail(input.email);
+      if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
+      if (input.password.length < MIN_PASSWORD_LENGTH) {
+        throw new AppError('weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      }
+      if (input.password.length > MAX_PASSWORD_LENGTH) {
+        throw new AppError('invalid_password', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+      }
+      const name = input.name?.trim() || null;
+      if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
+      const created = await deps.repository.insert({ email, name, passwordHash: await hashPassword(input.password) });
+      if (!created) throw new AppError('conflict', 'an account with this email already exists', 409);
+      return strip(created);
+    },
+
+    /** Expected outcome as a value: the account, or undefined for any mismatch (same time either way). */
+    async authenticate(emailInput: string, password: string): Promise<Account | undefined> {
+      const email = normalizeEmail(emailInput);
+      const usable = isPlausibleEmail(email) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
+      const account = usable ? await deps.repository.findByEmail(email) : undefined;
+      if (!account) {
+        await verifyPassword(await dummy(), usable ? password : 'x');
+        return undefined;
+      }
+      if (!(await verifyPassword(account.passwordHash, password))) return undefined;
+      if (needsRehash(account.passwordHash)) {
+        await deps.repository.updatePasswordHash(account.id, await hashPassword(password));
+      }
+      return strip(account);
+    },
+
+    async findById(id: string): Promise<Account | undefined> {
+      const account = await deps.repository.findById(id);
+      return account && strip(account);
+    },
+  };
+}
+
+export type AccountService = ReturnType<typeof createAccountService>;

@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import type { Provider } from 'oidc-provider';
+import pino, { type Logger } from 'pino';
+import { createAccountRepository } from './accounts/account-repository.ts';
+import { createAccountService } from './accounts/account-service.ts';
+import { createClientRepository } from './clients/client-repository.ts';
+import { createClientService } from './clients/client-service.ts';
+import { resolveSecret } from './config/dev-secret.ts';
+import type { Config } from './config/load-config.ts';
+import { deriveSecrets } from './crypto/derive-secrets.ts';
+import { createChangeNotices } from './db/change-notices.ts';
+import { createDatabase } from './db/create-knex.ts';
+import { runMigrations } from './db/run-migrations.ts';
+import { assets } from './http/assets.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { healthEndpoints } from './http/health.ts';
+import { createMetrics, metricsEndpoint } from './http/metrics.ts';
+import { requestLog } from './http/request-log.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { interactionRoutes } from './interactions/interaction-routes.ts';
+import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { buildProvider } from './oidc/build-provider.ts';
+import { createFindAccount } from './oidc/find-account.ts';
+import { pages } from './oidc/pages.ts';
+import { createResourceIndicators } from './oidc/resources.ts';
+import { createRedis } from './redis/create-redis.ts';
+import { createResourceRepository } from './resources/resource-repository.ts';
+import { createResourceService } from './resources/resource-service.ts';
+import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
+import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
+
+export type GatehouseOptions = {
+  logger?: Logger;
+  /** Tests: run in one Postgres schema and one Redis key prefix. */
+  schema?: string;
+  redisKeyPrefix?: string;
+};
+
+/**
+ * The composition root: the only place that builds knex, ioredis, the Provider, the services and
+ * the HTTP handler. The server and the CLI both start here.
+ */
+export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const derived = deriveSecrets(await resolveSecret(config));
+
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
+  const knex: Knex = db.knex;
+  if (options.schema) await knex.raw('create schema if not exists ??', [options.schema]);
+  await runMigrations(knex, options.schema);
+  const redis: Redis | undefined = config.redisUrl
+    ? createRedis({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix })
+    : undefined;
+
+  const notices = createChangeNotices({ knex, databaseUrl: config.databaseUrl, logger });
+  const resources = createResourceService({ repository: createResourceRepository(knex), notices });
+  let provider: Provider | undefined;
+  const clients = createClientService({
+    repository: createClientRepository(knex),
+    resources,
+    secretPepper: derived.clientSecretPepper,
+    notices,
+    // oidc-provider's own validation, so nothing is saved that the engine would later refuse.
+    validateMetadata: async (metadata) => {
+      await provider!.Client.validate(metadata);
+    },
+  });
+  const accounts = createAccountService({ repository: createAccountRepository(knex) });
+  const signingKeys = createSigningKeyStore({
+    repository: createSigningKeyRepository(knex),
+    encryptionKey: derived.keyEncryptionKey,
+  });
+  await signingKeys.ensureActiveKey();
+
+  const metrics = createMetrics();
+  const adapter = adapterForModel({ knex, redis, clients });
+  const readiness = [
+    { name: 'postgres', check: () => knex.raw('select 1') },
+    ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+  ];
+
+  const build = async () =>
+    buildProvider({
+      issuer: config.issuer,
+      trustProxy: config.trustProxy,
+      clientSecretPepper: derived.clientSecretPepper,
+      logger,
+      signingKeys: await signingKeys.loadProviderKeys(),
+      cookieKeys: derived.cookieKeys,
+      dpopNonceSecret: derived.dpopNonceSecret,
+      adapter,
+      findAccount: createFindAccount(accounts),
+      resourceIndicators: createResourceIndicators(resources),
+      pages,
+      middleware: (p) => [
+        errorHandler(logger),
+        requestLog(logger, metrics),
+        securityHeaders({ isTls: config.issuer.startsWith('https://') }),
+        healthEndpoints(readiness),
+        metricsEndpoint(metrics),
+        assets(),
+        interactionRoutes(p, accounts),
+      ],
+    });
+
+  provider = await build();
+  let handle = provider.callback();
+
+  return {
+    config,
+    logger,
+    knex,
+    redis,
+    services: { accounts, clients, resources, signingKeys },
+    get provider() {
+      return provider!;
+    },
+    /** The HTTP handler; it always delegates to the current Provider. */
+    callback: (req: IncomingMessage, res: ServerResponse) => handle(req, res),
+    /** Builds a new Provider (e.g. after a signing-key change) and swaps it in atomically. */
+    async reload() {
+      provider = await build();
+      handle = provider.callback();
+    },
+    async close() {
+      await notices.close();
+      redis?.disconnect();
+      await db.close();
+    },
+  };
+}
+
+export type Gatehouse = Awaited<ReturnType<typeof createGatehouse>>;

@@ -1,0 +1,74 @@
+import { parseArgs } from 'node:util';
+import type { CommandContext } from './main.ts';
+import { print, table, UsageError } from './output.ts';
+
+export async function clientsCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+  const [sub, ...rest] = args;
+  const clients = gatehouse.services.clients;
+  const oneId = () => {
+    const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });
+    if (positionals.length !== 1) throw new UsageError(`usage: gatehouse clients ${sub} CLIENT_ID`);
+    return positionals[0]!;
+  };
+
+  switch (sub) {
+    case 'create': {
+      const { values } = parseArgs({
+        args: rest,
+        strict: true,
+        options: {
+          name: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          'grant-type': { type: 'string', multiple: true },
+          scope: { type: 'string' },
+          resource: { type: 'string', multiple: true },
+          'token-endpoint-auth-method': { type: 'string' },
+          introspect: { type: 'boolean' },
+        },
+      });
+      if (!values.name) throw new UsageError('--name is required');
+      const { client, clientSecret } = await clients.registerClient({
+        name: values.name,
+        redirectUris: values['redirect-uri'],
+        grantTypes: values['grant-type'],
+        scope: values.scope,
+        resources: values.resource,
+        tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
+        canIntrospect: values.introspect,
+      });
+      return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
+        [
+          `client_id:     ${client.client_id}`,
+          ...(clientSecret ? [`client_secret: ${clientSecret}`, '(shown once: it is stored only as a hash)'] : ['public client (no secret)']),
+        ].join('\n'),
+      );
+    }
+    case 'list': {
+      parseArgs({ args: rest, strict: true, options: {} });
+      const list = await clients.listClients();
+      return print({ json }, list, () =>
+        table([
+          ['CLIENT_ID', 'NAME', 'AUTH', 'GRANTS'],
+          ...list.map((c) => [c.client_id, String(c.client_name), String(c.token_endpoint_auth_method), (c.grant_types as string[]).join(',')]),
+        ]),
+      );
+    }
+    case 'show': {
+      const client = await clients.showClient(oneId());
+      return print({ json }, client, () => JSON.stringify(client, null, 2));
+    }
+    case 'delete': {
+      const id = oneId();
+      await clients.deleteClient(id);
+      return print({ json }, { deleted: id }, () => `deleted client ${id}`);
+    }
+    case 'rotate-secret': {
+      const { client, clientSecret } = await clients.rotateClientSecret(oneId());
+      return print({ json }, { client_id: client.client_id, client_secret: clientSecret }, () =>
+        `client_id:     ${client.client_id}\nclient_secret: ${clientSecret}\n(the old secret no longer works)`,
+      );
+    }
+    default:
+      throw new UsageError('usage: gatehouse clients create|list|show|delete|rotate-secret');
+  }
+}

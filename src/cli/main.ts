@@ -1,0 +1,80 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { createGatehouse, type Gatehouse } from '../app.ts';
+import { ConfigError, loadConfig, type Config } from '../config/load-config.ts';
+import { createDatabase } from '../db/create-knex.ts';
+import { runMigrations } from '../db/run-migrations.ts';
+import { AppError } from '../errors/app-error.ts';
+import { serve } from '../server.ts';
+import { clientsCommand } from './clients-command.ts';
+import { keysCommand } from './keys-command.ts';
+import { print, UsageError } from './output.ts';
+import { resourcesCommand } from './resources-command.ts';
+import { usersCommand } from './users-command.ts';
+
+const USAGE = `usage: gatehouse <command> [--json]
+  serve | migrate
+  resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] | resources list
+  clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
+                 [--token-endpoint-auth-method M] [--introspect]
+  clients list | show ID | delete ID | rotate-secret ID
+  users create --email E (--password-stdin | --password P) [--name N]
+  keys list`;
+
+export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };
+
+const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
+  resources: resourcesCommand,
+  clients: clientsCommand,
+  users: usersCommand,
+  keys: keysCommand,
+};
+
+async function main(argv: string[]): Promise<void> {
+  const json = argv.includes('--json');
+  const args = argv.filter((a) => a !== '--json');
+  const [command, ...rest] = args;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    if (!command) process.exitCode = 1;
+    return;
+  }
+  const config = loadConfig(process.env);
+  if (command === 'serve') {
+    parseArgs({ args: rest, options: {}, strict: true });
+    return serve(config);
+  }
+  if (command === 'migrate') return migrate(config, json);
+  const run = GROUPS[command];
+  if (!run) throw new UsageError(`unknown command: ${command}`);
+  // Commands log only warnings, to stderr, so stdout stays clean for --json consumers.
+  const gatehouse = await createGatehouse(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
+  try {
+    await run({ args: rest, json, gatehouse });
+  } finally {
+    await gatehouse.close();
+  }
+}
+
+async function migrate(config: Config, json: boolean): Promise<void> {
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  try {
+    const applied = await runMigrations(db.knex);
+    print({ json }, { applied }, () => (applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date'));
+  } finally {
+    await db.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  // One line, a reason, a non-zero exit: never a stack trace for bad input.
+  const known = err instanceof UsageError || err instanceof AppError || err instanceof ConfigError || isParseArgsError(err);
+  const message = known || err instanceof Error ? (err as Error).message : String(err);
+  process.stderr.write(`gatehouse: ${message.split('\n')[0]}\n`);
+  if (!known && process.env.GATEHOUSE_DEBUG) console.error(err);
+  process.exit(known ? 2 : 1);
+});
+
+function isParseArgsError(err: unknown): boolean {
+  return typeof (err as { code?: string })?.code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS');
+}

@@ -1,0 +1,31 @@
+import { parseArgs } from 'node:util';
+import type { CommandContext } from './main.ts';
+import { print, UsageError } from './output.ts';
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+export async function usersCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'create') throw new UsageError('usage: gatehouse users create --email E (--password-stdin | --password P) [--name N]');
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      email: { type: 'string' },
+      password: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      name: { type: 'string' },
+    },
+  });
+  if (!values.email) throw new UsageError('--email is required');
+  if (values['password-stdin'] === (values.password !== undefined)) {
+    throw new UsageError('give exactly one of --password-stdin or --password');
+  }
+  const password = values['password-stdin'] ? await readStdin() : values.password!;
+  const account = await gatehouse.services.accounts.registerAccount({ email: values.email, password, name: values.name });
+  print({ json }, account, () => `created user ${account.email} (${account.id})`);
+}

@@ -1,0 +1,20 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const PREFIX = 'hmac-sha256:';
+
+/** 256 random bits: too much entropy to brute-force from a hash, so a keyed SHA-256 suffices (notes §7). */
+export function generateClientSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashClientSecret(secret: string, pepper: Buffer): string {
+  return PREFIX + createHmac('sha256', pepper).update(secret).digest('hex');
+}
+
+/** Constant-time comparison of a presented secret with its stored keyed hash. */
+export function verifyClientSecret(presented: string, stored: string | undefined, pepper: Buffer): boolean {
+  if (!stored?.startsWith(PREFIX)) return false;
+  const expected = Buffer.from(stored.slice(PREFIX.length), 'hex');
+  const actual = createHmac('sha256', pepper).update(presented).digest();
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
+}

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import { createCache } from '../cache/create-cache.ts';
+import type { ChangeNotices } from '../db/change-notices.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { ResourceService } from '../resources/resource-service.ts';
+import type { ClientMetadata, ClientRepository, StoredClient } from './client-repository.ts';
+import { generateClientSecret, hashClientSecret } from './client-secret.ts';
+import { isStandardScope } from './standard-scopes.ts';
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+
+export type RegisterClientInput = {
+  name: string;
+  redirectUris?: string[];
+  grantTypes?: string[];
+  scope?: string;
+  resources?: string[];
+  tokenEndpointAuthMethod?: string;
+  /** May call the introspection endpoint for tokens issued to other clients (an API's own client). */
+  canIntrospect?: boolean;
+};
+
+export type ClientServiceDeps = {
+  repository: ClientRepository;
+  resources: ResourceService;
+  secretPepper: Buffer;
+  /** The protocol engine's own metadata validation (oidc-provider's Client.validate). */
+  validateMetadata: (metadata: ClientMetadata) => Promise<void>;
+  notices: ChangeNotices;
+};
+
+export function createClientService(deps: ClientServiceDeps) {
+  const cache = createCache<ClientMetadata>({
+    ttlMs: 60_000, // a safety net: change notices normally invalidate at once
+    max: 10_000,
+    load: async (id) => (await deps.repository.findById(id))?.metadata,
+  });
+  deps.notices.subscribe((n) => n.topic === 'client' && cache.invalidate(n.id));
+
+  const changed = async (clientId: string) => {
+    cache.invalidate(clientId);
+    await deps.notices.publish({ topic: 'client', id: clientId });
+  };
+
+  const buildMetadata = async (input: RegisterClientInput): Promise<ClientMetadata> => {
+    const name = input.name.trim();
+    if (!name) throw new AppError('invalid_client', 'name must not be empty');
+    const redirectUris = input.redirectUris ?? [];
+    const authMethod = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
+    if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
+      throw new AppError('invalid_client', `token endpoint auth method must be one of ${AUTH_METHODS.join(', ')}`);
+    }
+    const grantTypes = [
+      ...new Set(input.grantTypes?.length ? input.grantTypes : redirectUris.length ? ['authorization_code', 'refresh_token'] : ['client_credentials']),
+    ];
+    const unknownGrant = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
+    if (unknownGrant) throw new AppError('invalid_client', `unsupported grant type: ${unknownGrant}`);
+    if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
+      throw new AppError('invalid_client', 'a public client (none) cannot use client_credentials');
+    }
+    const usesCode = grantTypes.includes('authorization_code');
+    if (usesCode && redirectUris.length === 0) throw new AppError('invalid_client', 'authorization_code needs at least one --redirect-uri');
+
+    const resources = [...new Set(input.resources ?? [])];
+    const apis = await Promise.all(resources.map(async (r) => ({ identifier: r, api: await deps.resources.find(r) })));
+    const missing = apis.find((a) => !a.api);
+    if (missing) throw new AppError('invalid_client', `unknown resource: ${missing.identifier}`);
+
+    const scopes = [...new Set((input.scope ?? '').split(' ').filter(Boolean))];
+    const apiScopes = scopes.filter((s) => !isStandardScope(s));
+    const offered = new Set(apis.flatMap((a) => a.api!.scopes));
+    const stray = apiScopes.find((s) => !offered.has(s));
+    if (stray) throw new AppError('invalid_client', `scope ${stray} is not offered by any of the client's resources`);
+    const standard = scopes.filter(isStandardScope);
+
+    return {
+      client_id: randomBytes(16).toString('base64url'),
+      client_name: name,
+      redirect_uris: redirectUris,
+      grant_types: grantTypes,
+      response_types: usesCode ? ['code'] : [], // notes §6: no redirect URIs → no response types
+      token_endpoint_auth_method: authMethod,
+      // Omitted scope = every standard scope; API scopes are capped separately below (notes §8).
+      ...(standard.length ? { scope: standard.join(' ') } : {}),
+      allowed_resources: resources,
+      allowed_api_scopes: apiScopes,
+      can_introspect: input.canIntrospect === true,
+    };
+  };
+
+  return {
+    /** Registers a client; the plaintext secret is returned here once and never stored. */
+    async registerClient(input: RegisterClientInput): Promise<{ client: ClientMetadata; clientSecret?: string }> {
+      const metadata = await buildMetadata(input);
+      const isConfidential = metadata.token_endpoint_auth_method !== 'none';
+      const clientSecret = isConfidential ? generateClientSecret() : undefined;
+      const stored = clientSecret ? { ...metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) } : metadata;
+      await deps.validateMetadata(stored);
+      await deps.repository.insert(stored);
+      await changed(metadata.client_id);
+      return { client: redact(stored), clientSecret };
+    },
+
+    async rotateClientSecret(clientId: string): Promise<{ client: ClientMetadata; clientSecret: string }> {
+      const existing = await deps.repository.findById(clientId);
+      if (!existing) throw new AppError('not_found', `no client ${clientId}`, 404);
+      if (existing.metadata.token_endpoint_auth_method === 'none') {
+        throw new AppError('invalid_client', 'a public client has no secret');
+      }
+      const clientSecret = generateClientSecret();
+      await deps.repository.updateMetadata({ ...existing.metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) });
+      await changed(clientId);
+      return { client: redact(existing.metadata), clientSecret };
+    },
+
+    async deleteClient(clientId: string): Promise<void> {
+      if (!(await deps.repository.delete(clientId))) throw new AppError('not_found', `no client ${clientId}`, 404);
+      await changed(clientId);
+    },
+
+    async listClients(): Promise<ClientMetadata[]> {
+      return (await deps.repository.list()).map((c: StoredClient) => redact(c.metadata));
+    },
+
+    async showClient(clientId: string): Promise<ClientMetadata> {
+      const c = await deps.repository.findById(clientId);
+      if (!c) throw new AppError('not_found', `no client ${clientId}`, 404);
+      return redact(c.metadata);
+    },
+
+    /** Hot path (every token request): cached, invalidated by change notices. Includes the secret hash. */
+    findMetadata: (clientId: string) => cache.get(clientId),
+  };
+}
+
+/** What leaves the service for display: never the secret hash. */
+function redact(metadata: ClientMetadata): ClientMetadata {
+  const { client_secret: _hash, ...rest } = metadata;
+  return rest as ClientMetadata;
+}
+
+export type ClientService = ReturnType<typeof createClientService>;

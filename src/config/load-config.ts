@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+// The only code that reads the environment (STYLE.md). Every key has its default beside it.
+const booleanFromEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+    DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    DATA_DIR: z.string().min(1).default('./data'),
+    GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    TRUST_PROXY: booleanFromEnv.default(false),
+    WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV !== 'production') return;
+    if (!env.GATEHOUSE_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['GATEHOUSE_SECRET'], message: 'is required when NODE_ENV=production' });
+    }
+    // RFC 9700 §2.6 / OAuth 2.0 requires TLS; behind a terminator the issuer may be https while we listen on http.
+    const issuer = env.ISSUER ?? `http://localhost:${env.PORT}`;
+    if (issuer.startsWith('http://') && !env.TRUST_PROXY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ISSUER'],
+        message: 'must be https:// in production (or set TRUST_PROXY=true behind a TLS terminator)',
+      });
+    }
+  });
+
+export type Config = Readonly<{
+  isProduction: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  dataDir: string;
+  /** Undefined outside production means "use the generated dev secret in dataDir". */
+  secret: string | undefined;
+  trustProxy: boolean;
+  workers: number | 'auto';
+  logLevel: string;
+}>;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.problems = problems;
+  }
+}
+
+/** Parses the environment once; throws ConfigError naming every invalid key. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = schema.safeParse(
+    // Treat empty strings as unset: `FOO= npm start` should mean the default, not an invalid value.
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`));
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    isProduction: e.NODE_ENV === 'production',
+    port: e.PORT,
+    host: e.HOST,
+    issuer: (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    dataDir: e.DATA_DIR,
+    secret: e.GATEHOUSE_SECRET,
+    trustProxy: e.TRUST_PROXY,
+    workers: e.WORKERS,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,27 @@
+import { hkdfSync } from 'node:crypto';
+
+export type DerivedSecrets = Readonly<{
+  /** Keygrip keys for oidc-provider's cookies (newest first). */
+  cookieKeys: string[];
+  /** AES-256-GCM key that wraps signing keys' private parts at rest. */
+  keyEncryptionKey: Buffer;
+  /** HMAC key for server-generated client secrets (a new pepper voids every stored secret). */
+  clientSecretPepper: Buffer;
+  /** Stable 32 bytes for DPoP nonces: identical on every instance and provider rebuild. */
+  dpopNonceSecret: Buffer;
+}>;
+
+// One master secret, independent subkeys per purpose (RFC 5869 HKDF with distinct `info`),
+// so no key is ever used for two jobs.
+function derive(secret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'gatehouse', `gatehouse:${purpose}`, 32));
+}
+
+export function deriveSecrets(secret: string): DerivedSecrets {
+  return Object.freeze({
+    cookieKeys: [derive(secret, 'cookies').toString('base64url')],
+    keyEncryptionKey: derive(secret, 'signing-key-encryption'),
+    clientSecretPepper: derive(secret, 'client-secret-hmac'),
+    dpopNonceSecret: derive(secret, 'dpop-nonce'),
+  });
+}

@@ -1,0 +1,70 @@
+import { EventEmitter } from 'node:events';
+import type { Knex } from 'knex';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export type ChangeTopic = 'client' | 'resource' | 'signing-keys';
+export type ChangeNotice = { topic: ChangeTopic; id: string };
+export type ChangeNotices = {
+  /** Tells every instance (and this one) that a record changed, so caches drop it. */
+  publish(notice: ChangeNotice): Promise<void>;
+  subscribe(listener: (notice: ChangeNotice) => void): void;
+  close(): Promise<void>;
+};
+
+/**
+ * Cache invalidation between instances and the CLI over Postgres LISTEN/NOTIFY: the store that
+ * changed is the one that announces it, so it works with or without Redis. Embedded PGlite is
+ * single-process, so there notices stay in-process.
+ */
+export function createChangeNotices(
+  options: { knex: Knex; databaseUrl: string | undefined; channel?: string; logger?: Logger },
+): ChangeNotices {
+  const channel = options.channel ?? 'gatehouse_changes';
+  const local = new EventEmitter();
+  let listener: pg.Client | undefined;
+  let closed = false;
+  let retryMs = 500;
+
+  const deliver = (raw: string | undefined) => {
+    const [topic, ...rest] = (raw ?? '').split(':');
+    if (topic) local.emit('notice', { topic, id: rest.join(':') } as ChangeNotice);
+  };
+
+  const listen = async () => {
+    if (!options.databaseUrl || closed) return;
+    const client = new pg.Client({ connectionString: options.databaseUrl });
+    client.on('notification', (m) => m.channel === channel && deliver(m.payload));
+    client.on('error', (err) => {
+      options.logger?.warn({ err: err.message }, 'change-notice listener lost; reconnecting');
+      // While disconnected a notice may be missed: caches also expire on their own (short TTL).
+      local.emit('notice', { topic: 'client', id: '*' });
+      local.emit('notice', { topic: 'resource', id: '*' });
+      void client.end().catch(() => {});
+      if (!closed) setTimeout(() => void listen().catch(() => {}), retryMs).unref();
+      retryMs = Math.min(retryMs * 2, 30_000);
+    });
+    await client.connect();
+    await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    retryMs = 500;
+    listener = client;
+  };
+
+  let ready: Promise<void> | undefined;
+  return {
+    async publish(notice) {
+      const payload = `${notice.topic}:${notice.id}`;
+      if (options.databaseUrl) await options.knex.raw('select pg_notify(?, ?)', [channel, payload]);
+      else deliver(payload);
+    },
+    subscribe(fn) {
+      local.on('notice', fn);
+      ready ??= listen().catch((err: Error) => options.logger?.warn({ err: err.message }, 'change-notice listener failed'));
+    },
+    async close() {
+      closed = true;
+      local.removeAllListeners();
+      await listener?.end().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { errorPage } from '../../views/error.ts';
+import { AppError } from '../errors/app-error.ts';
+import { renderPage } from './render-page.ts';
+
+/**
+ * Outermost middleware for our own routes: a request id on every response, AppErrors and 4xx
+ * errors rendered with their status, anything else a generic 500 with the id logged.
+ * (oidc-provider renders its own protocol errors.)
+ */
+export function errorHandler(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const requestId = randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } catch (err) {
+      const e = err as { status?: number; expose?: boolean; message?: string; code?: string };
+      const isClientError = err instanceof AppError || (typeof e.status === 'number' && e.status >= 400 && e.status < 500);
+      const status = isClientError ? (e.status ?? 400) : 500;
+      if (!isClientError) logger.error({ err, requestId }, 'unhandled error');
+      const message = isClientError && (err instanceof AppError || e.expose) ? e.message! : 'Something went wrong on our side.';
+      const code = err instanceof AppError ? err.code : isClientError ? 'invalid_request' : 'server_error';
+      ctx.set('Cache-Control', 'no-store');
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.status = status;
+        ctx.body = { error: code, error_description: message };
+      } else {
+        renderPage(ctx, errorPage({ title: status === 500 ? 'Error' : 'Request not accepted', message, code, requestId }), status);
+      }
+    }
+  };
+}

@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import type { Adapter } from 'oidc-provider';
+import type { ClientService } from '../../clients/client-service.ts';
+import { createClientAdapter } from './client-adapter.ts';
+import { createPostgresAdapter } from './postgres-adapter.ts';
+import { createRedisAdapter } from './redis-adapter.ts';
+
+// Short-lived, hot and TTL-shaped: Redis when there is one. Everything else must survive
+// restarts and lives in Postgres (notes §4). Without Redis everything is in Postgres.
+const SHORT_LIVED = new Set([
+  'Session',
+  'Interaction',
+  'AuthorizationCode',
+  'PushedAuthorizationRequest',
+  'ReplayDetection',
+  'AccessToken',
+  'ClientCredentials',
+  'DeviceCode',
+  'BackchannelAuthenticationRequest',
+]);
+
+/** Which model lives where. oidc-provider instantiates one adapter per model per Provider. */
+export function adapterForModel(deps: { knex: Knex; redis: Redis | undefined; clients: ClientService }) {
+  const cache = new Map<string, Adapter>();
+  return (model: string): Adapter => {
+    let adapter = cache.get(model);
+    if (!adapter) {
+      if (model === 'Client') adapter = createClientAdapter(deps.clients);
+      else if (deps.redis && SHORT_LIVED.has(model)) adapter = createRedisAdapter(deps.redis, model);
+      else adapter = createPostgresAdapter(deps.knex, model);
+      cache.set(model, adapter);
+    }
+    return adapter;
+  };
+}

@@ -1,0 +1,49 @@
+import type { JSONWebKeySet } from 'jose';
+import type { Middleware } from 'koa';
+import { Provider, type JWK } from 'oidc-provider';
+import type { Logger } from 'pino';
+import { verifyClientSecret } from '../clients/client-secret.ts';
+import { introspectJwt } from './introspect-jwt.ts';
+import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
+
+export type BuildProviderInputs = ProviderConfigurationInputs & {
+  issuer: string;
+  trustProxy: boolean;
+  clientSecretPepper: Buffer;
+  logger: Logger;
+  /** Our middleware, outermost first; runs before oidc-provider's router. */
+  middleware: (provider: Provider) => Middleware[];
+};
+
+const publicJwks = (keys: JWK[]): JSONWebKeySet => ({
+  keys: keys.map(({ kty, n, e, crv, x, y, kid, alg, use }) =>
+    Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use }).filter(([, v]) => v !== undefined)),
+  ),
+});
+
+/**
+ * Builds a Provider and applies everything that is not configuration. The keystore is fixed at
+ * construction, so a key change means building a new one (notes §11): everything here must be
+ * re-applied on every build.
+ */
+export function buildProvider(inputs: BuildProviderInputs): Provider {
+  const provider = new Provider(inputs.issuer, providerConfiguration(inputs));
+  // Honour X-Forwarded-* only behind a trusted TLS terminator (notes §2).
+  provider.proxy = inputs.trustProxy;
+  // Stored secrets are keyed hashes; compare in constant time (notes §7).
+  provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
+    return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
+  };
+  for (const mw of inputs.middleware(provider)) provider.use(mw);
+  provider.use(
+    introspectJwt({ issuer: inputs.issuer, path: '/token/introspection', publicJwks: publicJwks(inputs.signingKeys) }),
+  );
+  provider.on('server_error', (ctx, err) => {
+    inputs.logger.error({ err, requestId: ctx.state?.requestId, route: ctx.oidc?.route }, 'oidc server_error');
+  });
+  provider.on('grant.error', (ctx, err) => {
+    const e = err as { error?: string; error_detail?: string };
+    inputs.logger.info({ requestId: ctx.state?.requestId, error: e.error, detail: e.error_detail }, 'grant error');
+  });
+  return provider;
+}

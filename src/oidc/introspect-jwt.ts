@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import { stringify } from 'node:querystring';
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import type { Middleware } from 'koa';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
+const LIMIT_BYTES = 56 * 1024; // oidc-provider's own body cap (notes §2)
+
+type CallerMetadata = { clientId: string; can_introspect?: boolean };
+
+/**
+ * oidc-provider answers introspection of a structured (JWT) access token with
+ * unsupported_token_type, since it never stores them (notes §10). This keeps its client
+ * authentication and swaps the JWT for an unknown opaque value; when the library then answers
+ * `{ active: false }` for an authenticated caller, the JWT is checked here instead (RFC 7662).
+ */
+export function introspectJwt(options: { issuer: string; path: string; publicJwks: JSONWebKeySet }): Middleware {
+  const keys = createLocalJWKSet(options.publicJwks);
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== options.path || !ctx.is('application/x-www-form-urlencoded')) return next();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req) {
+      size += (chunk as Buffer).length;
+      if (size > LIMIT_BYTES) {
+        ctx.set('Connection', 'close');
+        ctx.status = 400;
+        ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+    const token = form.getAll('token').length === 1 ? form.get('token')! : undefined;
+    const isJwt = token !== undefined && JWT_SHAPE.test(token);
+    if (isJwt) form.set('token', randomBytes(32).toString('base64url'));
+    // oidc-provider reads an already-consumed body from req.body (it warns once that it did).
+    (ctx.req as { body?: string }).body = stringify(Object.fromEntries(groupValues(form)));
+    await next();
+
+    const body = ctx.body as { active?: boolean } | undefined;
+    if (!isJwt || ctx.status !== 200 || body?.active !== false) return;
+    const caller = (ctx as unknown as KoaContextWithOIDC).oidc?.client as unknown as CallerMetadata | undefined;
+    if (!caller) return;
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: options.issuer,
+        typ: 'at+jwt', // RFC 9068 §4: never accept an ID token or another JWT as an access token
+        algorithms: ['RS256'],
+      });
+      // Who may learn about a token: the client it was issued to, or an API's own client.
+      if (payload.client_id !== caller.clientId && caller.can_introspect !== true) return;
+      const { client_id, scope, exp, iat, sub, aud, iss, jti } = payload;
+      ctx.body = { active: true, token_type: 'Bearer', client_id, scope, exp, iat, sub, aud, iss, jti };
+    } catch {
+      // Invalid, expired or foreign: stays { active: false } (RFC 7662 §2.2).
+    }
+  };
+}
+
+function groupValues(form: URLSearchParams): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [k, v] of form) out.set(k, [...(out.get(k) ?? []), v]);
+  return out;
+}

@@ -1,0 +1,31 @@
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { errorPage } from '../../views/error.ts';
+import { logoutPage, signedOutPage } from '../../views/logout.ts';
+import { raw } from '../http/html.ts';
+import { renderPage } from '../http/render-page.ts';
+
+type Ctx = Parameters<typeof renderPage>[0];
+
+/** oidc-provider's page hooks, rendered with our views and CSP. */
+export const pages = {
+  // Errors that cannot be redirected to the client (e.g. a bad redirect_uri): render, never redirect.
+  async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {
+    const status = (error as { status?: number }).status ?? 400;
+    renderPage(
+      ctx as unknown as Ctx,
+      errorPage({
+        title: 'Sign-in request not accepted',
+        message: out.error_description ?? 'The request could not be processed.',
+        code: out.error,
+        requestId: (ctx as unknown as Ctx).state.requestId,
+      }),
+      status >= 400 ? status : 400,
+    );
+  },
+  async logoutSource(ctx: KoaContextWithOIDC, form: string) {
+    renderPage(ctx as unknown as Ctx, logoutPage({ form: raw(form), host: ctx.host }));
+  },
+  async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
+    renderPage(ctx as unknown as Ctx, signedOutPage({ clientName: ctx.oidc.client?.clientName }));
+  },
+};

@@ -1,0 +1,81 @@
+import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } from 'oidc-provider';
+import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
+import type { createResourceIndicators } from './resources.ts';
+
+export type ProviderConfigurationInputs = {
+  /** Private JWKs, the active key first; others marked key_ops ['verify'] (notes §11). */
+  signingKeys: JWK[];
+  cookieKeys: string[];
+  dpopNonceSecret: Buffer;
+  adapter: (model: string) => Adapter;
+  findAccount: FindAccount;
+  resourceIndicators: ReturnType<typeof createResourceIndicators>;
+  pages: Pick<Configuration, 'renderError'> & {
+    logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
+    postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
+  };
+};
+
+const DAY = 86_400;
+// No HS* anywhere: client secrets are stored hashed, so nothing can derive a MAC key from them (notes §7).
+const ASYMMETRIC_ALGS: ('RS256' | 'PS256' | 'ES256' | 'EdDSA')[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
+
+type ClientExtras = { can_introspect?: boolean; clientId: string; clientAuthMethod: string; redirectUris: string[] };
+
+/** A pure function from our inputs to oidc-provider's configuration. */
+export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
+  return {
+    adapter: o.adapter as unknown as Configuration['adapter'],
+    clients: [], // every client comes from the Client adapter (Postgres)
+    jwks: { keys: o.signingKeys },
+    cookies: { keys: o.cookieKeys },
+    findAccount: o.findAccount,
+    // RFC 9700 §2.1.2: code flow only; no implicit, no hybrid.
+    responseTypes: ['code'],
+    // RFC 9700 §2.1.1: PKCE for every client, confidential ones too (S256 is the only method in v9).
+    pkce: { required: () => true },
+    scopes: [...STANDARD_SCOPES],
+    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
+    extraClientMetadata: { properties: ['allowed_resources', 'allowed_api_scopes', 'can_introspect'] },
+    // Browsers may call the token and userinfo endpoints only from a public client's own origins.
+    clientBasedCORS(ctx, origin, client) {
+      const c = client as unknown as ClientExtras;
+      if (origin === 'null') return false;
+      if (ctx.oidc.route !== 'userinfo' && c.clientAuthMethod !== 'none') return false;
+      return c.redirectUris.some((uri) => URL.parse(uri)?.origin === origin);
+    },
+    features: {
+      devInteractions: { enabled: false }, // on by default: any username would sign in (notes §3)
+      clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        // RFC 7662 §4: only the token's own client, or an API's client registered to introspect.
+        allowedPolicy: async (_ctx, client, token) =>
+          token.clientId === client.clientId || (client as unknown as ClientExtras).can_introspect === true,
+      },
+      // RFC 7009 §2.1: a client revokes only tokens issued to it.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      dPoP: { enabled: true, nonceSecret: o.dpopNonceSecret },
+      resourceIndicators: o.resourceIndicators as NonNullable<Configuration['features']>['resourceIndicators'],
+      rpInitiatedLogout: { enabled: true, logoutSource: o.pages.logoutSource, postLogoutSuccessSource: o.pages.postLogoutSuccessSource },
+    },
+    ttl: {
+      // Keep each API's own TTL: a fixed number here would silently override it (notes §8).
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 3600,
+      Session: 14 * DAY,
+      RefreshToken: 30 * DAY,
+      // An absolute cap on a whole refresh chain: it must outlast the longest chain (notes §9).
+      Grant: 365 * DAY,
+    },
+    // Rotate on every use; a spent token presented again revokes the grant (RFC 9700 §4.14.2).
+    rotateRefreshToken: true,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: o.pages.renderError,
+  };
+}

@@ -1,0 +1,46 @@
+import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import { isStandardScope } from '../clients/standard-scopes.ts';
+import type { ResourceService } from '../resources/resource-service.ts';
+
+type ClientExtras = { allowed_resources?: string[]; allowed_api_scopes?: string[] };
+const extras = (client: unknown) => client as ClientExtras;
+
+/**
+ * Resource indicators (RFC 8707) are how oidc-provider decides a token is a JWT for an API
+ * (notes §8). API scopes are never checked against the client by the library, so this is where
+ * a client is held to the APIs and scopes it was registered for.
+ */
+export function createResourceIndicators(resources: ResourceService) {
+  return {
+    enabled: true,
+    // The grant's resource decides the token's audience at the token endpoint.
+    useGrantedResource: () => true,
+    // A client with exactly one API gets it without sending `resource`, but only when it asks
+    // for an API scope (or uses client_credentials): a plain sign-in (openid) keeps a userinfo token.
+    defaultResource(ctx: KoaContextWithOIDC, client: unknown, oneOf?: string | string[]) {
+      if (oneOf) return oneOf;
+      const allowed = extras(client).allowed_resources ?? [];
+      if (allowed.length !== 1) return undefined;
+      const isClientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
+      const asksForApiScope = [...(ctx.oidc.requestParamScopes ?? [])].some((s) => !isStandardScope(s));
+      return isClientCredentials || asksForApiScope ? allowed[0] : undefined;
+    },
+    async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: unknown): Promise<ResourceServer> {
+      const { allowed_resources = [], allowed_api_scopes = [] } = extras(client);
+      const api = allowed_resources.includes(indicator) ? await resources.find(indicator) : undefined;
+      if (!api) throw new errors.InvalidTarget('resource indicator is unknown or not allowed for this client');
+      const permitted = api.scopes.filter((s) => allowed_api_scopes.includes(s));
+      const requested = [...(ctx.oidc.requestParamScopes ?? [])];
+      const denied = requested.find((s) => api.scopes.includes(s) && !permitted.includes(s));
+      if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
+      return {
+        // Caps what any token for this API can carry: its scopes this client was registered for.
+        scope: permitted.join(' '),
+        audience: indicator,
+        accessTokenTTL: api.accessTokenTtlSeconds,
+        accessTokenFormat: 'jwt',
+        jwt: { sign: { alg: 'RS256' } },
+      };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { createCache } from '../cache/create-cache.ts';
+import { isStandardScope } from '../clients/standard-scopes.ts';
+import type { ChangeNotices } from '../db/change-notices.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { ResourceRepository, ResourceServer } from './resource-repository.ts';
+
+export type { ResourceServer };
+
+// Short by default: a JWT access token cannot be recalled before it expires.
+export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600;
+// RFC 6749 §3.3 scope-token: printable ASCII except space, quote and backslash.
+const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
+
+export function createResourceService(deps: { repository: ResourceRepository; notices: ChangeNotices }) {
+  const cache = createCache<ResourceServer>({
+    ttlMs: 60_000,
+    max: 1_000,
+    load: (id) => deps.repository.findByIdentifier(id),
+  });
+  deps.notices.subscribe((n) => n.topic === 'resource' && cache.invalidate(n.id));
+
+  return {
+    async createResource(input: { identifier: string; scope: string; accessTokenTtlSeconds?: number }): Promise<ResourceServer> {
+      // RFC 8707 §2: an absolute URI without a fragment.
+      let url: URL;
+      try {
+        url = new URL(input.identifier);
+      } catch {
+        throw new AppError('invalid_resource', 'identifier must be an absolute URI');
+      }
+      if (url.hash || input.identifier.includes('#')) throw new AppError('invalid_resource', 'identifier must not contain a fragment');
+      const scopes = [...new Set(input.scope.split(' ').filter(Boolean))];
+      if (scopes.length === 0) throw new AppError('invalid_resource', 'at least one scope is required');
+      const bad = scopes.find((s) => !SCOPE_TOKEN.test(s) || isStandardScope(s));
+      if (bad) throw new AppError('invalid_resource', `invalid scope: ${bad}`);
+      const ttl = input.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS;
+      if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400) {
+        throw new AppError('invalid_resource', 'access token TTL must be an integer between 30 and 86400 seconds');
+      }
+      const resource = { identifier: input.identifier, scopes, accessTokenTtlSeconds: ttl };
+      if (!(await deps.repository.insert(resource))) {
+        throw new AppError('conflict', `resource ${input.identifier} already exists`, 409);
+      }
+      cache.invalidate(resource.identifier);
+      await deps.notices.publish({ topic: 'resource', id: resource.identifier });
+      return resource;
+    },
+    listResources: () => deps.repository.list(),
+    /** Hot path (every token request for an API): cached. */
+    find: (identifier: string) => cache.get(identifier),
+  };
+}
+
+export type ResourceService = ReturnType<typeof createResourceService>;
