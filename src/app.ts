@@ -14,6 +14,7 @@ import { createChangeNotices } from './db/change-notices.ts';
 import { createDatabase } from './db/create-knex.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { assets } from './http/assets.ts';
+import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthEndpoints } from './http/health.ts';
 import { createMetrics, metricsEndpoint } from './http/metrics.ts';
@@ -101,6 +102,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         healthEndpoints(readiness),
         metricsEndpoint(metrics),
         assets(),
+        discoveryAlias(),
         interactionRoutes(p, accounts),
       ],
     });
