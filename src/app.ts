@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import type { Provider } from 'oidc-provider';
+import { errors, type Provider } from 'oidc-provider';
 import pino, { type Logger } from 'pino';
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
@@ -13,10 +13,12 @@ import { deriveSecrets } from './crypto/derive-secrets.ts';
 import { createChangeNotices } from './db/change-notices.ts';
 import { createDatabase } from './db/create-knex.ts';
 import { runMigrations } from './db/run-migrations.ts';
+import { AppError } from './errors/app-error.ts';
 import { assets } from './http/assets.ts';
 import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { healthEndpoints } from './http/health.ts';
+import { jwksCacheControl } from './http/jwks-cache.ts';
 import { createMetrics, metricsEndpoint } from './http/metrics.ts';
 import { requestLog } from './http/request-log.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -24,12 +26,14 @@ import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
+import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createRedis } from './redis/create-redis.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
+import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
 
 export type GatehouseOptions = {
@@ -37,6 +41,12 @@ export type GatehouseOptions = {
   /** Tests: run in one Postgres schema and one Redis key prefix. */
   schema?: string;
   redisKeyPrefix?: string;
+  /** Tests: move time forward for the key schedule. */
+  clock?: () => Date;
+  /** How often each instance runs the key schedule (default 30 s). */
+  keyScheduleTickMs?: number;
+  /** The CLI runs no schedule and serves no HTTP. */
+  isCommand?: boolean;
 };
 
 /**
@@ -65,13 +75,26 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     notices,
     // oidc-provider's own validation, so nothing is saved that the engine would later refuse.
     validateMetadata: async (metadata) => {
-      await provider!.Client.validate(metadata);
+      try {
+        await provider!.Client.validate(metadata);
+      } catch (err) {
+        // The engine's verdict is bad input to our callers (CLI, admin): an AppError, not a protocol error.
+        if (err instanceof errors.InvalidClientMetadata) throw new AppError(err.error, err.error_description ?? err.message);
+        throw err;
+      }
     },
   });
   const accounts = createAccountService({ repository: createAccountRepository(knex) });
   const signingKeys = createSigningKeyStore({
     repository: createSigningKeyRepository(knex),
     encryptionKey: derived.keyEncryptionKey,
+    now: options.clock,
+    policy: async () => ({
+      rotationIntervalSeconds: config.keyRotationIntervalSeconds,
+      jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
+      maxTokenTtlSeconds: Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds()),
+      clockSkewSeconds: CLOCK_SKEW_SECONDS,
+    }),
   });
   await signingKeys.ensureActiveKey();
 
@@ -99,6 +122,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         errorHandler(logger),
         requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
+        jwksCacheControl(config.jwksMaxAgeSeconds),
         healthEndpoints(readiness),
         metricsEndpoint(metrics),
         assets(),
@@ -109,6 +133,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
 
   provider = await build();
   let handle = provider.callback();
+  // A key change builds a new Provider and swaps the handler; in-flight requests finish on the old one.
+  const reload = async () => {
+    provider = await build();
+    handle = provider.callback();
+  };
+  const keySchedule = options.isCommand
+    ? undefined
+    : startKeySchedule({ store: signingKeys, notices, onKeysChanged: reload, logger, tickMs: options.keyScheduleTickMs ?? 30_000 });
+  await keySchedule?.runOnce();
 
   return {
     config,
@@ -121,12 +154,14 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
     /** The HTTP handler; it always delegates to the current Provider. */
     callback: (req: IncomingMessage, res: ServerResponse) => handle(req, res),
-    /** Builds a new Provider (e.g. after a signing-key change) and swaps it in atomically. */
-    async reload() {
-      provider = await build();
-      handle = provider.callback();
-    },
+    /** Builds a new Provider and swaps it in atomically. */
+    reload,
+    /** Runs the key schedule once now (tests; the server also runs it on a timer). */
+    runKeySchedule: () => keySchedule?.runOnce(),
+    /** Tells every instance the signing keys changed (the CLI after rotate/revoke). */
+    announceKeyChange: () => notices.publish({ topic: 'signing-keys', id: '*' }),
     async close() {
+      await keySchedule?.stop();
       await notices.close();
       redis?.disconnect();
       await db.close();

@@ -2,16 +2,39 @@ import { parseArgs } from 'node:util';
 import type { CommandContext } from './main.ts';
 import { print, table, UsageError } from './output.ts';
 
+const date = (d: Date | null) => (d ? d.toISOString() : '-');
+
 export async function keysCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'list') throw new UsageError('usage: gatehouse keys list');
-  parseArgs({ args: rest, strict: true, options: {} });
-  const keys = await gatehouse.services.signingKeys.listKeys();
-  const date = (d: Date | null) => (d ? d.toISOString() : '-');
-  print({ json }, keys, () =>
-    table([
-      ['KID', 'ALG', 'STATUS', 'CREATED', 'ACTIVATED', 'RETIRED'],
-      ...keys.map((k) => [k.kid, k.alg, k.status, date(k.createdAt), date(k.activatedAt), date(k.retiredAt)]),
-    ]),
-  );
+  const store = gatehouse.services.signingKeys;
+  const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });
+
+  if (sub === 'list' && positionals.length === 0) {
+    const keys = await store.listKeys();
+    return print({ json }, keys, () =>
+      table([
+        ['KID', 'ALG', 'STATUS', 'CREATED', 'SIGNS FROM', 'RETIRED'],
+        ...keys.map((k) => [k.kid, k.alg, k.status, date(k.createdAt), date(k.activatedAt ?? k.activatesAt), date(k.retiredAt)]),
+      ]),
+    );
+  }
+  if (sub === 'rotate' && positionals.length === 0) {
+    const next = await store.rotate();
+    await gatehouse.announceKeyChange();
+    return print({ json }, next, () =>
+      `announced key ${next.kid}: published in the JWKS now, signs from ${date(next.activatesAt)} (once every cached JWKS has it)`,
+    );
+  }
+  if (sub === 'revoke' && positionals.length === 1) {
+    const { revoked, nowSigning } = await store.revoke(positionals[0]!);
+    await gatehouse.announceKeyChange();
+    const breaks =
+      revoked.status === 'retired' || revoked.status === 'active'
+        ? 'every token it signed that has not expired now fails verification; resource servers refetch the JWKS when they meet the new kid'
+        : 'nothing: it had not signed anything yet';
+    return print({ json }, { revoked, nowSigning, breaks }, () =>
+      `revoked key ${revoked.kid} (was ${revoked.status}); now signing with ${nowSigning}.\nWhat this breaks: ${breaks}.`,
+    );
+  }
+  throw new UsageError('usage: gatehouse keys list | keys rotate | keys revoke KID');
 }

@@ -19,7 +19,7 @@ const USAGE = `usage: gatehouse <command> [--json]
                  [--token-endpoint-auth-method M] [--introspect]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N]
-  keys list`;
+  keys list | keys rotate | keys revoke KID`;
 
 export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };
 
@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<void> {
   const run = GROUPS[command];
   if (!run) throw new UsageError(`unknown command: ${command}`);
   // Commands log only warnings, to stderr, so stdout stays clean for --json consumers.
-  const gatehouse = await createGatehouse(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
+  const gatehouse = await createGatehouse(config, { isCommand: true, logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
     await run({ args: rest, json, gatehouse });
   } finally {

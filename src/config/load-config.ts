@@ -17,6 +17,10 @@ const schema = z
     GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     TRUST_PROXY: booleanFromEnv.default(false),
     WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
+    // A new signing key every N days; announced in the JWKS before it signs.
+    KEY_ROTATION_DAYS: z.coerce.number().min(1).max(365).default(30),
+    // How long resource servers may cache the JWKS (Cache-Control max-age); keys are announced at least this long.
+    JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -47,6 +51,8 @@ export type Config = Readonly<{
   secret: string | undefined;
   trustProxy: boolean;
   workers: number | 'auto';
+  keyRotationIntervalSeconds: number;
+  jwksMaxAgeSeconds: number;
   logLevel: string;
 }>;
 
@@ -79,6 +85,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     secret: e.GATEHOUSE_SECRET,
     trustProxy: e.TRUST_PROXY,
     workers: e.WORKERS,
+    keyRotationIntervalSeconds: Math.round(e.KEY_ROTATION_DAYS * 86_400),
+    jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261123000001_initial.ts';
+import * as signingKeyActivation from '../../migrations/20261123000002_signing_key_activation.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
 const migrations: Record<string, Knex.Migration> = {
   '20261123000001_initial': initial,
+  '20261123000002_signing_key_activation': signingKeyActivation,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -17,6 +17,9 @@ export type ProviderConfigurationInputs = {
 };
 
 const DAY = 86_400;
+export const ID_TOKEN_TTL_SECONDS = 3600;
+// oidc-provider's default clockTolerance: the skew it allows when checking our own tokens.
+export const CLOCK_SKEW_SECONDS = 15;
 // No HS* anywhere: client secrets are stored hashed, so nothing can derive a MAC key from them (notes §7).
 const ASYMMETRIC_ALGS: ('RS256' | 'PS256' | 'ES256' | 'EdDSA')[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
@@ -66,7 +69,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       AuthorizationCode: 60,
-      IdToken: 3600,
+      IdToken: ID_TOKEN_TTL_SECONDS,
       Interaction: 3600,
       Session: 14 * DAY,
       RefreshToken: 30 * DAY,
@@ -75,6 +78,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     },
     // Rotate on every use; a spent token presented again revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,
+    clockTolerance: CLOCK_SKEW_SECONDS,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: o.pages.renderError,
   };

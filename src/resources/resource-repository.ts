@@ -19,6 +19,10 @@ export function createResourceRepository(knex: Knex) {
     async list(): Promise<ResourceServer[]> {
       return (await knex<Row>('resource_servers').orderBy('created_at')).map(fromRow);
     },
+    async maxAccessTokenTtlSeconds(): Promise<number | undefined> {
+      const row = await knex('resource_servers').max<{ max: number | null }>('access_token_ttl_seconds as max').first();
+      return row?.max ?? undefined;
+    },
     /** Returns false when the identifier is taken. */
     async insert(r: ResourceServer): Promise<boolean> {
       const inserted = await knex('resource_servers')

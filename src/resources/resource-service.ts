@@ -46,6 +46,8 @@ export function createResourceService(deps: { repository: ResourceRepository; no
       return resource;
     },
     listResources: () => deps.repository.list(),
+    /** The longest access-token lifetime of any API (signing keys are kept published that long). */
+    maxAccessTokenTtlSeconds: async () => (await deps.repository.maxAccessTokenTtlSeconds()) ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
     /** Hot path (every token request for an API): cached. */
     find: (identifier: string) => cache.get(identifier),
   };

@@ -8,6 +8,7 @@ export type StoredSigningKey = {
   publicJwk: Record<string, unknown>;
   privateJwkEncrypted: string;
   createdAt: Date;
+  activatesAt: Date | null;
   activatedAt: Date | null;
   retiredAt: Date | null;
 };
@@ -19,6 +20,7 @@ type Row = {
   public_jwk: Record<string, unknown>;
   private_jwk_encrypted: string;
   created_at: Date;
+  activates_at: Date | null;
   activated_at: Date | null;
   retired_at: Date | null;
 };
@@ -31,6 +33,7 @@ const fromRow = (r: Row): StoredSigningKey => ({
   publicJwk: r.public_jwk,
   privateJwkEncrypted: r.private_jwk_encrypted,
   createdAt: new Date(r.created_at),
+  activatesAt: date(r.activates_at),
   activatedAt: date(r.activated_at),
   retiredAt: date(r.retired_at),
 });
@@ -43,6 +46,11 @@ export function createSigningKeyRepository(knex: Knex) {
     async list(db: Knex = knex): Promise<StoredSigningKey[]> {
       return (await db<Row>('signing_keys').orderBy('created_at')).map(fromRow);
     },
+    /** kid:status of every key: cheap to poll, changes whenever the published set does. */
+    async fingerprint(): Promise<string> {
+      const rows = await knex<Row>('signing_keys').select('kid', 'status').orderBy('kid');
+      return rows.map((r) => `${r.kid}:${r.status}`).join(',');
+    },
     async insert(db: Knex, key: Omit<StoredSigningKey, 'createdAt' | 'retiredAt'>): Promise<void> {
       await db('signing_keys').insert({
         kid: key.kid,
@@ -50,8 +58,17 @@ export function createSigningKeyRepository(knex: Knex) {
         status: key.status,
         public_jwk: JSON.stringify(key.publicJwk),
         private_jwk_encrypted: key.privateJwkEncrypted,
+        activates_at: key.activatesAt,
         activated_at: key.activatedAt,
       });
+    },
+    /** Retires the active key and activates `kid`, in that order (one active key at a time). */
+    async activate(db: Knex, kid: string): Promise<void> {
+      await db('signing_keys').where({ status: 'active' }).update({ status: 'retired', retired_at: knex.fn.now() });
+      await db('signing_keys').where({ kid }).update({ status: 'active', activated_at: knex.fn.now(), activates_at: null });
+    },
+    async delete(db: Knex, kid: string): Promise<boolean> {
+      return (await db('signing_keys').where({ kid }).delete()) > 0;
     },
     /** Runs fn in a transaction holding the signing-key lock: one instance changes keys at a time. */
     async withLock<T>(fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {

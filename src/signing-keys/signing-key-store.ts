@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { AppError } from '../errors/app-error.ts';
 import { openJson, sealJson } from './key-encryption.ts';
+import { announceSeconds, planKeySteps, type KeyPolicy } from './key-lifecycle.ts';
 import type { SigningKeyRepository, SigningKeyStatus, StoredSigningKey } from './signing-key-repository.ts';
 
 export type SigningKeySummary = Omit<StoredSigningKey, 'privateJwkEncrypted' | 'publicJwk'>;
@@ -9,29 +11,90 @@ const ALG = 'RS256';
 
 /**
  * Signing keys in Postgres, private parts sealed with a key derived from GATEHOUSE_SECRET.
- * Shaped for rotation (next → active → retired); this module only guarantees an active key.
+ * Lifecycle: next (published, not signing) → active (signing) → retired (published until what
+ * it signed has expired) → removed. Every change happens under one advisory lock.
  */
-export function createSigningKeyStore(deps: { repository: SigningKeyRepository; encryptionKey: Buffer }) {
-  const generate = async (status: SigningKeyStatus) => {
+export function createSigningKeyStore(deps: {
+  repository: SigningKeyRepository;
+  encryptionKey: Buffer;
+  /** Read at each step: the longest token lifetime depends on the APIs registered. */
+  policy: () => Promise<KeyPolicy>;
+  now?: () => Date;
+}) {
+  const now = deps.now ?? (() => new Date());
+  const generate = async (status: SigningKeyStatus, activatesAt: Date | null = null) => {
     const { privateKey, publicKey } = await generateKeyPair(ALG, { modulusLength: 2048, extractable: true });
     const kid = randomUUID();
-    const privateJwk = await exportJWK(privateKey);
     return {
       kid,
       alg: ALG,
       status,
       publicJwk: { ...(await exportJWK(publicKey)), kid, alg: ALG, use: 'sig' },
-      privateJwkEncrypted: sealJson(privateJwk, deps.encryptionKey, kid),
-      activatedAt: status === 'active' ? new Date() : null,
+      privateJwkEncrypted: sealJson(await exportJWK(privateKey), deps.encryptionKey, kid),
+      activatesAt,
+      activatedAt: status === 'active' ? now() : null,
     };
   };
+  const summary = ({ privateJwkEncrypted: _p, publicJwk: _j, ...rest }: StoredSigningKey): SigningKeySummary => rest;
 
   return {
-    /** First start: create the first key. Safe when many instances start at once (advisory lock). */
+    /** First start: create the first key. Safe when many instances start at once. */
     async ensureActiveKey(): Promise<void> {
       await deps.repository.withLock(async (trx) => {
         const keys = await deps.repository.list(trx);
         if (!keys.some((k) => k.status === 'active')) await deps.repository.insert(trx, await generate('active'));
+      });
+    },
+
+    /** One scheduled pass (any instance may call it; the lock serialises them). True if keys changed. */
+    async runScheduledSteps(): Promise<boolean> {
+      const policy = await deps.policy();
+      return deps.repository.withLock(async (trx) => {
+        const steps = planKeySteps(await deps.repository.list(trx), now(), policy);
+        for (const step of steps) {
+          if (step.kind === 'create-next') await deps.repository.insert(trx, await generate('next', step.activatesAt));
+          else if (step.kind === 'activate') await deps.repository.activate(trx, step.kid);
+          else await deps.repository.delete(trx, step.kid);
+        }
+        return steps.length > 0;
+      });
+    },
+
+    /** `keys rotate`: announce a new key now; it starts signing once every cache has it. */
+    async rotate(): Promise<SigningKeySummary> {
+      const policy = await deps.policy();
+      return deps.repository.withLock(async (trx) => {
+        const pending = (await deps.repository.list(trx)).find((k) => k.status === 'next');
+        if (pending) return summary(pending);
+        const key = await generate('next', new Date(now().getTime() + announceSeconds(policy) * 1000));
+        await deps.repository.insert(trx, key);
+        return summary({ ...key, createdAt: now(), retiredAt: null });
+      });
+    },
+
+    /**
+     * `keys revoke KID` for a compromised key: unpublished at once. If it was signing, the
+     * announced `next` key (already in caches) signs from now on, else a fresh key does.
+     */
+    async revoke(kid: string): Promise<{ revoked: SigningKeySummary; nowSigning: string }> {
+      return deps.repository.withLock(async (trx) => {
+        const keys = await deps.repository.list(trx);
+        const target = keys.find((k) => k.kid === kid);
+        if (!target) throw new AppError('not_found', `no signing key ${kid}`, 404);
+        await deps.repository.delete(trx, kid);
+        let signing = keys.find((k) => k.status === 'active' && k.kid !== kid)?.kid;
+        if (target.status === 'active') {
+          const next = keys.find((k) => k.status === 'next');
+          if (next) {
+            await deps.repository.activate(trx, next.kid);
+            signing = next.kid;
+          } else {
+            const fresh = await generate('active');
+            await deps.repository.insert(trx, fresh);
+            signing = fresh.kid;
+          }
+        }
+        return { revoked: summary(target), nowSigning: signing! };
       });
     },
 
@@ -54,8 +117,10 @@ export function createSigningKeyStore(deps: { repository: SigningKeyRepository; 
     },
 
     async listKeys(): Promise<SigningKeySummary[]> {
-      return (await deps.repository.list()).map(({ privateJwkEncrypted: _p, publicJwk: _j, ...summary }) => summary);
+      return (await deps.repository.list()).map(summary);
     },
+
+    fingerprint: () => deps.repository.fingerprint(),
   };
 }
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createGatehouse, type Gatehouse } from '../../src/app.ts';
+import { createGatehouse, type Gatehouse, type GatehouseOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { cleanupRedisPrefix } from './test-storage.ts';
 import { testDatabaseUrl, testRedisUrl, uniqueName } from './test-env.ts';
@@ -34,7 +34,11 @@ export function newStorage(options: { useRedis?: boolean; dataDir?: string } = {
 }
 
 /** A real Gatehouse on 127.0.0.1:<random port>, on its own schema and Redis prefix. */
-export async function startTestGatehouse(storage: Storage = newStorage(), env: Record<string, string> = {}): Promise<TestGatehouse> {
+export async function startTestGatehouse(
+  storage: Storage = newStorage(),
+  env: Record<string, string> = {},
+  options: Pick<GatehouseOptions, 'clock'> = {},
+): Promise<TestGatehouse> {
   let handler: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(503).end();
   const server = createServer((req, res) => handler!(req, res));
   server.listen(0, '127.0.0.1');
@@ -61,6 +65,7 @@ export async function startTestGatehouse(storage: Storage = newStorage(), env: R
     schema: storage.schema,
     redisKeyPrefix: storage.redisPrefix,
     logger: pino({ level: 'info' }, sink),
+    ...options,
   });
   handler = gatehouse.callback;
 
