@@ -8,6 +8,18 @@ import { lockEmbeddedDatabase } from './embedded-lock.ts';
 // Postgres `bigint` (int8) counts and epoch values fit in a JS number for our uses.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
+/**
+ * knex-pglite 0.14 derives the result's command from knex's method name, so `.delete()` (method
+ * `del`) comes back as "DEL", which knex's pg dialect does not recognise: it returns the raw result
+ * instead of the affected-row count, and `(await q.delete()) > 0` is always false on PGlite.
+ */
+type ResponseProcessor = { processResponse(obj: { method?: string }, runner: unknown): unknown };
+class PgliteClient extends (ClientPgLite as unknown as new (config: Knex.Config) => ResponseProcessor) {
+  processResponse(obj: { method?: string }, runner: unknown) {
+    return super.processResponse(obj.method === 'del' ? { ...obj, method: 'delete' } : obj, runner);
+  }
+}
+
 export type DatabaseOptions = {
   /** postgres:// URL; undefined = embedded PGlite in dataDir. */
   url: string | undefined;
@@ -37,7 +49,7 @@ export function createDatabase(options: DatabaseOptions): Database {
   if (!inMemory) mkdirSync(directory, { recursive: true, mode: 0o700 });
   const unlock = inMemory ? () => {} : lockEmbeddedDatabase(directory);
   const knex = knexFactory({
-    client: ClientPgLite as unknown as typeof knexFactory.Client,
+    client: PgliteClient as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
     connection: { filename: directory } as Knex.StaticConnectionConfig,
     searchPath: options.schema ? [options.schema] : undefined,
