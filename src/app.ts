@@ -28,10 +28,12 @@ import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
+import { refreshGrace } from './oidc/refresh-grace.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createRedis } from './redis/create-redis.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
+import { createPostgresShortLivedStore, createRedisShortLivedStore } from './short-lived/short-lived-store.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
@@ -59,8 +61,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
 
   const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
   const knex: Knex = db.knex;
-  if (options.schema) await knex.raw('create schema if not exists ??', [options.schema]);
-  await runMigrations(knex, options.schema);
+  if (options.schema) await createSchema(knex, options.schema);
+  await runMigrations(knex, options.schema, { isEmbedded: db.isEmbedded });
   const redis: Redis | undefined = config.redisUrl
     ? createRedis({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix })
     : undefined;
@@ -73,6 +75,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     resources,
     secretPepper: derived.clientSecretPepper,
     notices,
+    maxRefreshTokenAbsoluteSeconds: config.refreshTokens.absoluteSeconds,
     // oidc-provider's own validation, so nothing is saved that the engine would later refuse.
     validateMetadata: async (metadata) => {
       try {
@@ -98,6 +101,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   });
   await signingKeys.ensureActiveKey();
 
+  const shortLived = redis ? createRedisShortLivedStore(redis) : createPostgresShortLivedStore(knex);
   const metrics = createMetrics();
   const adapter = adapterForModel({ knex, redis, clients });
   const readiness = [
@@ -118,6 +122,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       findAccount: createFindAccount(accounts),
       resourceIndicators: createResourceIndicators(resources),
       pages,
+      refreshTokens: config.refreshTokens,
       middleware: (p) => [
         errorHandler(logger),
         requestLog(logger, metrics),
@@ -128,6 +133,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         assets(),
         discoveryAlias(),
         interactionRoutes(p, accounts),
+        refreshGrace({
+          store: shortLived,
+          tokenPath: '/token',
+          graceSecondsFor: (ctx) =>
+            (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??
+            config.refreshTokens.graceSeconds,
+        }),
       ],
     });
 
@@ -140,8 +152,17 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   };
   const keySchedule = options.isCommand
     ? undefined
-    : startKeySchedule({ store: signingKeys, notices, onKeysChanged: reload, logger, tickMs: options.keyScheduleTickMs ?? 30_000 });
+    : startKeySchedule({
+        store: signingKeys,
+        notices,
+        onKeysChanged: reload,
+        logger,
+        tickMs: options.keyScheduleTickMs ?? 30_000,
+        pollMs: 5_000, // the "within seconds" guarantee holds even if a notice is lost
+      });
   await keySchedule?.runOnce();
+  // Serve only once invalidations from other instances and the CLI are being received.
+  await notices.ready();
 
   return {
     config,
@@ -170,3 +191,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
 }
 
 export type Gatehouse = Awaited<ReturnType<typeof createGatehouse>>;
+
+/** `create schema if not exists` is not safe against a concurrent twin: the loser gets a unique violation. */
+async function createSchema(knex: Knex, schema: string): Promise<void> {
+  try {
+    await knex.raw('create schema if not exists ??', [schema]);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+  }
+}

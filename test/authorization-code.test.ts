@@ -24,6 +24,7 @@ describe('authorization code flow with PKCE', () => {
       redirectUris: [REDIRECT_URI],
       scope: 'openid offline_access email read',
       resources: [API],
+      refreshTokenGraceSeconds: 0, // strict: any second use of a refresh token is theft (grace is tested elsewhere)
     });
     const pub = await gh.services.clients.registerClient({
       name: 'SPA',

@@ -24,8 +24,17 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
           resource: { type: 'string', multiple: true },
           'token-endpoint-auth-method': { type: 'string' },
           introspect: { type: 'boolean' },
+          'refresh-token-grace': { type: 'string' },
+          'refresh-token-idle': { type: 'string' },
+          'refresh-token-absolute': { type: 'string' },
         },
       });
+      const seconds = (flag: 'refresh-token-grace' | 'refresh-token-idle' | 'refresh-token-absolute') => {
+        const v = values[flag];
+        if (v === undefined) return undefined;
+        if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a number of seconds`);
+        return Number(v);
+      };
       if (!values.name) throw new UsageError('--name is required');
       const { client, clientSecret } = await clients.registerClient({
         name: values.name,
@@ -35,6 +44,9 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
         resources: values.resource,
         tokenEndpointAuthMethod: values['token-endpoint-auth-method'],
         canIntrospect: values.introspect,
+        refreshTokenGraceSeconds: seconds('refresh-token-grace'),
+        refreshTokenIdleSeconds: seconds('refresh-token-idle'),
+        refreshTokenAbsoluteSeconds: seconds('refresh-token-absolute'),
       });
       return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
         [

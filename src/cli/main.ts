@@ -17,6 +17,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] | resources list
   clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
                  [--token-endpoint-auth-method M] [--introspect]
+                 [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N]
   keys list | keys rotate | keys revoke KID`;
@@ -59,7 +60,7 @@ async function main(argv: string[]): Promise<void> {
 async function migrate(config: Config, json: boolean): Promise<void> {
   const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
   try {
-    const applied = await runMigrations(db.knex);
+    const applied = await runMigrations(db.knex, undefined, { isEmbedded: db.isEmbedded });
     print({ json }, { applied }, () => (applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date'));
   } finally {
     await db.close();

@@ -19,6 +19,10 @@ export type RegisterClientInput = {
   tokenEndpointAuthMethod?: string;
   /** May call the introspection endpoint for tokens issued to other clients (an API's own client). */
   canIntrospect?: boolean;
+  /** Refresh-token policy overrides (seconds); the server's defaults apply when absent. */
+  refreshTokenGraceSeconds?: number;
+  refreshTokenIdleSeconds?: number;
+  refreshTokenAbsoluteSeconds?: number;
 };
 
 export type ClientServiceDeps = {
@@ -28,6 +32,8 @@ export type ClientServiceDeps = {
   /** The protocol engine's own metadata validation (oidc-provider's Client.validate). */
   validateMetadata: (metadata: ClientMetadata) => Promise<void>;
   notices: ChangeNotices;
+  /** The server's absolute refresh-token lifetime: a client may shorten it, not extend it. */
+  maxRefreshTokenAbsoluteSeconds: number;
 };
 
 export function createClientService(deps: ClientServiceDeps) {
@@ -73,6 +79,7 @@ export function createClientService(deps: ClientServiceDeps) {
     const stray = apiScopes.find((s) => !offered.has(s));
     if (stray) throw new AppError('invalid_client', `scope ${stray} is not offered by any of the client's resources`);
     const standard = scopes.filter(isStandardScope);
+    const refreshPolicy = refreshTokenPolicy(input, deps.maxRefreshTokenAbsoluteSeconds);
 
     return {
       client_id: randomBytes(16).toString('base64url'),
@@ -86,6 +93,7 @@ export function createClientService(deps: ClientServiceDeps) {
       allowed_resources: resources,
       allowed_api_scopes: apiScopes,
       can_introspect: input.canIntrospect === true,
+      ...refreshPolicy,
     };
   };
 
@@ -132,6 +140,21 @@ export function createClientService(deps: ClientServiceDeps) {
     /** Hot path (every token request): cached, invalidated by change notices. Includes the secret hash. */
     findMetadata: (clientId: string) => cache.get(clientId),
   };
+}
+
+function refreshTokenPolicy(input: RegisterClientInput, maxAbsolute: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const check = (value: number | undefined, name: string, min: number, max: number, key: string) => {
+    if (value === undefined) return;
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new AppError('invalid_client', `${name} must be an integer between ${min} and ${max} seconds`);
+    }
+    out[key] = value;
+  };
+  check(input.refreshTokenGraceSeconds, 'refresh token grace', 0, 300, 'refresh_token_grace_seconds');
+  check(input.refreshTokenIdleSeconds, 'refresh token idle lifetime', 60, maxAbsolute, 'refresh_token_idle_seconds');
+  check(input.refreshTokenAbsoluteSeconds, 'refresh token absolute lifetime', 60, maxAbsolute, 'refresh_token_absolute_seconds');
+  return out;
 }
 
 /** What leaves the service for display: never the secret hash. */

@@ -21,6 +21,11 @@ const schema = z
     KEY_ROTATION_DAYS: z.coerce.number().min(1).max(365).default(30),
     // How long resource servers may cache the JWKS (Cache-Control max-age); keys are announced at least this long.
     JWKS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
+    // Refresh tokens: a replay of a just-rotated token inside the grace window gets the same
+    // answer; unused for the idle time, or older than the absolute time, a chain ends.
+    REFRESH_TOKEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    REFRESH_TOKEN_IDLE_DAYS: z.coerce.number().min(0.01).max(3650).default(14),
+    REFRESH_TOKEN_ABSOLUTE_DAYS: z.coerce.number().min(0.01).max(3650).default(90),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -53,6 +58,7 @@ export type Config = Readonly<{
   workers: number | 'auto';
   keyRotationIntervalSeconds: number;
   jwksMaxAgeSeconds: number;
+  refreshTokens: Readonly<{ graceSeconds: number; idleSeconds: number; absoluteSeconds: number }>;
   logLevel: string;
 }>;
 
@@ -87,6 +93,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workers: e.WORKERS,
     keyRotationIntervalSeconds: Math.round(e.KEY_ROTATION_DAYS * 86_400),
     jwksMaxAgeSeconds: e.JWKS_MAX_AGE_SECONDS,
+    refreshTokens: Object.freeze({
+      graceSeconds: e.REFRESH_TOKEN_GRACE_SECONDS,
+      idleSeconds: Math.round(e.REFRESH_TOKEN_IDLE_DAYS * 86_400),
+      absoluteSeconds: Math.round(e.REFRESH_TOKEN_ABSOLUTE_DAYS * 86_400),
+    }),
     logLevel: e.LOG_LEVEL,
   });
 }

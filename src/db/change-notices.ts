@@ -9,6 +9,8 @@ export type ChangeNotices = {
   /** Tells every instance (and this one) that a record changed, so caches drop it. */
   publish(notice: ChangeNotice): Promise<void>;
   subscribe(listener: (notice: ChangeNotice) => void): void;
+  /** Resolves once notices from other processes are being received (or listening failed). */
+  ready(): Promise<void>;
   close(): Promise<void>;
 };
 
@@ -48,6 +50,9 @@ export function createChangeNotices(
     await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     retryMs = 500;
     listener = client;
+    // close() may have run while we were connecting, before it could see this client: without
+    // this the open connection keeps a finished CLI command alive forever.
+    if (closed) await client.end().catch(() => {});
   };
 
   let ready: Promise<void> | undefined;
@@ -60,6 +65,9 @@ export function createChangeNotices(
     subscribe(fn) {
       local.on('notice', fn);
       ready ??= listen().catch((err: Error) => options.logger?.warn({ err: err.message }, 'change-notice listener failed'));
+    },
+    async ready() {
+      await ready;
     },
     async close() {
       closed = true;

@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
 import * as initial from '../../migrations/20261123000001_initial.ts';
 import * as signingKeyActivation from '../../migrations/20261123000002_signing_key_activation.ts';
+import * as shortLivedEntries from '../../migrations/20261123000003_short_lived_entries.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
 const migrations: Record<string, Knex.Migration> = {
   '20261123000001_initial': initial,
   '20261123000002_signing_key_activation': signingKeyActivation,
+  '20261123000003_short_lived_entries': shortLivedEntries,
 };
 
 const source: Knex.MigrationSource<string> = {
@@ -15,17 +17,22 @@ const source: Knex.MigrationSource<string> = {
   getMigration: async (name) => migrations[name]!,
 };
 
-/** Applies pending migrations; knex's lock table makes concurrent runs safe. Returns names applied. */
-export async function runMigrations(knex: Knex, schema?: string): Promise<string[]> {
-  // knex fails at once (MigrationLocked) when another instance holds the lock; instances that
-  // start together wait for it instead, bounded at about a minute.
-  for (let attempt = 0; ; attempt += 1) {
-    try {
-      const [, applied] = await knex.migrate.latest({ migrationSource: source, schemaName: schema });
-      return applied as string[];
-    } catch (err) {
-      if ((err as Error).name !== 'MigrationLocked' || attempt >= 120) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
+/**
+ * Applies pending migrations; returns the names applied. Safe when many instances start at once:
+ * knex creates its own bookkeeping tables without any lock (two fresh instances collide on
+ * `create table knex_migrations`), so the whole run holds a Postgres advisory lock, taken on a
+ * connection of its own while knex migrates on others.
+ */
+export async function runMigrations(knex: Knex, schema?: string, options: { isEmbedded?: boolean } = {}): Promise<string[]> {
+  const migrate = async () => {
+    const [, applied] = await knex.migrate.latest({ migrationSource: source, schemaName: schema });
+    return applied as string[];
+  };
+  // PGlite is one process with one connection: nothing to race, and no second connection to lock on.
+  if (options.isEmbedded) return migrate();
+  const lockName = `gatehouse-migrations:${schema ?? 'default'}`;
+  return knex.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [lockName]);
+    return migrate();
+  });
 }

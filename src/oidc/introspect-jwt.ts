@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { stringify } from 'node:querystring';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { FormTooLarge, readProtocolForm, rejectTooLarge, setProtocolForm, single } from './protocol-form.ts';
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
-const LIMIT_BYTES = 56 * 1024; // oidc-provider's own body cap (notes §2)
 
 type CallerMetadata = { clientId: string; can_introspect?: boolean };
 
@@ -18,25 +17,20 @@ type CallerMetadata = { clientId: string; can_introspect?: boolean };
 export function introspectJwt(options: { issuer: string; path: string; publicJwks: JSONWebKeySet }): Middleware {
   const keys = createLocalJWKSet(options.publicJwks);
   return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== options.path || !ctx.is('application/x-www-form-urlencoded')) return next();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req) {
-      size += (chunk as Buffer).length;
-      if (size > LIMIT_BYTES) {
-        ctx.set('Connection', 'close');
-        ctx.status = 400;
-        ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
-        return;
-      }
-      chunks.push(chunk as Buffer);
+    if (ctx.method !== 'POST' || ctx.path !== options.path) return next();
+    let form: URLSearchParams | undefined;
+    try {
+      form = await readProtocolForm(ctx);
+    } catch (err) {
+      if (err instanceof FormTooLarge) return rejectTooLarge(ctx);
+      throw err;
     }
-    const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-    const token = form.getAll('token').length === 1 ? form.get('token')! : undefined;
+    const token = form && single(form, 'token');
     const isJwt = token !== undefined && JWT_SHAPE.test(token);
-    if (isJwt) form.set('token', randomBytes(32).toString('base64url'));
-    // oidc-provider reads an already-consumed body from req.body (it warns once that it did).
-    (ctx.req as { body?: string }).body = stringify(Object.fromEntries(groupValues(form)));
+    if (isJwt) {
+      form!.set('token', randomBytes(32).toString('base64url'));
+      setProtocolForm(ctx, form!);
+    }
     await next();
 
     const body = ctx.body as { active?: boolean } | undefined;
@@ -57,10 +51,4 @@ export function introspectJwt(options: { issuer: string; path: string; publicJwk
       // Invalid, expired or foreign: stays { active: false } (RFC 7662 §2.2).
     }
   };
-}
-
-function groupValues(form: URLSearchParams): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const [k, v] of form) out.set(k, [...(out.get(k) ?? []), v]);
-  return out;
 }

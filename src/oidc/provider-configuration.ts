@@ -10,20 +10,29 @@ export type ProviderConfigurationInputs = {
   adapter: (model: string) => Adapter;
   findAccount: FindAccount;
   resourceIndicators: ReturnType<typeof createResourceIndicators>;
+  /** Server-wide defaults; a client's own metadata overrides them. */
+  refreshTokens: { idleSeconds: number; absoluteSeconds: number };
   pages: Pick<Configuration, 'renderError'> & {
     logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
     postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
   };
 };
 
-const DAY = 86_400;
 export const ID_TOKEN_TTL_SECONDS = 3600;
 // oidc-provider's default clockTolerance: the skew it allows when checking our own tokens.
 export const CLOCK_SKEW_SECONDS = 15;
 // No HS* anywhere: client secrets are stored hashed, so nothing can derive a MAC key from them (notes §7).
 const ASYMMETRIC_ALGS: ('RS256' | 'PS256' | 'ES256' | 'EdDSA')[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
-type ClientExtras = { can_introspect?: boolean; clientId: string; clientAuthMethod: string; redirectUris: string[] };
+type ClientExtras = {
+  can_introspect?: boolean;
+  refresh_token_idle_seconds?: number;
+  refresh_token_absolute_seconds?: number;
+  clientId: string;
+  clientAuthMethod: string;
+  redirectUris: string[];
+};
+const SESSION_TTL_SECONDS = 14 * 86_400;
 
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
@@ -41,7 +50,16 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
-    extraClientMetadata: { properties: ['allowed_resources', 'allowed_api_scopes', 'can_introspect'] },
+    extraClientMetadata: {
+      properties: [
+        'allowed_resources',
+        'allowed_api_scopes',
+        'can_introspect',
+        'refresh_token_grace_seconds',
+        'refresh_token_idle_seconds',
+        'refresh_token_absolute_seconds',
+      ],
+    },
     // Browsers may call the token and userinfo endpoints only from a public client's own origins.
     clientBasedCORS(ctx, origin, client) {
       const c = client as unknown as ClientExtras;
@@ -71,10 +89,20 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       AuthorizationCode: 60,
       IdToken: ID_TOKEN_TTL_SECONDS,
       Interaction: 3600,
-      Session: 14 * DAY,
-      RefreshToken: 30 * DAY,
-      // An absolute cap on a whole refresh chain: it must outlast the longest chain (notes §9).
-      Grant: 365 * DAY,
+      Session: SESSION_TTL_SECONDS,
+      // Sliding: each rotation gets the idle time again, but never past the chain's absolute end
+      // (iiat is when the chain began).
+      RefreshToken(_ctx, token, client) {
+        const c = client as unknown as ClientExtras;
+        const idle = c.refresh_token_idle_seconds ?? o.refreshTokens.idleSeconds;
+        const absolute = c.refresh_token_absolute_seconds ?? o.refreshTokens.absoluteSeconds;
+        const age = Math.floor(Date.now() / 1000) - (token.iiat ?? Math.floor(Date.now() / 1000));
+        return Math.max(1, Math.min(idle, absolute - age));
+      },
+      // A Grant caps every chain issued under it (notes §9). Chains start while the session that
+      // consented lives, so session + the absolute lifetime never cuts a valid chain short
+      // (a client's own absolute lifetime may only be shorter than the server's).
+      Grant: SESSION_TTL_SECONDS + o.refreshTokens.absoluteSeconds,
     },
     // Rotate on every use; a spent token presented again revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,

@@ -13,7 +13,10 @@ export function startKeySchedule(deps: {
   notices: ChangeNotices;
   onKeysChanged: () => Promise<void>;
   logger: Logger;
+  /** How often due rotation steps are applied. */
   tickMs: number;
+  /** How often the key set is compared, in case a change notice was missed. */
+  pollMs: number;
 }) {
   let lastFingerprint: string | undefined;
   let running: Promise<void> | undefined;
@@ -46,15 +49,15 @@ export function startKeySchedule(deps: {
   };
 
   deps.notices.subscribe((n) => n.topic === 'signing-keys' && void run(false));
-  const timer = setInterval(() => void run(true), deps.tickMs);
-  timer.unref();
+  const timers = [setInterval(() => void run(true), deps.tickMs), setInterval(() => void run(false), deps.pollMs)];
+  for (const t of timers) t.unref();
 
   return {
     /** Runs one pass now (start-up, tests, and after `keys rotate` in this process). */
     runOnce: () => run(true),
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      for (const t of timers) clearInterval(t);
       await running;
     },
   };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { AppError } from '../errors/app-error.ts';
-import { openJson, sealJson } from './key-encryption.ts';
+import { openJson, sealJson } from '../crypto/seal-json.ts';
 import { announceSeconds, planKeySteps, type KeyPolicy } from './key-lifecycle.ts';
 import type { SigningKeyRepository, SigningKeyStatus, StoredSigningKey } from './signing-key-repository.ts';
 

@@ -13,7 +13,7 @@ export async function createTestDatabase(): Promise<{ knex: Knex; schema: string
   const schema = uniqueName('t_');
   const db = createDatabase({ url: testDatabaseUrl, dataDir: 'memory://', schema, poolMax: 5 });
   await db.knex.raw('create schema if not exists ??', [schema]);
-  await runMigrations(db.knex, schema);
+  await runMigrations(db.knex, schema, { isEmbedded: db.isEmbedded });
   return {
     knex: db.knex,
     schema,

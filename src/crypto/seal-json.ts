@@ -1,3 +1,4 @@
+// Authenticated encryption of small JSON values at rest (signing keys, cached token responses).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 // Private JWKs at rest: AES-256-GCM, a fresh 96-bit nonce per key, the kid as associated data
