@@ -1,0 +1,200 @@
+// `npm run bench`: client_credentials throughput of Gatehouse (real Postgres and Redis) against the
+// single-core RS256 signing limit and against a bare oidc-provider with its in-memory adapter.
+// Progress goes to stderr; the table and, on the last line, the same figures as JSON go to stdout.
+//
+// Environment: TEST_DATABASE_URL or DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
+// TEST_REDIS_URL or REDIS_URL (default redis://127.0.0.1:6379), BENCH_CONNECTIONS (50),
+// BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3, at least 2), BENCH_SIGN_SECONDS (3),
+// BENCH_WORKERS (Gatehouse's WORKERS, 1).
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBenchSchema } from './bench-schema.ts';
+import { loadTokenEndpoint, tokenRequestInit, type LoadResult, type TokenRequest } from './load.ts';
+import { freePort, runNode, startNode, stopChild, waitForHttp, type Child } from './processes.ts';
+import { cpuSecondsOf, median, printReport, type TargetSummary } from './report.ts';
+import { measureSigning } from './signing-baseline.ts';
+
+const env = process.env;
+const positiveInt = (name: string, fallback: number) => {
+  const n = Number(env[name] ?? fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
+  return n;
+};
+const settings = {
+  databaseUrl: env.TEST_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
+  redisUrl: env.TEST_REDIS_URL || env.REDIS_URL || 'redis://127.0.0.1:6379',
+  connections: positiveInt('BENCH_CONNECTIONS', 50),
+  seconds: positiveInt('BENCH_SECONDS', 10),
+  warmupSeconds: positiveInt('BENCH_WARMUP_SECONDS', 2),
+  rounds: Math.max(2, positiveInt('BENCH_ROUNDS', 3)),
+  signSeconds: positiveInt('BENCH_SIGN_SECONDS', 3),
+  gatehouseWorkers: positiveInt('BENCH_WORKERS', 1),
+};
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const cli = join(root, 'bin/gatehouse.js');
+const API = 'https://api.bench.example';
+const withoutPassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+// Undone in reverse order on success, failure and Ctrl-C. One drain at a time: a signal during the
+// final clean-up must not exit while a schema drop is still running.
+const cleanups: (() => Promise<unknown>)[] = [];
+let draining: Promise<void> | undefined;
+let interrupted = false;
+function cleanUp(): Promise<void> {
+  draining ??= (async () => {
+    for (let fn = cleanups.pop(); fn; fn = cleanups.pop()) {
+      await fn().catch((err: Error) => log(`cleanup: ${err.message}`));
+    }
+    draining = undefined;
+  })();
+  return draining;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping servers and dropping the schema`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+type Target = { name: string; child: Child; token: TokenRequest };
+
+async function startGatehouse(): Promise<Target> {
+  const schema = await createBenchSchema(settings.databaseUrl);
+  cleanups.push(() => schema.drop());
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-')); // unused with DATABASE_URL; keeps ./data clean
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const serverEnv = {
+    NODE_ENV: 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    DATABASE_URL: schema.url,
+    // No key prefix setting exists; client_credentials JWTs are never stored, and anything else expires.
+    REDIS_URL: settings.redisUrl,
+    DATA_DIR: dataDir,
+    GATEHOUSE_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    WORKERS: String(settings.gatehouseWorkers),
+  };
+  const runCli = async (...args: string[]) => JSON.parse(await runNode([cli, ...args, '--json'], serverEnv));
+  await runCli('resources', 'create', '--identifier', API, '--scope', 'read write');
+  const client = (await runCli(
+    'clients', 'create', '--name', 'bench', '--grant-type', 'client_credentials', '--resource', API, '--scope', 'read',
+  )) as { client_id: string; client_secret: string };
+
+  const check = await schema.check();
+  log(`postgres schema ${schema.schema}: search_path=${check.searchPath}; tables ${check.tables.join(', ')}`);
+  if (!check.tables.includes('clients') || check.clients !== 1 || check.resources !== 1) {
+    throw new Error(`the CLI did not write into schema ${schema.schema}: ${JSON.stringify(check)}`);
+  }
+
+  const child = startNode('gatehouse', [cli, 'serve'], serverEnv);
+  cleanups.push(() => stopChild(child));
+  await waitForHttp(`${issuer}/healthz`, child);
+  return { name: 'gatehouse', child, token: { url: `${issuer}/token`, clientId: client.client_id, clientSecret: client.client_secret, scope: 'read' } };
+}
+
+async function startBare(): Promise<Target> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const token = { url: `${issuer}/token`, clientId: 'bench-client', clientSecret: randomBytes(32).toString('base64url'), scope: 'read' };
+  const child = startNode('bare oidc-provider', [join(root, 'bench/bare-provider.ts')], {
+    PORT: String(port),
+    BENCH_CLIENT_ID: token.clientId,
+    BENCH_CLIENT_SECRET: token.clientSecret,
+    BENCH_API: API,
+  });
+  cleanups.push(() => stopChild(child));
+  await waitForHttp(`${issuer}/.well-known/openid-configuration`, child);
+  return { name: 'bare', child, token };
+}
+
+/** One request by hand: both targets must answer with the same kind of token, or the race is unfair. */
+async function checkToken(target: Target): Promise<void> {
+  const res = await fetch(target.token.url, { ...tokenRequestInit(target.token), signal: AbortSignal.timeout(10_000) });
+  const body = (await res.json()) as { access_token?: string; token_type?: string; scope?: string };
+  if (res.status !== 200 || !body.access_token) throw new Error(`${target.name}: token request answered ${res.status} ${JSON.stringify(body)}`);
+  const [header, payload] = body.access_token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+  if (header.alg !== 'RS256' || header.typ !== 'at+jwt' || payload.aud !== API || payload.scope !== 'read') {
+    throw new Error(`${target.name}: not an RS256 at+jwt for ${API} with scope read: ${JSON.stringify({ header, payload })}`);
+  }
+  log(`${target.name}: ${body.token_type} JWT, ${body.access_token.length} chars, claims ${Object.keys(payload).join(' ')}`);
+}
+
+async function measure(target: Target, round: number): Promise<LoadResult & { serverCpuMsPerToken: number | undefined }> {
+  const options = { connections: settings.connections };
+  const warm = await loadTokenEndpoint(target.token, { ...options, seconds: settings.warmupSeconds });
+  const cpuBefore = await cpuSecondsOf(target.child.process.pid!);
+  const result = await loadTokenEndpoint(target.token, { ...options, seconds: settings.seconds });
+  const cpuAfter = await cpuSecondsOf(target.child.process.pid!);
+  if (target.child.hasExited()) throw new Error(`${target.name} died under load:\n${target.child.output()}`);
+  const serverCpuMsPerToken = cpuBefore !== undefined && cpuAfter !== undefined && result.ok > 0
+    ? ((cpuAfter - cpuBefore) * 1000) / result.ok
+    : undefined;
+  // Warm-up failures count too: a failing target must not pass quietly.
+  const merged = {
+    ...result,
+    non2xx: result.non2xx + warm.non2xx,
+    errors: result.errors + warm.errors,
+    timeouts: result.timeouts + warm.timeouts,
+    serverCpuMsPerToken,
+  };
+  log(
+    `round ${round} ${target.name.padEnd(9)} ${result.tokensPerSecond.toFixed(0).padStart(5)} tokens/s  ` +
+      `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  non-2xx ${merged.non2xx}  errors ${merged.errors}  ` +
+      `server CPU ${serverCpuMsPerToken?.toFixed(2) ?? '?'} ms/token  statuses ${JSON.stringify(result.statusCodes)}`,
+  );
+  return merged;
+}
+
+async function main(): Promise<number> {
+  log(`${availableParallelism()} cores; ${settings.rounds} rounds of ${settings.warmupSeconds}+${settings.seconds} s per target, ${settings.connections} connections`);
+  const signing = await measureSigning({ seconds: settings.signSeconds });
+  log(`signing: ${signing.perSecond.toFixed(0)} sig/s, ${signing.cpuMsPerSignature.toFixed(3)} CPU ms/sig`);
+
+  const targets = [await startGatehouse(), await startBare()];
+  for (const t of targets) await checkToken(t);
+
+  const runs = new Map<string, Awaited<ReturnType<typeof measure>>[]>(targets.map((t) => [t.name, []]));
+  // Alternate A/B so that a noisy neighbour hurts both alike; report medians.
+  for (let round = 1; round <= settings.rounds; round += 1) {
+    for (const t of targets) runs.get(t.name)!.push(await measure(t, round));
+  }
+
+  const summaries: TargetSummary[] = targets.map((t) => {
+    const r = runs.get(t.name)!;
+    const cpu = r.map((x) => x.serverCpuMsPerToken).filter((x) => x !== undefined);
+    return {
+      name: t.name,
+      tokensPerSecond: median(r.map((x) => x.tokensPerSecond)),
+      p50Ms: median(r.map((x) => x.p50Ms)),
+      p99Ms: median(r.map((x) => x.p99Ms)),
+      serverCpuMsPerToken: cpu.length ? median(cpu) : undefined,
+      non2xx: r.reduce((n, x) => n + x.non2xx, 0),
+      errors: r.reduce((n, x) => n + x.errors + x.timeouts, 0),
+      rounds: r.map((x) => Math.round(x.tokensPerSecond)),
+    };
+  });
+  printReport({ settings: { ...settings, databaseUrl: withoutPassword(settings.databaseUrl), redisUrl: withoutPassword(settings.redisUrl) }, signing, summaries });
+
+  const failed = summaries.filter((s) => s.non2xx > 0 || s.errors > 0);
+  for (const s of failed) log(`FAIL: ${s.name} answered ${s.non2xx} non-2xx responses and ${s.errors} errors/timeouts`);
+  return failed.length ? 1 : 0;
+}
+
+try {
+  process.exitCode = await main();
+} catch (err) {
+  if (!interrupted) log(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+} finally {
+  await cleanUp();
+}
