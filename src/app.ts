@@ -37,6 +37,7 @@ import { createPostgresShortLivedStore, createRedisShortLivedStore } from './sho
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
+import { startSweeper } from './sweeper/start-sweeper.ts';
 
 export type GatehouseOptions = {
   logger?: Logger;
@@ -161,6 +162,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         pollMs: 5_000, // the "within seconds" guarantee holds even if a notice is lost
       });
   await keySchedule?.runOnce();
+  const sweeper = options.isCommand ? undefined : startSweeper({ knex, logger, intervalMs: 60_000 });
   // Serve only once invalidations from other instances and the CLI are being received.
   await notices.ready();
 
@@ -181,8 +183,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     runKeySchedule: () => keySchedule?.runOnce(),
     /** Tells every instance the signing keys changed (the CLI after rotate/revoke). */
     announceKeyChange: () => notices.publish({ topic: 'signing-keys', id: '*' }),
+    /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
+    sweep: () => sweeper?.runOnce(),
     async close() {
-      await keySchedule?.stop();
+      await Promise.all([keySchedule?.stop(), sweeper?.stop()]);
       await notices.close();
       redis?.disconnect();
       await db.close();

@@ -1,0 +1,68 @@
+import type { Knex } from 'knex';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sweepExpired } from '../src/sweeper/sweep-expired.ts';
+import { testDatabaseUrl } from './support/test-env.ts';
+import { createTestDatabase } from './support/test-storage.ts';
+
+const past = () => new Date(Date.now() - 60_000);
+const future = () => new Date(Date.now() + 3_600_000);
+
+describe('expired-row sweeper', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let knex: Knex;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    knex = db.knex;
+  });
+  afterAll(() => db?.drop());
+  beforeEach(async () => {
+    await knex('oidc_payloads').delete();
+    await knex('short_lived_entries').delete();
+  });
+
+  const payload = (id: string, expiresAt: Date | null, model = 'RefreshToken') => ({
+    model,
+    id,
+    payload: JSON.stringify({ id }),
+    expires_at: expiresAt,
+  });
+
+  it('deletes expired rows and nothing else', async () => {
+    await knex('oidc_payloads').insert([
+      payload('old-1', past()),
+      payload('old-2', past(), 'Grant'),
+      payload('live', future()),
+      payload('forever', null, 'Grant'),
+    ]);
+    await knex('short_lived_entries').insert([
+      { key: 'old', value: 'x', expires_at: past() },
+      { key: 'live', value: 'y', expires_at: future() },
+    ]);
+    const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10 });
+    expect(result).toEqual({ ran: true, deleted: { oidc_payloads: 2, short_lived_entries: 1 } });
+    expect((await knex('oidc_payloads').pluck('id')).sort()).toEqual(['forever', 'live']);
+    expect(await knex('short_lived_entries').pluck('key')).toEqual(['live']);
+  });
+
+  it('works in bounded batches, leaving the rest for the next pass', async () => {
+    await knex('oidc_payloads').insert(Array.from({ length: 7 }, (_, i) => payload(`old-${i}`, past())));
+    const first = await sweepExpired(knex, { batchSize: 2, maxBatches: 2 });
+    expect(first.deleted.oidc_payloads).toBe(4);
+    expect(await knex('oidc_payloads').count({ n: '*' }).first()).toMatchObject({ n: 3 });
+    const second = await sweepExpired(knex, { batchSize: 2, maxBatches: 10 });
+    expect(second.deleted.oidc_payloads).toBe(3);
+  });
+
+  it.runIf(testDatabaseUrl)('stands aside while another instance is sweeping', async () => {
+    await knex('oidc_payloads').insert(payload('old', past()));
+    const trx = await knex.transaction();
+    try {
+      await trx.raw('select pg_advisory_xact_lock(?)', [0x6761_7465_0002]);
+      expect(await sweepExpired(knex, { batchSize: 10, maxBatches: 1 })).toEqual({ ran: false, deleted: {} });
+    } finally {
+      await trx.rollback();
+    }
+    expect((await sweepExpired(knex, { batchSize: 10, maxBatches: 1 })).deleted.oidc_payloads).toBe(1);
+  });
+});
