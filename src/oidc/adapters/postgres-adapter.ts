@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { alreadyConsumed } from './consume-error.ts';
 import { isPlausibleId } from './input-guard.ts';
 
@@ -20,10 +20,18 @@ export function createPostgresAdapter(knex: Knex, model: string): Adapter {
 
   return {
     async upsert(id, payload, expiresIn) {
+      // jsonb cannot hold U+0000 (22P05, a 500 server_error), and request parameters such as
+      // state and nonce end up in payloads: refuse them as a bad request instead (notes §13).
+      let hasNul = false;
+      const json = JSON.stringify(payload, (key, value: unknown) => {
+        if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) hasNul = true;
+        return value;
+      });
+      if (hasNul) throw new errors.InvalidRequest('parameters must not contain NUL characters');
       const row = {
         model,
         id,
-        payload: JSON.stringify(payload),
+        payload: json,
         grant_id: payload.grantId ?? null,
         uid: payload.uid ?? null,
         account_id: payload.accountId ?? null,
