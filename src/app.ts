@@ -21,9 +21,11 @@ import { healthEndpoints } from './http/health.ts';
 import { jwksCacheControl } from './http/jwks-cache.ts';
 import { createMetrics, metricsEndpoint } from './http/metrics.ts';
 import { requestLog } from './http/request-log.ts';
+import { revocationFeed } from './http/revocation-feed.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
@@ -33,6 +35,9 @@ import { createResourceIndicators } from './oidc/resources.ts';
 import { createRedis } from './redis/create-redis.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
+import { createPostgresRevocationList } from './revocation/postgres-revocation-list.ts';
+import { createRedisRevocationList } from './revocation/redis-revocation-list.ts';
+import { createSignOutEverywhere } from './revocation/sign-out-everywhere.ts';
 import { createPostgresShortLivedStore, createRedisShortLivedStore } from './short-lived/short-lived-store.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
@@ -89,6 +94,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
   });
   const accounts = createAccountService({ repository: createAccountRepository(knex) });
+  // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
+  const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
   const signingKeys = createSigningKeyStore({
     repository: createSigningKeyRepository(knex),
     encryptionKey: derived.keyEncryptionKey,
@@ -96,13 +103,22 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     policy: async () => ({
       rotationIntervalSeconds: config.keyRotationIntervalSeconds,
       jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
-      maxTokenTtlSeconds: Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds()),
+      maxTokenTtlSeconds: await maxTokenTtlSeconds(),
       clockSkewSeconds: CLOCK_SKEW_SECONDS,
     }),
   });
   await signingKeys.ensureActiveKey();
 
   const shortLived = redis ? createRedisShortLivedStore(redis) : createPostgresShortLivedStore(knex);
+  const revocations = redis
+    ? createRedisRevocationList(redis, { maxTokenTtlSeconds })
+    : createPostgresRevocationList(knex);
+  const signOutEverywhere = createSignOutEverywhere({
+    accounts,
+    purgeAccount: createAccountPurge({ knex, redis }),
+    revocations,
+    maxTokenTtlSeconds,
+  });
   const metrics = createMetrics();
   const adapter = adapterForModel({ knex, redis, clients });
   const readiness = [
@@ -116,6 +132,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       trustProxy: config.trustProxy,
       clientSecretPepper: derived.clientSecretPepper,
       logger,
+      revocations,
+      maxTokenTtlSeconds,
       signingKeys: await signingKeys.loadProviderKeys(),
       cookieKeys: derived.cookieKeys,
       dpopNonceSecret: derived.dpopNonceSecret,
@@ -134,6 +152,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         assets(),
         discoveryAlias(),
         interactionRoutes(p, accounts),
+        revocationFeed({ provider: p, revocations }),
         refreshGrace({
           store: shortLived,
           tokenPath: '/token',
@@ -171,7 +190,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, clients, resources, signingKeys },
+    services: { accounts, clients, resources, signingKeys, signOutEverywhere, revocations },
     get provider() {
       return provider!;
     },

@@ -19,6 +19,7 @@ describe('expired-row sweeper', () => {
   beforeEach(async () => {
     await knex('oidc_payloads').delete();
     await knex('short_lived_entries').delete();
+    await knex('revocations').delete();
   });
 
   const payload = (id: string, expiresAt: Date | null, model = 'RefreshToken') => ({
@@ -39,8 +40,11 @@ describe('expired-row sweeper', () => {
       { key: 'old', value: 'x', expires_at: past() },
       { key: 'live', value: 'y', expires_at: future() },
     ]);
+    const revocation = (subject: string, expiresAt: Date) => ({ kind: 'token', subject, event: '{}', expires_at: expiresAt });
+    await knex('revocations').insert([revocation('old', past()), revocation('live', future())]);
     const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10 });
-    expect(result).toEqual({ ran: true, deleted: { oidc_payloads: 2, short_lived_entries: 1 } });
+    expect(result).toEqual({ ran: true, deleted: { oidc_payloads: 2, short_lived_entries: 1, revocations: 1 } });
+    expect(await knex('revocations').pluck('subject')).toEqual(['live']);
     expect((await knex('oidc_payloads').pluck('id')).sort()).toEqual(['forever', 'live']);
     expect(await knex('short_lived_entries').pluck('key')).toEqual(['live']);
   });

@@ -59,6 +59,13 @@ export function createAccountService(deps: { repository: AccountRepository }) {
       return strip(account);
     },
 
+    async findByEmail(email: string): Promise<Account | undefined> {
+      const normalized = normalizeEmail(email);
+      if (!isPlausibleEmail(normalized)) return undefined;
+      const account = await deps.repository.findByEmail(normalized);
+      return account && strip(account);
+    },
+
     async findById(id: string): Promise<Account | undefined> {
       const account = await deps.repository.findById(id);
       return account && strip(account);

@@ -19,7 +19,7 @@ const USAGE = `usage: gatehouse <command> [--json]
                  [--token-endpoint-auth-method M] [--introspect]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S]
   clients list | show ID | delete ID | rotate-secret ID
-  users create --email E (--password-stdin | --password P) [--name N]
+  users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
   keys list | keys rotate | keys revoke KID`;
 
 export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };

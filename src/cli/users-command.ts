@@ -10,7 +10,17 @@ async function readStdin(): Promise<string> {
 
 export async function usersCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'create') throw new UsageError('usage: gatehouse users create --email E (--password-stdin | --password P) [--name N]');
+  if (sub === 'revoke-sessions') {
+    const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
+    if (!values.email) throw new UsageError('--email is required');
+    const result = await gatehouse.services.signOutEverywhere(values.email);
+    return print({ json }, result, () =>
+      `signed ${values.email} out everywhere: ${result.deleted} sessions, grants and tokens deleted; access tokens issued before now are revoked`,
+    );
+  }
+  if (sub !== 'create') {
+    throw new UsageError('usage: gatehouse users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E');
+  }
   const { values } = parseArgs({
     args: rest,
     strict: true,

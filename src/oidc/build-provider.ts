@@ -3,14 +3,19 @@ import type { Middleware } from 'koa';
 import { Provider, type JWK } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
+import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
 import { introspectJwt } from './introspect-jwt.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
+import { revokeJwt } from './revoke-jwt.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
   issuer: string;
   trustProxy: boolean;
   clientSecretPepper: Buffer;
   logger: Logger;
+  revocations: RevocationList;
+  /** The longest lifetime of any token we sign: how long a grant revocation must be remembered. */
+  maxTokenTtlSeconds: () => Promise<number>;
   /** Our middleware, outermost first; runs before oidc-provider's router. */
   middleware: (provider: Provider) => Middleware[];
 };
@@ -35,9 +40,18 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
   for (const mw of inputs.middleware(provider)) provider.use(mw);
-  provider.use(
-    introspectJwt({ issuer: inputs.issuer, path: '/token/introspection', publicJwks: publicJwks(inputs.signingKeys) }),
-  );
+  const jwks = publicJwks(inputs.signingKeys);
+  const { issuer, revocations } = inputs;
+  provider.use(introspectJwt({ issuer, path: '/token/introspection', publicJwks: jwks, revocations }));
+  provider.use(revokeJwt({ issuer, path: '/token/revocation', publicJwks: jwks, revocations }));
+  // A revoked grant (refresh-token reuse, a revoked refresh token, sign-out) takes its
+  // already-issued JWT access tokens with it: they carry the grant's digest as `gid`.
+  provider.on('grant.revoked', (ctx, grantId: string) => {
+    void (async () => {
+      const exp = Math.floor(Date.now() / 1000) + (await inputs.maxTokenTtlSeconds());
+      await revocations.record({ type: 'grant', gid: grantDigest(grantId), exp });
+    })().catch((err: Error) => inputs.logger.error({ err: err.message, requestId: ctx.state?.requestId }, 'recording a grant revocation failed'));
+  });
   provider.on('server_error', (ctx, err) => {
     inputs.logger.error({ err, requestId: ctx.state?.requestId, route: ctx.oidc?.route }, 'oidc server_error');
   });

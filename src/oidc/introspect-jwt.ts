@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { RevocationList } from '../revocation/revocation-list.ts';
 import { FormTooLarge, readProtocolForm, rejectTooLarge, setProtocolForm, single } from './protocol-form.ts';
 
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
@@ -14,7 +15,12 @@ type CallerMetadata = { clientId: string; can_introspect?: boolean };
  * authentication and swaps the JWT for an unknown opaque value; when the library then answers
  * `{ active: false }` for an authenticated caller, the JWT is checked here instead (RFC 7662).
  */
-export function introspectJwt(options: { issuer: string; path: string; publicJwks: JSONWebKeySet }): Middleware {
+export function introspectJwt(options: {
+  issuer: string;
+  path: string;
+  publicJwks: JSONWebKeySet;
+  revocations: RevocationList;
+}): Middleware {
   const keys = createLocalJWKSet(options.publicJwks);
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== options.path) return next();
@@ -45,10 +51,11 @@ export function introspectJwt(options: { issuer: string; path: string; publicJwk
       });
       // Who may learn about a token: the client it was issued to, or an API's own client.
       if (payload.client_id !== caller.clientId && caller.can_introspect !== true) return;
-      const { client_id, scope, exp, iat, sub, aud, iss, jti } = payload;
+      const { client_id, scope, exp, iat, sub, aud, iss, jti, gid } = payload as typeof payload & { gid?: string };
+      if (await options.revocations.isRevoked({ jti, gid, sub, iat })) return;
       ctx.body = { active: true, token_type: 'Bearer', client_id, scope, exp, iat, sub, aud, iss, jti };
     } catch {
-      // Invalid, expired or foreign: stays { active: false } (RFC 7662 §2.2).
+      // Invalid, expired, revoked or foreign: stays { active: false } (RFC 7662 §2.2).
     }
   };
 }

@@ -1,5 +1,6 @@
 import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } from 'oidc-provider';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
+import { grantDigest } from '../revocation/revocation-list.ts';
 import type { createResourceIndicators } from './resources.ts';
 
 export type ProviderConfigurationInputs = {
@@ -103,6 +104,11 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       // consented lives, so session + the absolute lifetime never cuts a valid chain short
       // (a client's own absolute lifetime may only be shorter than the server's).
       Grant: SESSION_TTL_SECONDS + o.refreshTokens.absoluteSeconds,
+    },
+    // Which grant a token belongs to (as a digest), so revoking the grant revokes its JWTs too.
+    extraTokenClaims: async (_ctx, token) => {
+      const { grantId } = token as { grantId?: string };
+      return grantId ? { gid: grantDigest(grantId) } : undefined;
     },
     // Rotate on every use; a spent token presented again revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,

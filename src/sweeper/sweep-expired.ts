@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 // Tables whose rows carry an expiry and are worthless after it. Signing keys have their own
 // lifecycle (retired keys are removed by the key schedule).
-const EXPIRING_TABLES = ['oidc_payloads', 'short_lived_entries'] as const;
+const EXPIRING_TABLES = ['oidc_payloads', 'short_lived_entries', 'revocations'] as const;
 
 // Any fixed number, unique among our advisory locks: one sweeper at a time across instances.
 const SWEEPER_LOCK = 0x6761_7465_0002;

@@ -20,6 +20,11 @@ end
 if ARGV[6] ~= '' then
   if ttl > 0 then redis.call('SET', KEYS[4], ARGV[6], 'EX', ttl) else redis.call('SET', KEYS[4], ARGV[6]) end
 end
+if ARGV[7] == '1' then
+  redis.call('SADD', KEYS[5], ARGV[3])
+  local current = redis.call('TTL', KEYS[5])
+  if ttl > 0 and (current == -1 or current < ttl) then redis.call('EXPIRE', KEYS[5], ttl) end
+end
 return 1`;
 
 // HSETNX on a key that just expired would recreate it without a TTL: check existence first,
@@ -36,11 +41,14 @@ type GatehouseRedis = Redis & {
 function withScripts(redis: Redis): GatehouseRedis {
   const r = redis as GatehouseRedis;
   if (typeof r.gatehouseUpsert !== 'function') {
-    redis.defineCommand('gatehouseUpsert', { numberOfKeys: 4, lua: UPSERT });
+    redis.defineCommand('gatehouseUpsert', { numberOfKeys: 5, lua: UPSERT });
     redis.defineCommand('gatehouseConsume', { numberOfKeys: 1, lua: CONSUME });
   }
   return r;
 }
+
+/** Every key of one account (sessions, codes, opaque tokens), for signing a user out everywhere. */
+export const accountIndexKey = (accountId: string) => `account:${accountId}`;
 
 /** oidc-provider's storage seam on Redis, for short-lived models. Keys expire with their payload. */
 export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
@@ -60,18 +68,20 @@ export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
 
   return {
     async upsert(id, payload, expiresIn) {
-      const { grantId, uid, userCode } = payload;
+      const { grantId, uid, userCode, accountId } = payload;
       await redis.gatehouseUpsert(
         key(id),
         grantKey(grantId ?? '-'),
         uidKey(uid ?? '-'),
         userCodeKey(userCode ?? '-'),
+        accountIndexKey(accountId ?? '-'),
         JSON.stringify(payload),
         expiresIn ?? 0,
         key(id),
         grantId ? '1' : '0',
         uid ? id : '',
         userCode ? id : '',
+        accountId ? '1' : '0',
       );
     },
 

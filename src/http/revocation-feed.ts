@@ -1,0 +1,49 @@
+import type { Middleware } from 'koa';
+import type { Provider } from 'oidc-provider';
+import type { RevocationList } from '../revocation/revocation-list.ts';
+
+const MAX_LIMIT = 1000;
+
+/**
+ * GET /revocations?cursor=…&limit=…: the revocation feed for resource servers, so they refuse
+ * revoked JWTs within seconds without calling introspection per request. Authenticated with
+ * HTTP Basic by a client registered with --introspect (an API's own client).
+ */
+export function revocationFeed(options: { provider: Provider; revocations: RevocationList }): Middleware {
+  const unauthorized = (ctx: Parameters<Middleware>[0]) => {
+    ctx.status = 401;
+    ctx.set('WWW-Authenticate', 'Basic realm="gatehouse"');
+    ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+  };
+  return async (ctx, next) => {
+    if (ctx.path !== '/revocations' || ctx.method !== 'GET') return next();
+    ctx.state.route = 'revocations';
+    ctx.set('Cache-Control', 'no-store');
+    const [scheme, encoded] = ctx.get('authorization').split(' ');
+    if (scheme?.toLowerCase() !== 'basic' || !encoded) return unauthorized(ctx);
+    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 1) return unauthorized(ctx);
+    let clientId: string;
+    let secret: string;
+    try {
+      // RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
+      clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+      secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
+    } catch {
+      return unauthorized(ctx);
+    }
+    const client = await options.provider.Client.find(clientId).catch(() => undefined);
+    const allowed = client && (client as unknown as { can_introspect?: boolean }).can_introspect === true;
+    if (!client || !(await client.compareClientSecret(secret)) || !allowed) return unauthorized(ctx);
+
+    const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined;
+    if (cursor !== undefined && !/^[\d-]{1,40}$/.test(cursor)) {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_request', error_description: 'cursor is malformed' };
+      return;
+    }
+    const limit = Math.min(MAX_LIMIT, Math.max(1, Number(ctx.query.limit) || MAX_LIMIT));
+    ctx.body = await options.revocations.feed(cursor, limit);
+  };
+}

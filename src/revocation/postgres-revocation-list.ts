@@ -1,0 +1,46 @@
+import type { Knex } from 'knex';
+import type { RevocationEvent, RevocationList } from './revocation-list.ts';
+
+type Row = { id: number; event: RevocationEvent };
+
+/** Revocation state in Postgres, for deployments without Redis; expired rows are swept. */
+export function createPostgresRevocationList(knex: Knex): RevocationList {
+  return {
+    async record(event) {
+      await knex('revocations').insert({
+        kind: event.type,
+        subject: event.type === 'token' ? event.jti : event.type === 'grant' ? event.gid : event.sub,
+        iat_before: event.type === 'subject' ? event.iat_before : null,
+        event: JSON.stringify(event),
+        expires_at: new Date(event.exp * 1000),
+      });
+    },
+
+    async isRevoked(t) {
+      const live = knex('revocations').where('expires_at', '>', knex.fn.now());
+      const row = await live
+        .where((w) => {
+          if (t.jti) w.orWhere({ kind: 'token', subject: t.jti });
+          if (t.gid) w.orWhere({ kind: 'grant', subject: t.gid });
+          if (t.sub && t.iat !== undefined) w.orWhere((s) => s.where({ kind: 'subject', subject: t.sub }).where('iat_before', '>=', t.iat!));
+          w.orWhereRaw('false');
+        })
+        .first('id');
+      return Boolean(row);
+    },
+
+    async feed(cursor, limit) {
+      const after = cursor && /^\d+$/.test(cursor) ? Number(cursor) : 0;
+      const rows = await knex<Row>('revocations')
+        .select('id', 'event')
+        .where('id', '>', after)
+        .where('expires_at', '>', knex.fn.now())
+        .orderBy('id')
+        .limit(limit);
+      return {
+        events: rows.map((r) => ({ ...r.event, cursor: String(r.id) })),
+        cursor: String(rows.at(-1)?.id ?? after),
+      };
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import type { Redis } from 'ioredis';
+import type { RevocationEvent, RevocationList } from './revocation-list.ts';
+
+const FEED = 'revocations:feed';
+
+const markerKey = (e: RevocationEvent) =>
+  e.type === 'token' ? `revoked:jti:${e.jti}` : e.type === 'grant' ? `revoked:gid:${e.gid}` : `revoked:sub:${e.sub}`;
+
+/**
+ * Revocation state in Redis: one expiring marker per event for lookups, and a stream for the
+ * feed, trimmed to the longest token lifetime (stream ids are milliseconds, so MINID trims by age).
+ */
+export function createRedisRevocationList(redis: Redis, options: { maxTokenTtlSeconds: () => Promise<number> }): RevocationList {
+  return {
+    async record(event) {
+      const ttl = Math.max(1, event.exp - Math.floor(Date.now() / 1000));
+      const horizonMs = Date.now() - (await options.maxTokenTtlSeconds()) * 1000;
+      const multi = redis.multi();
+      // A subject's marker holds its cut-off; a later sign-out replaces it and covers more.
+      multi.set(markerKey(event), event.type === 'subject' ? String(event.iat_before) : '1', 'EX', ttl);
+      multi.xadd(FEED, 'MINID', '~', String(Math.max(0, horizonMs)), '*', 'event', JSON.stringify(event));
+      await multi.exec();
+    },
+
+    async isRevoked(t) {
+      const keys = [t.jti && `revoked:jti:${t.jti}`, t.gid && `revoked:gid:${t.gid}`, t.sub && `revoked:sub:${t.sub}`];
+      const [jti, gid, sub] = await redis.mget(keys.map((k) => k || 'revoked:none'));
+      if ((t.jti && jti) || (t.gid && gid)) return true;
+      return Boolean(t.sub && sub && t.iat !== undefined && t.iat <= Number(sub));
+    },
+
+    async feed(cursor, limit) {
+      const start = cursor ? `(${cursor}` : '-';
+      const entries = await redis.xrange(FEED, start, '+', 'COUNT', limit);
+      const now = Math.floor(Date.now() / 1000);
+      const events = entries
+        .map(([id, fields]) => ({ ...(JSON.parse(fields[1]!) as RevocationEvent), cursor: id }))
+        .filter((e) => e.exp > now);
+      return { events, cursor: entries.at(-1)?.[0] ?? cursor ?? '0-0' };
+    },
+  };
+}
