@@ -133,7 +133,9 @@ async function measure(target: Target, round: number): Promise<LoadResult & { se
   const options = { connections: settings.connections };
   const warm = await loadTokenEndpoint(target.token, { ...options, seconds: settings.warmupSeconds });
   const cpuBefore = await cpuSecondsOf(target.child.process.pid!);
+  const ownCpu = process.cpuUsage();
   const result = await loadTokenEndpoint(target.token, { ...options, seconds: settings.seconds });
+  const { user, system } = process.cpuUsage(ownCpu);
   const cpuAfter = await cpuSecondsOf(target.child.process.pid!);
   if (target.child.hasExited()) throw new Error(`${target.name} died under load:\n${target.child.output()}`);
   const serverCpuMsPerToken = cpuBefore !== undefined && cpuAfter !== undefined && result.ok > 0
@@ -150,7 +152,9 @@ async function measure(target: Target, round: number): Promise<LoadResult & { se
   log(
     `round ${round} ${target.name.padEnd(9)} ${result.tokensPerSecond.toFixed(0).padStart(5)} tokens/s  ` +
       `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  non-2xx ${merged.non2xx}  errors ${merged.errors}  ` +
-      `server CPU ${serverCpuMsPerToken?.toFixed(2) ?? '?'} ms/token  statuses ${JSON.stringify(result.statusCodes)}`,
+      `server CPU ${serverCpuMsPerToken?.toFixed(2) ?? '?'} ms/token  ` +
+      // autocannon runs in this process and competes with the server for the same two cores.
+      `load generator CPU ${((user + system) / 1000 / Math.max(1, result.ok)).toFixed(2)} ms/token  statuses ${JSON.stringify(result.statusCodes)}`,
   );
   return merged;
 }
