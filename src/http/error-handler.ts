@@ -32,5 +32,9 @@ export function errorHandler(logger: Logger): Middleware {
         renderPage(ctx, errorPage({ title: status === 500 ? 'Error' : 'Request not accepted', message, code, requestId }), status);
       }
     }
+    // A body refused before it was read to its end (oidc-provider's 56 KiB cap stops reading
+    // mid-stream and answers 400 keep-alive) would leave its rest on the socket, parsed as the
+    // next request: close the connection instead (notes §2).
+    if (!ctx.req.complete) ctx.set('Connection', 'close');
   };
 }
