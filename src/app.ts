@@ -5,6 +5,7 @@ import { errors, type Provider } from 'oidc-provider';
 import pino, { type Logger } from 'pino';
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
+import { createAuditLog } from './audit/audit-log.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
 import { resolveSecret } from './config/dev-secret.ts';
@@ -109,6 +110,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   });
   await signingKeys.ensureActiveKey();
 
+  const audit = createAuditLog(knex);
   const shortLived = redis ? createRedisShortLivedStore(redis) : createPostgresShortLivedStore(knex);
   const revocations = redis
     ? createRedisRevocationList(redis, { maxTokenTtlSeconds })
@@ -118,6 +120,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     purgeAccount: createAccountPurge({ knex, redis }),
     revocations,
     maxTokenTtlSeconds,
+    audit,
   });
   const metrics = createMetrics();
   const adapter = adapterForModel({ knex, redis, clients });
@@ -133,6 +136,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       clientSecretPepper: derived.clientSecretPepper,
       logger,
       revocations,
+      audit,
       maxTokenTtlSeconds,
       signingKeys: await signingKeys.loadProviderKeys(),
       cookieKeys: derived.cookieKeys,
@@ -190,7 +194,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, clients, resources, signingKeys, signOutEverywhere, revocations },
+    services: { accounts, clients, resources, signingKeys, signOutEverywhere, revocations, audit },
     get provider() {
       return provider!;
     },

@@ -78,6 +78,11 @@ describe('refresh-token rotation with a grace window', () => {
       interval: 250,
     });
     await expect(oauth.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await vi.waitFor(async () =>
+      expect(await gh.services.audit.list({ type: 'refresh_token.reuse_detected' })).toContainEqual(
+        expect.objectContaining({ clientId: config.clientMetadata().client_id, ip: expect.any(String) }),
+      ),
+    );
   });
 
   it('with a zero window, revokes on the first replay', async () => {

@@ -100,6 +100,9 @@ describe('revocation that reaches resource servers', () => {
     const { cursor } = await feed();
     const result = await gh.services.signOutEverywhere(user.email);
     expect(result.deleted).toBeGreaterThan(0);
+    expect(await gh.services.audit.list({ type: 'user.signed_out_everywhere' })).toEqual([
+      expect.objectContaining({ accountId: result.accountId }),
+    ]);
 
     expect((await introspect(before.access_token)).active).toBe(false);
     await expect(oauth.refreshTokenGrant(web, before.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });

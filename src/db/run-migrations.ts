@@ -3,6 +3,7 @@ import * as initial from '../../migrations/20261123000001_initial.ts';
 import * as signingKeyActivation from '../../migrations/20261123000002_signing_key_activation.ts';
 import * as shortLivedEntries from '../../migrations/20261123000003_short_lived_entries.ts';
 import * as revocations from '../../migrations/20261123000004_revocations.ts';
+import * as auditEvents from '../../migrations/20261123000005_audit_events.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -11,6 +12,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000002_signing_key_activation': signingKeyActivation,
   '20261123000003_short_lived_entries': shortLivedEntries,
   '20261123000004_revocations': revocations,
+  '20261123000005_audit_events': auditEvents,
 };
 
 const source: Knex.MigrationSource<string> = {

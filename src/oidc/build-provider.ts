@@ -1,6 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import { Provider, type JWK } from 'oidc-provider';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
@@ -14,10 +15,16 @@ export type BuildProviderInputs = ProviderConfigurationInputs & {
   clientSecretPepper: Buffer;
   logger: Logger;
   revocations: RevocationList;
+  audit: AuditLog;
   /** The longest lifetime of any token we sign: how long a grant revocation must be remembered. */
   maxTokenTtlSeconds: () => Promise<number>;
   /** Our middleware, outermost first; runs before oidc-provider's router. */
   middleware: (provider: Provider) => Middleware[];
+};
+
+const REUSE_DETAILS: Record<string, string> = {
+  'refresh token already used': 'refresh_token.reuse_detected',
+  'authorization code already consumed': 'authorization_code.reuse_detected',
 };
 
 const publicJwks = (keys: JWK[]): JSONWebKeySet => ({
@@ -58,6 +65,14 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   provider.on('grant.error', (ctx, err) => {
     const e = err as { error?: string; error_detail?: string };
     inputs.logger.info({ requestId: ctx.state?.requestId, error: e.error, detail: e.error_detail }, 'grant error');
+    // A spent refresh token or code presented again: possible theft; the library revoked the grant.
+    const reuse = REUSE_DETAILS[e.error_detail ?? ''];
+    if (!reuse) return;
+    const source = ctx.oidc?.entities?.RefreshToken ?? ctx.oidc?.entities?.AuthorizationCode;
+    inputs.audit
+      .record({ type: reuse, clientId: ctx.oidc?.client?.clientId, accountId: source?.accountId, ip: ctx.ip })
+      .catch((error: Error) => inputs.logger.error({ err: error.message }, 'audit write failed'));
+    inputs.logger.warn({ requestId: ctx.state?.requestId, clientId: ctx.oidc?.client?.clientId, event: reuse }, 'token reuse detected');
   });
   return provider;
 }

@@ -1,4 +1,5 @@
 import type { AccountService } from '../accounts/account-service.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { RevocationList } from './revocation-list.ts';
 
@@ -12,6 +13,7 @@ export function createSignOutEverywhere(deps: {
   purgeAccount: (accountId: string) => Promise<{ deleted: number }>;
   revocations: RevocationList;
   maxTokenTtlSeconds: () => Promise<number>;
+  audit: AuditLog;
 }) {
   return async (email: string): Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }> => {
     const account = await deps.accounts.findByEmail(email);
@@ -20,6 +22,7 @@ export function createSignOutEverywhere(deps: {
     // The cut-off first: from this moment on, nothing issued before it is accepted anywhere.
     await deps.revocations.record({ type: 'subject', sub: account.id, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
     const { deleted } = await deps.purgeAccount(account.id);
+    await deps.audit.record({ type: 'user.signed_out_everywhere', accountId: account.id, details: { deleted } });
     return { accountId: account.id, deleted, tokensIssuedBefore: now };
   };
 }

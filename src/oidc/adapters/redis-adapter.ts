@@ -24,6 +24,11 @@ if ARGV[7] == '1' then
   redis.call('SADD', KEYS[5], ARGV[3])
   local current = redis.call('TTL', KEYS[5])
   if ttl > 0 and (current == -1 or current < ttl) then redis.call('EXPIRE', KEYS[5], ttl) end
+  -- An active account's index would keep the names of long-expired entries forever: each
+  -- write checks two random members and drops the dead, so the set tracks live entries.
+  for _, member in ipairs(redis.call('SRANDMEMBER', KEYS[5], 2)) do
+    if redis.call('EXISTS', ARGV[8] .. member) == 0 then redis.call('SREM', KEYS[5], member) end
+  end
 end
 return 1`;
 
@@ -53,6 +58,7 @@ export const accountIndexKey = (accountId: string) => `account:${accountId}`;
 /** oidc-provider's storage seam on Redis, for short-lived models. Keys expire with their payload. */
 export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
   const redis = withScripts(redisClient);
+  const keyPrefix = redisClient.options.keyPrefix ?? '';
   const key = (id: string) => `${model}:${id}`;
   const grantKey = (grantId: string) => `grant:${grantId}`;
   const uidKey = (uid: string) => `${model}:uid:${uid}`;
@@ -82,6 +88,7 @@ export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
         uid ? id : '',
         userCode ? id : '',
         accountId ? '1' : '0',
+        keyPrefix,
       );
     },
 
