@@ -74,6 +74,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     ? createRedis({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix })
     : undefined;
 
+  // Without a listener ioredis prints every connection error to stderr, outside our JSON logs;
+  // /readyz reports the outage, the log says why.
+  redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const notices = createChangeNotices({ knex, databaseUrl: config.databaseUrl, logger });
   const resources = createResourceService({ repository: createResourceRepository(knex), notices });
   let provider: Provider | undefined;

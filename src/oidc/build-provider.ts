@@ -46,6 +46,7 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
+  cacheClientInstances(provider);
   for (const mw of inputs.middleware(provider)) provider.use(mw);
   const jwks = publicJwks(inputs.signingKeys);
   const { issuer, revocations } = inputs;
@@ -75,4 +76,25 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
     inputs.logger.warn({ requestId: ctx.state?.requestId, clientId: ctx.oidc?.client?.clientId, event: reuse }, 'token reuse detected');
   });
   return provider;
+}
+
+/**
+ * oidc-provider re-hashes a stored client's JSON on every request to find its Client instance
+ * (notes §6). Our client cache hands out the same metadata object until the client changes, so
+ * the instance can be kept by that object's identity instead.
+ */
+function cacheClientInstances(provider: Provider): void {
+  const byMetadata = new WeakMap<object, InstanceType<Provider['Client']>>();
+  const { adapter } = provider.Client as unknown as { adapter: { find(id: string): Promise<object | undefined> } };
+  const find = provider.Client.find.bind(provider.Client);
+  provider.Client.find = async (id: string) => {
+    const metadata = typeof id === 'string' ? await adapter.find(id) : undefined;
+    if (!metadata) return find(id);
+    let client = byMetadata.get(metadata);
+    if (!client) {
+      client = await find(id);
+      if (client) byMetadata.set(metadata, client);
+    }
+    return client;
+  };
 }

@@ -24,8 +24,11 @@ export async function readProtocolForm(ctx: Context): Promise<URLSearchParams | 
     }
     chunks.push(chunk as Buffer);
   }
-  const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-  setProtocolForm(ctx, form);
+  const text = Buffer.concat(chunks).toString('utf8');
+  const form = new URLSearchParams(text);
+  ctx.state.protocolForm = form;
+  // Unchanged, the library gets the text as sent (no re-encoding on the token hot path).
+  (ctx.req as { body?: string }).body = text;
   return form;
 }
 
