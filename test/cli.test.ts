@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as oauth from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import knexFactory from 'knex';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, type CliResult } from './support/gatehouse-process.ts';
+import { oauthError } from './support/oauth-error.ts';
+import { testDatabaseUrl } from './support/test-env.ts';
+import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type Storage } from './support/test-gatehouse.ts';
+
+const API = 'https://api.example.test';
+const PASSWORD = 'a long and correct passphrase';
+
+/** A one-line reason on stderr, no stack trace, a non-zero exit. */
+function expectRefusal(result: CliResult, reason: RegExp) {
+  expect(result.code, result.stdout).not.toBe(0);
+  expect(result.stderr).toMatch(/^gatehouse: [^\n]+\n$/);
+  expect(result.stderr).toMatch(reason);
+  expect(result.stderr).not.toMatch(/^\s+at /m);
+  expect(result.stdout).toBe('');
+}
+
+// Commands run one after another: each opens the database, and embedded PGlite allows one process.
+// Each command is a fresh Node process that loads the whole server: seconds each on a busy machine.
+describe('the gatehouse CLI', { timeout: 180_000 }, () => {
+  let storage: Storage;
+  let dataDir: string;
+  let env: Record<string, string>;
+  const cli = (args: string[], input?: string) => runCli(args, env, { input });
+  const json = async (args: string[], input?: string) => {
+    const result = await cli([...args, '--json'], input);
+    expect(result.code, result.stderr).toBe(0);
+    return { ...result, value: JSON.parse(result.stdout) };
+  };
+  const created: { clientId?: string; firstSecret?: string; rotatedSecret?: string } = {};
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+    storage = newStorage({ dataDir });
+    env = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir };
+    if (testDatabaseUrl) {
+      // libpq's `options` parameter (honoured by pg, which knex uses) puts every CLI connection in
+      // this file's own schema, which must exist first.
+      const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
+      await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
+      const options = encodeURIComponent(`-c search_path=${storage.schema}`);
+      env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${options}`;
+    } else {
+      // Without DATABASE_URL the CLI migrates PGlite's default schema in DATA_DIR; the in-process
+      // server below must then look there too.
+      storage = { ...storage, schema: 'public' };
+    }
+  });
+  afterAll(async () => {
+    await dropStorage(storage);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('migrates a fresh database, then reports it is up to date', async () => {
+    const first = await cli(['migrate']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^applied: \d+_initial/);
+    const second = await cli(['migrate']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout.trim()).toBe('database is up to date');
+  });
+
+  it('creates an API with its scopes and access-token lifetime', async () => {
+    const { value } = await json(['resources', 'create', '--identifier', API, '--scope', 'read write', '--access-token-ttl', '300']);
+    expect(value).toEqual({ identifier: API, scopes: ['read', 'write'], accessTokenTtlSeconds: 300 });
+  });
+
+  it('creates a client and prints its secret once; show and list never print the secret or its hash', async () => {
+    const { value: client } = await json(['clients', 'create', '--name', 'svc', '--resource', API, '--scope', 'read']);
+    expect(client).toMatchObject({ client_name: 'svc', grant_types: ['client_credentials'], allowed_resources: [API], allowed_api_scopes: ['read'] });
+    expect(client.client_id).toEqual(expect.any(String));
+    expect(client.client_secret).toMatch(/^[\w-]{32,}$/);
+    created.clientId = client.client_id;
+    created.firstSecret = client.client_secret;
+
+    const shown = await json(['clients', 'show', client.client_id]);
+    expect(shown.value).toMatchObject({ client_id: client.client_id, client_name: 'svc' });
+    expect(shown.value).not.toHaveProperty('client_secret');
+    expect(shown.stdout).not.toContain(client.client_secret);
+    expect(shown.stdout).not.toContain('hmac-sha256');
+
+    const listed = await json(['clients', 'list']);
+    expect(listed.value).toEqual([expect.objectContaining({ client_id: client.client_id })]);
+    expect(listed.value[0]).not.toHaveProperty('client_secret');
+    expect(listed.stdout).not.toContain(client.client_secret);
+    expect(listed.stdout).not.toContain('hmac-sha256');
+  });
+
+  it('rotates a client secret and prints the new one', async () => {
+    const { value } = await json(['clients', 'rotate-secret', created.clientId!]);
+    expect(value).toEqual({ client_id: created.clientId, client_secret: expect.stringMatching(/^[\w-]{32,}$/) });
+    expect(value.client_secret).not.toBe(created.firstSecret);
+    created.rotatedSecret = value.client_secret;
+  });
+
+  it('deletes a client, after which show fails with a one-line reason', async () => {
+    const { value: doomed } = await json(['clients', 'create', '--name', 'doomed', '--grant-type', 'client_credentials']);
+    const deleted = await cli(['clients', 'delete', doomed.client_id]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain(doomed.client_id);
+    expectRefusal(await cli(['clients', 'show', doomed.client_id]), /no client/);
+  });
+
+  it('creates a user from a password on stdin and refuses a duplicate email with a one-line reason', async () => {
+    const { value } = await json(['users', 'create', '--email', 'ops@example.test', '--password-stdin', '--name', 'Ops'], `${PASSWORD}\n`);
+    expect(value).toMatchObject({ id: expect.any(String), email: 'ops@example.test', name: 'Ops' });
+    expect(JSON.stringify(value)).not.toContain(PASSWORD);
+    expectRefusal(await cli(['users', 'create', '--email', 'OPS@example.test', '--password-stdin'], PASSWORD), /already exists/);
+  });
+
+  it('lists one active RS256 signing key and no private key material', async () => {
+    const { value, stdout } = await json(['keys', 'list']);
+    expect(value).toEqual([expect.objectContaining({ kid: expect.any(String), alg: 'RS256', status: 'active' })]);
+    expect(stdout).not.toMatch(/"(d|p|q|dp|dq|qi)"\s*:/);
+    expect(stdout).not.toMatch(/privateJwkEncrypted|private_jwk/i);
+  });
+
+  it.each([
+    ['an unknown command', ['frobnicate'], /unknown command: frobnicate/],
+    ['an unknown flag', ['clients', 'create', '--name', 'x', '--colour', 'red'], /--colour/],
+    ['a missing --name', ['clients', 'create', '--grant-type', 'client_credentials'], /--name is required/],
+    ['the implicit grant', ['clients', 'create', '--name', 'x', '--grant-type', 'implicit'], /implicit/],
+    ['an API identifier that is not a URI', ['resources', 'create', '--identifier', 'notauri', '--scope', 'a'], /identifier/],
+    ['a non-numeric access-token lifetime', ['resources', 'create', '--identifier', 'https://x.example.test', '--scope', 'a', '--access-token-ttl', 'abc'], /--access-token-ttl/],
+    ['a redirect URI that is not a URL', ['clients', 'create', '--name', 'x', '--redirect-uri', 'not a url'], /redirect/],
+  ])('refuses %s with a one-line reason and no stack trace', async (_name, args, reason) => {
+    expectRefusal(await cli(args), reason);
+  });
+
+  // Last: in embedded mode the in-process server takes over the data directory from the CLI.
+  it('issues tokens at a server on the same storage for the secret the CLI printed, and not for the rotated-out one', async () => {
+    const gh = await startTestGatehouse(storage);
+    try {
+      const options = { execute: [oauth.allowInsecureRequests] };
+      const configure = (secret: string) => oauth.discovery(new URL(gh.issuer), created.clientId!, undefined, oauth.ClientSecretBasic(secret), options);
+
+      const tokens = await oauth.clientCredentialsGrant(await configure(created.rotatedSecret!), { scope: 'read' });
+      const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { issuer: gh.issuer, audience: API });
+      expect(payload).toMatchObject({ client_id: created.clientId, scope: 'read' });
+      expect(payload.exp! - payload.iat!).toBe(300);
+
+      const stale = await configure(created.firstSecret!);
+      expect(await oauthError(oauth.clientCredentialsGrant(stale, { scope: 'read' }))).toEqual({ status: 401, error: 'invalid_client' });
+    } finally {
+      await gh.stop();
+    }
+  });
+});

@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/load-config.ts';
+
+const SECRET = 'a-production-secret-of-at-least-32-chars';
+
+/** The ConfigError's problems, or a failure if the environment was accepted. */
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error(`accepted ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('runs with zero setup: port 3000, a localhost issuer, embedded database, no Redis, one worker', () => {
+    expect(loadConfig({})).toMatchObject({
+      isProduction: false,
+      port: 3000,
+      host: '0.0.0.0',
+      issuer: 'http://localhost:3000',
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      dataDir: './data',
+      secret: undefined,
+      trustProxy: false,
+      workers: 1,
+      logLevel: 'info',
+    });
+  });
+
+  it('derives the default issuer from PORT and drops a trailing slash from an explicit one', () => {
+    expect(loadConfig({ PORT: '8080' }).issuer).toBe('http://localhost:8080');
+    expect(loadConfig({ ISSUER: 'https://id.example.com/' }).issuer).toBe('https://id.example.com');
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['REDIS_URL', 'not a url'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['DATABASE_URL', 'localhost:5432'],
+    ['WORKERS', '0'],
+    ['WORKERS', 'many'],
+    ['WORKERS', '1.5'],
+    ['ISSUER', 'ftp://id.example.com'],
+    ['TRUST_PROXY', 'maybe'],
+  ])('refuses %s=%s and names the key', (key, value) => {
+    const problems = problemsOf({ [key]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${key}\\b`));
+  });
+
+  it('names every invalid key at once, not just the first', () => {
+    const problems = problemsOf({ PORT: 'x', REDIS_URL: 'http://x', WORKERS: 'none' });
+    expect(problems.map((p) => p.split(' ')[0]).sort()).toEqual(['PORT', 'REDIS_URL', 'WORKERS']);
+  });
+
+  it('accepts postgres://, postgresql://, redis:// and rediss:// URLs', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/gh' }).databaseUrl).toBe('postgres://u:p@db:5432/gh');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/gh' }).databaseUrl).toBe('postgresql://db/gh');
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).redisUrl).toBe('redis://cache:6379');
+    expect(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redisUrl).toBe('rediss://cache:6380');
+  });
+
+  it('refuses NODE_ENV=production without GATEHOUSE_SECRET', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', ISSUER: 'https://id.example.com' });
+    expect(problems).toEqual([expect.stringMatching(/^GATEHOUSE_SECRET .*required/)]);
+  });
+
+  it('refuses a production http:// issuer unless TLS is terminated by a trusted proxy', () => {
+    const production = { NODE_ENV: 'production', GATEHOUSE_SECRET: SECRET };
+    expect(problemsOf({ ...production, ISSUER: 'http://id.example.com' })).toEqual([expect.stringMatching(/^ISSUER .*https/)]);
+    // No ISSUER means http://localhost:PORT, which is refused just the same.
+    expect(problemsOf(production)).toEqual([expect.stringMatching(/^ISSUER /)]);
+
+    const proxied = loadConfig({ ...production, ISSUER: 'http://id.example.com', TRUST_PROXY: 'true' });
+    expect(proxied).toMatchObject({ isProduction: true, trustProxy: true, issuer: 'http://id.example.com' });
+    expect(loadConfig({ ...production, ISSUER: 'https://id.example.com' })).toMatchObject({ isProduction: true, secret: SECRET });
+  });
+
+  it('allows an http:// issuer and no secret outside production', () => {
+    expect(loadConfig({ NODE_ENV: 'development', ISSUER: 'http://id.example.com' }).secret).toBeUndefined();
+    expect(loadConfig({ NODE_ENV: 'test' }).isProduction).toBe(false);
+  });
+
+  it('refuses a GATEHOUSE_SECRET shorter than 32 characters, in any environment', () => {
+    expect(problemsOf({ GATEHOUSE_SECRET: 'short' })).toEqual([expect.stringMatching(/^GATEHOUSE_SECRET .*32/)]);
+    expect(problemsOf({ GATEHOUSE_SECRET: 'x'.repeat(31) })).toHaveLength(1);
+    expect(loadConfig({ GATEHOUSE_SECRET: 'x'.repeat(32) }).secret).toBe('x'.repeat(32));
+  });
+
+  it('treats empty strings as unset, so FOO= means the default', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '', REDIS_URL: '', WORKERS: '', GATEHOUSE_SECRET: '', ISSUER: '', TRUST_PROXY: '' })).toMatchObject({
+      port: 3000,
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      workers: 1,
+      secret: undefined,
+      issuer: 'http://localhost:3000',
+      trustProxy: false,
+    });
+    // An empty secret in production is a missing secret, not a short one.
+    expect(problemsOf({ NODE_ENV: 'production', GATEHOUSE_SECRET: '', ISSUER: 'https://id.example.com' })).toEqual([
+      expect.stringMatching(/^GATEHOUSE_SECRET .*required/),
+    ]);
+  });
+
+  it('accepts WORKERS=auto and a number of workers', () => {
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe('auto');
+    expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
+  });
+
+  it('reads TRUST_PROXY as a boolean from the usual spellings', () => {
+    for (const yes of ['true', '1', 'yes']) expect(loadConfig({ TRUST_PROXY: yes }).trustProxy).toBe(true);
+    for (const no of ['false', '0', 'no']) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
+  });
+
+  it('never puts the secret in the error message', () => {
+    const secret = 'x'.repeat(20);
+    try {
+      loadConfig({ GATEHOUSE_SECRET: secret, PORT: 'bad' });
+      throw new Error('accepted');
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+    }
+  });
+});
