@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Config } from './config/load-config.ts';
 import { createGatehouse } from './app.ts';
@@ -44,7 +45,8 @@ async function runWorker(config: Config): Promise<void> {
   server.requestTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
-  gatehouse.logger.info({ issuer: config.issuer, port: config.port, pid: process.pid }, 'gatehouse listening');
+  const { port } = server.address() as AddressInfo; // the real one when PORT=0
+  gatehouse.logger.info({ issuer: config.issuer, port, pid: process.pid }, 'gatehouse listening');
 
   let stopping = false;
   const stop = async (signal: string) => {

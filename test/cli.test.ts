@@ -122,6 +122,24 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     expect(stdout).not.toMatch(/privateJwkEncrypted|private_jwk/i);
   });
 
+  it('announces a key with keys rotate, and revokes one with keys revoke, saying what that breaks', async () => {
+    const { value: next } = await json(['keys', 'rotate']);
+    expect(next).toMatchObject({ status: 'next', alg: 'RS256', activatesAt: expect.any(String) });
+    expect(new Date(next.activatesAt).getTime()).toBeGreaterThan(Date.now() + 600_000); // after the JWKS max-age
+    const { value: keys } = await json(['keys', 'list']);
+    expect(keys.map((k: { status: string }) => k.status).sort()).toEqual(['active', 'next']);
+    const active = keys.find((k: { status: string }) => k.status === 'active');
+    const { value: revoked } = await json(['keys', 'revoke', next.kid]);
+    expect(revoked).toMatchObject({ revoked: { kid: next.kid, status: 'next' }, nowSigning: active.kid, breaks: expect.stringMatching(/nothing/) });
+    expectRefusal(await cli(['keys', 'revoke', 'no-such-kid']), /no signing key/);
+  });
+
+  it('signs a user out everywhere with users revoke-sessions', async () => {
+    const { value } = await json(['users', 'revoke-sessions', '--email', 'ops@example.test']);
+    expect(value).toMatchObject({ accountId: expect.any(String), tokensIssuedBefore: expect.any(Number) });
+    expectRefusal(await cli(['users', 'revoke-sessions', '--email', 'nobody@example.test']), /no user/);
+  });
+
   it.each([
     ['an unknown command', ['frobnicate'], /unknown command: frobnicate/],
     ['an unknown flag', ['clients', 'create', '--name', 'x', '--colour', 'red'], /--colour/],

@@ -66,6 +66,13 @@ describe('signing-key rotation without restarts', () => {
     expect(await kids(gh)).toEqual([next.kid]);
   });
 
+  it('answers every request while a key change swaps the Provider underneath', async () => {
+    const inFlight = Array.from({ length: 40 }, () => token(gh, client)); // each asserts a 200
+    for (let i = 0; i < 4; i += 1) await gh.reload();
+    const tokens = await Promise.all(inFlight);
+    expect(tokens).toHaveLength(40);
+  });
+
   it('revokes a compromised key at once: unpublished, a fresh key signs, its tokens stop verifying', async () => {
     const victim = signer(await token(gh, client))!;
     const stolen = await token(gh, client);
