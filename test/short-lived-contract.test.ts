@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createPostgresAdapter } from '../src/oidc/adapters/postgres-adapter.ts';
+import { createAccountPurge } from '../src/oidc/adapters/purge-account.ts';
+import { createRedisAdapter } from '../src/oidc/adapters/redis-adapter.ts';
+import { createPostgresRevocationList } from '../src/revocation/postgres-revocation-list.ts';
+import { createRedisRevocationList } from '../src/revocation/redis-revocation-list.ts';
+import type { RevocationList } from '../src/revocation/revocation-list.ts';
+import { createPostgresShortLivedStore, createRedisShortLivedStore, type ShortLivedStore } from '../src/short-lived/short-lived-store.ts';
+import { testRedisUrl } from './support/test-env.ts';
+import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
+
+/**
+ * The stores that have a Redis and a Postgres backend besides oidc-provider's adapter (the
+ * refresh grace store, the revocation list, the per-account purge): one contract, both backends.
+ */
+type Backend = {
+  store: ShortLivedStore;
+  revocations: RevocationList;
+  purge: (accountId: string) => Promise<{ deleted: number }>;
+  sessionAdapter: ReturnType<typeof createPostgresAdapter>;
+};
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function contract(backend: () => Backend) {
+  it('sets an entry once while it lives, and again after it expired (a lock)', async () => {
+    const { store } = backend();
+    const key = randomUUID();
+    expect(await store.setIfAbsent(key, 'first', 1)).toBe(true);
+    expect(await store.setIfAbsent(key, 'second', 1)).toBe(false);
+    expect(await store.get(key)).toBe('first');
+    await vi.waitFor(async () => expect(await store.setIfAbsent(key, 'third', 30)).toBe(true), { timeout: 4000, interval: 100 });
+    expect(await store.get(key)).toBe('third');
+    await store.set(key, 'fourth', 30);
+    expect(await store.get(key)).toBe('fourth');
+    await store.delete(key);
+    expect(await store.get(key)).toBeUndefined();
+  });
+
+  it('lets exactly one of many concurrent callers take a lock', async () => {
+    const { store } = backend();
+    const key = randomUUID();
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.setIfAbsent(key, String(i), 30)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('matches revoked tokens by jti, by grant digest, and by subject cut-off', async () => {
+    const { revocations } = backend();
+    const [jti, gid, sub] = [randomUUID(), randomUUID(), randomUUID()];
+    const exp = now() + 60;
+    await revocations.record({ type: 'token', jti, exp });
+    await revocations.record({ type: 'grant', gid, exp });
+    await revocations.record({ type: 'subject', sub, iat_before: now(), exp });
+    expect(await revocations.isRevoked({ jti })).toBe(true);
+    expect(await revocations.isRevoked({ jti: randomUUID(), gid })).toBe(true);
+    expect(await revocations.isRevoked({ sub, iat: now() - 10 })).toBe(true);
+    expect(await revocations.isRevoked({ sub, iat: now() + 10 })).toBe(false); // issued after the cut-off
+    expect(await revocations.isRevoked({ jti: randomUUID(), gid: randomUUID(), sub: randomUUID(), iat: now() })).toBe(false);
+  });
+
+  it('serves the feed in order from a cursor, without events whose tokens have all expired', async () => {
+    const { revocations } = backend();
+    const start = (await revocations.feed(undefined, 1000)).cursor;
+    const jtis = [randomUUID(), randomUUID(), randomUUID()];
+    for (const jti of jtis) await revocations.record({ type: 'token', jti, exp: now() + 60 });
+    await revocations.record({ type: 'token', jti: 'already-expired', exp: now() - 1 });
+    const page = await revocations.feed(start, 1000);
+    expect(page.events.map((e) => (e as { jti: string }).jti)).toEqual(jtis);
+    const firstTwo = await revocations.feed(start, 2);
+    expect(firstTwo.events).toHaveLength(2);
+    const rest = await revocations.feed(firstTwo.cursor, 1000);
+    expect(rest.events.map((e) => (e as { jti: string }).jti)).toEqual([jtis[2]]);
+  });
+
+  it('purges everything stored for one account and nothing of another', async () => {
+    const { sessionAdapter, purge } = backend();
+    const [mine, theirs] = [randomUUID(), randomUUID()];
+    await sessionAdapter.upsert(mine, { accountId: 'acct-1', uid: randomUUID() }, 60);
+    await sessionAdapter.upsert(theirs, { accountId: 'acct-2', uid: randomUUID() }, 60);
+    expect((await purge('acct-1')).deleted).toBeGreaterThanOrEqual(1);
+    expect(await sessionAdapter.find(mine)).toBeUndefined();
+    expect(await sessionAdapter.find(theirs)).toBeDefined();
+  });
+}
+
+describe('short-lived stores on Postgres', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let backend: Backend;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    backend = {
+      store: createPostgresShortLivedStore(db.knex),
+      revocations: createPostgresRevocationList(db.knex),
+      purge: createAccountPurge({ knex: db.knex, redis: undefined }),
+      sessionAdapter: createPostgresAdapter(db.knex, 'Session'),
+    };
+  });
+  afterAll(() => db?.drop());
+  contract(() => backend);
+});
+
+describe.runIf(testRedisUrl)('short-lived stores on Redis', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let redis: ReturnType<typeof createTestRedis>;
+  let backend: Backend;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    redis = createTestRedis();
+    backend = {
+      store: createRedisShortLivedStore(redis.redis),
+      revocations: createRedisRevocationList(redis.redis, { maxTokenTtlSeconds: async () => 3600 }),
+      purge: createAccountPurge({ knex: db.knex, redis: redis.redis }),
+      sessionAdapter: createRedisAdapter(redis.redis, 'Session'),
+    };
+  });
+  afterAll(async () => {
+    await redis?.cleanup();
+    await db?.drop();
+  });
+  contract(() => backend);
+});
