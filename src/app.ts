@@ -188,7 +188,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         pollMs: 5_000, // the "within seconds" guarantee holds even if a notice is lost
       });
   await keySchedule?.runOnce();
-  const sweeper = options.isCommand ? undefined : startSweeper({ knex, logger, intervalMs: 60_000 });
+  const sweeper = options.isCommand ? undefined : startSweeper({ knex, logger, intervalMs: 60_000, auditRetentionDays: config.auditRetentionDays });
   // Serve only once invalidations from other instances and the CLI are being received.
   await notices.ready();
 

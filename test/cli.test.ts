@@ -138,6 +138,9 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     const { value } = await json(['users', 'revoke-sessions', '--email', 'ops@example.test']);
     expect(value).toMatchObject({ accountId: expect.any(String), tokensIssuedBefore: expect.any(Number) });
     expectRefusal(await cli(['users', 'revoke-sessions', '--email', 'nobody@example.test']), /no user/);
+    const { value: events } = await json(['audit', '--type', 'user.signed_out_everywhere']);
+    expect(events).toEqual([expect.objectContaining({ type: 'user.signed_out_everywhere', accountId: value.accountId })]);
+    expectRefusal(await cli(['audit', '--limit', 'lots']), /--limit/);
   });
 
   it.each([

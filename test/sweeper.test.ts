@@ -49,6 +49,18 @@ describe('expired-row sweeper', () => {
     expect(await knex('short_lived_entries').pluck('key')).toEqual(['live']);
   });
 
+  it('deletes audit events older than the retention and keeps the rest', async () => {
+    await knex('audit_events').delete();
+    const daysAgo = (d: number) => new Date(Date.now() - d * 86_400_000);
+    await knex('audit_events').insert([
+      { type: 'old', occurred_at: daysAgo(31) },
+      { type: 'recent', occurred_at: daysAgo(29) },
+    ]);
+    const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10, auditRetentionDays: 30 });
+    expect(result.deleted.audit_events).toBe(1);
+    expect(await knex('audit_events').pluck('type')).toEqual(['recent']);
+  });
+
   it('works in bounded batches, leaving the rest for the next pass', async () => {
     await knex('oidc_payloads').insert(Array.from({ length: 7 }, (_, i) => payload(`old-${i}`, past())));
     const first = await sweepExpired(knex, { batchSize: 2, maxBatches: 2 });

@@ -6,6 +6,7 @@ import { createDatabase } from '../db/create-knex.ts';
 import { runMigrations } from '../db/run-migrations.ts';
 import { AppError } from '../errors/app-error.ts';
 import { serve } from '../server.ts';
+import { auditCommand } from './audit-command.ts';
 import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
@@ -20,7 +21,8 @@ const USAGE = `usage: gatehouse <command> [--json]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
-  keys list | keys rotate | keys revoke KID`;
+  keys list | keys rotate | keys revoke KID
+  audit [--type T] [--limit N]`;
 
 export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };
 
@@ -29,6 +31,7 @@ const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   clients: clientsCommand,
   users: usersCommand,
   keys: keysCommand,
+  audit: auditCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

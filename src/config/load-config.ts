@@ -26,6 +26,8 @@ const schema = z
     REFRESH_TOKEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     REFRESH_TOKEN_IDLE_DAYS: z.coerce.number().min(0.01).max(3650).default(14),
     REFRESH_TOKEN_ABSOLUTE_DAYS: z.coerce.number().min(0.01).max(3650).default(90),
+    // Audit events older than this are swept.
+    AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -59,6 +61,7 @@ export type Config = Readonly<{
   keyRotationIntervalSeconds: number;
   jwksMaxAgeSeconds: number;
   refreshTokens: Readonly<{ graceSeconds: number; idleSeconds: number; absoluteSeconds: number }>;
+  auditRetentionDays: number;
   logLevel: string;
 }>;
 
@@ -98,6 +101,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       idleSeconds: Math.round(e.REFRESH_TOKEN_IDLE_DAYS * 86_400),
       absoluteSeconds: Math.round(e.REFRESH_TOKEN_ABSOLUTE_DAYS * 86_400),
     }),
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
   });
 }
