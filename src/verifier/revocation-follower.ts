@@ -1,0 +1,112 @@
+const FETCH_TIMEOUT_MS = 5_000;
+/** Bounds one poll, should a feed keep moving its cursor. */
+const MAX_PAGES_PER_POLL = 50;
+/**
+ * Each poll re-reads from the cursor of a few polls back: on Postgres the feed is ordered by a
+ * serial id, and an event that took its id before another but committed after it would fall
+ * behind a cursor that had moved on. Re-reading is harmless: events only ever add.
+ */
+const OVERLAP_POLLS = 5;
+
+type FeedEvent =
+  | { type: 'token'; jti: string; exp: number }
+  | { type: 'grant'; gid: string; exp: number }
+  | { type: 'subject'; sub: string; iat_before: number; exp: number };
+
+export type RevocationFollower = {
+  isRevoked(token: { jti?: string; gid?: string; sub: string; iat: number }): boolean;
+  /** Settles when the first sync has finished, successfully or not. */
+  readonly firstSync: Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * Follows Gatehouse's revocation feed (GET /revocations, README "Revocation") and keeps the
+ * events in memory until the tokens they cover have expired, so `isRevoked` answers without a
+ * network call. If the feed is unreachable it keeps answering from what it knew.
+ */
+export function followRevocations(deps: {
+  feedUrl: string;
+  clientId: string;
+  clientSecret: string;
+  pollIntervalMs: number;
+  fetch: () => typeof fetch;
+  signal: AbortSignal;
+  onSynced(): void;
+  onFailed(err: Error): void;
+}): RevocationFollower {
+  const tokens = new Map<string, number>(); // jti → exp
+  const grants = new Map<string, number>(); // gid → exp
+  const subjects = new Map<string, { iatBefore: number; exp: number }>();
+  let cursors: (string | undefined)[] = [undefined]; // oldest first; undefined = full snapshot
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  // RFC 6749 §2.3.1: client id and secret are form-encoded before Basic encoding.
+  const authorization = `Basic ${btoa(`${encodeURIComponent(deps.clientId)}:${encodeURIComponent(deps.clientSecret)}`)}`;
+
+  const apply = (e: FeedEvent) => {
+    if (typeof e?.exp !== 'number') return;
+    if (e.type === 'token' && typeof e.jti === 'string') tokens.set(e.jti, Math.max(e.exp, tokens.get(e.jti) ?? 0));
+    else if (e.type === 'grant' && typeof e.gid === 'string') grants.set(e.gid, Math.max(e.exp, grants.get(e.gid) ?? 0));
+    else if (e.type === 'subject' && typeof e.sub === 'string' && typeof e.iat_before === 'number') {
+      const known = subjects.get(e.sub);
+      // A later sign-out covers more: never let an older event narrow the cut-off.
+      subjects.set(e.sub, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
+    } // other types: a newer Gatehouse; ignored
+  };
+
+  // An event outlives every token it covers, so once its exp has passed it can go.
+  const prune = () => {
+    const now = Date.now() / 1000;
+    for (const [k, exp] of tokens) if (exp < now) tokens.delete(k);
+    for (const [k, exp] of grants) if (exp < now) grants.delete(k);
+    for (const [k, s] of subjects) if (s.exp < now) subjects.delete(k);
+  };
+
+  const page = async (cursor: string | undefined) => {
+    const url = new URL(deps.feedUrl);
+    if (cursor !== undefined) url.searchParams.set('cursor', cursor);
+    const res = await deps.fetch()(url, {
+      headers: { authorization, accept: 'application/json' },
+      signal: AbortSignal.any([deps.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)]),
+    });
+    if (!res.ok) throw new Error(`GET ${deps.feedUrl} answered ${res.status}`);
+    const body = (await res.json()) as { events?: FeedEvent[]; cursor?: string };
+    if (!Array.isArray(body.events) || typeof body.cursor !== 'string') throw new Error(`GET ${deps.feedUrl}: unexpected body`);
+    return body as { events: FeedEvent[]; cursor: string };
+  };
+
+  const poll = async () => {
+    let cursor = cursors[0];
+    // Page until the cursor stops moving (a page of expired events may not be the last).
+    for (let i = 0; i < MAX_PAGES_PER_POLL; i += 1) {
+      const next = await page(cursor);
+      for (const e of next.events) apply(e);
+      if (next.cursor === cursor) break;
+      cursor = next.cursor;
+    }
+    cursors = [...cursors, cursor].slice(-OVERLAP_POLLS);
+    prune();
+  };
+
+  const tick = async () => {
+    running = poll().then(deps.onSynced, (err: Error) => deps.onFailed(err));
+    await running;
+    // unref: following the feed never keeps a process alive.
+    if (!deps.signal.aborted) timer = setTimeout(() => void tick(), deps.pollIntervalMs).unref();
+  };
+
+  return {
+    isRevoked(t) {
+      if (t.jti !== undefined && tokens.has(t.jti)) return true;
+      if (t.gid !== undefined && grants.has(t.gid)) return true;
+      const s = subjects.get(t.sub);
+      return s !== undefined && t.iat <= s.iatBefore;
+    },
+    firstSync: tick(),
+    async stop() {
+      clearTimeout(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import type { AccessTokenClaims } from './types.ts';
+
+export type VerificationErrorCode = 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+
+/**
+ * Why a request's bearer token was refused, with everything an API needs to answer it: the
+ * status (401 or 403), the RFC 6750 §3.1 error code and the `WWW-Authenticate` header value.
+ */
+export class VerificationError extends Error {
+  readonly status: 401 | 403;
+  readonly code: VerificationErrorCode;
+  readonly description: string;
+  /** The `WWW-Authenticate` response header value (RFC 6750 §3). */
+  readonly wwwAuthenticate: string;
+
+  constructor(init: {
+    status: 401 | 403;
+    code: VerificationErrorCode;
+    description: string;
+    /** The protection space; the verifier uses the issuer. */
+    realm?: string;
+    /** For insufficient_scope: the scopes the resource needs. */
+    scope?: string;
+    /**
+     * RFC 6750 §3.1: a request that carried no token at all gets a challenge without an error
+     * attribute, so clients are not told of an error they did not make.
+     */
+    isTokenMissing?: boolean;
+  }) {
+    super(init.description);
+    this.name = 'VerificationError';
+    this.status = init.status;
+    this.code = init.code;
+    this.description = init.description;
+    const params: string[] = [];
+    if (init.realm !== undefined) params.push(`realm=${quote(init.realm)}`);
+    if (!init.isTokenMissing) params.push(`error=${quote(init.code)}`, `error_description=${quote(init.description)}`);
+    if (init.scope !== undefined) params.push(`scope=${quote(init.scope)}`);
+    this.wwwAuthenticate = params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
+  }
+}
+
+/** RFC 6750 §3 allows only %x20-21 / %x23-5B / %x5D-7E inside these quoted values. */
+const quote = (value: string) => `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+
+export const missingToken = (realm: string) =>
+  new VerificationError({ status: 401, code: 'invalid_request', description: 'no access token in the request', realm, isTokenMissing: true });
+
+export const invalidToken = (realm: string, description: string) =>
+  new VerificationError({ status: 401, code: 'invalid_token', description, realm });
+
+/**
+ * Throws a 403 insufficient_scope unless the token carries every scope given
+ * (`'read write'` and `['read', 'write']` both mean read AND write).
+ */
+export function requireScope(claims: AccessTokenClaims, scope: string | string[]): void {
+  const required = (Array.isArray(scope) ? scope : scope.split(' ')).filter(Boolean);
+  if (required.every((s) => claims.scope.includes(s))) return;
+  throw new VerificationError({
+    status: 403,
+    code: 'insufficient_scope',
+    description: `the token lacks a required scope`,
+    realm: claims.iss,
+    scope: required.join(' '),
+  });
+}
