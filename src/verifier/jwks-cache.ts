@@ -1,7 +1,9 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 
-/** A refresh that fails is retried no sooner than this, whatever the verify traffic. */
+/** A fetch that failed is retried no sooner than this, whatever the verify traffic. */
 const RETRY_AFTER_FAILURE_MS = 10_000;
+/** Sooner while there are no keys at all (the API started before the issuer): nothing verifies. */
+const RETRY_WITHOUT_KEYS_MS = 1_000;
 /** Without a usable max-age; and the bounds we keep any max-age within. */
 const DEFAULT_MAX_AGE_SECONDS = 300;
 const MIN_MAX_AGE_SECONDS = 10;
@@ -49,7 +51,7 @@ export function createJwksCache(deps: {
       staleAt = Date.now() + freshSeconds(res.headers) * 1000;
       deps.onFetched();
     } catch (err) {
-      staleAt = Date.now() + RETRY_AFTER_FAILURE_MS; // keep the keys we have
+      staleAt = Date.now() + (keys ? RETRY_AFTER_FAILURE_MS : RETRY_WITHOUT_KEYS_MS); // keep the keys we have
       deps.onFailed(err as Error);
       throw err;
     }
@@ -68,8 +70,10 @@ export function createJwksCache(deps: {
   return {
     refresh,
     async getKey(header, token) {
-      if (!keys) await refresh(); // nothing cached yet: this request has to wait
-      else if (Date.now() >= staleAt) void refresh().catch(() => {});
+      if (!keys) {
+        if (Date.now() < staleAt && !inFlight) throw new Error('no signing keys: the JWKS fetch failed');
+        await refresh(); // nothing cached yet: this request has to wait
+      } else if (Date.now() >= staleAt) void refresh().catch(() => {});
       try {
         return await keys!(header, token);
       } catch (err) {
