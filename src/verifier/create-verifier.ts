@@ -45,7 +45,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       failed: (err: Error) => {
         if (isFailing || closing.signal.aborted) return;
         isFailing = true;
-        logger.warn({ err: err.message }, `${what} unreachable: verifying with what was last fetched`);
+        logger.warn({ err: err.message }, `${what} unreachable, retrying: verifying with what was last fetched, if anything`);
       },
     };
   };
