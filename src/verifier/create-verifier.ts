@@ -35,6 +35,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const logger = options.logger ?? consoleLogger;
   const getFetch = () => options.fetch ?? globalThis.fetch;
   const realm = issuer;
+  const base = issuer.replace(/\/+$/, ''); // for the default URLs; iss itself is matched exactly
   const closing = new AbortController();
 
   // One warning per outage of each source, not one per attempt; nothing once closing.
@@ -51,7 +52,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
   const jwksOutage = outage('JWKS');
   const jwks = createJwksCache({
-    uri: options.jwksUri ?? `${issuer}/jwks`,
+    uri: options.jwksUri ?? `${base}/jwks`,
     fetch: getFetch,
     unknownKidCooldownMs: UNKNOWN_KID_COOLDOWN_MS,
     signal: closing.signal,
@@ -60,7 +61,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
   const feedOutage = outage('revocation feed');
   const revocations = options.revocation && followRevocations({
-    feedUrl: options.revocation.feedUrl ?? `${issuer}/revocations`,
+    feedUrl: options.revocation.feedUrl ?? `${base}/revocations`,
     clientId: options.revocation.clientId,
     clientSecret: options.revocation.clientSecret,
     pollIntervalMs: options.revocation.pollIntervalMs ?? 5000,
