@@ -3,6 +3,8 @@ import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { createRevocationMirror } from '../revocation/revocation-mirror.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
+// The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
+import { invalidToken, missingToken, VerificationError } from '../verifier/verification-error.ts';
 import type { Metrics } from './metrics.ts';
 
 const PATH = '/forward-auth';
@@ -39,6 +41,7 @@ export function createForwardAuth(deps: {
   pollIntervalMs?: number;
 }): ForwardAuth {
   // Started by the first request, so instances that never serve as an auth backend never poll.
+  const realm = deps.issuer; // the protection space, as the verifier library names it
   const mirror = createRevocationMirror({ revocations: deps.revocations, logger: deps.logger, pollIntervalMs: deps.pollIntervalMs ?? 1000 });
 
   return {
@@ -59,6 +62,10 @@ export function createForwardAuth(deps: {
           clockTolerance: deps.clockToleranceSeconds,
           requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
         });
+        // They become header values; and jose checks iat only against a maxTokenAge.
+        if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string') throw new ClaimError('sub and client_id must be strings');
+        if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new ClaimError('scope must be a string');
+        if (payload.iat! > Date.now() / 1000 + deps.clockToleranceSeconds) throw new ClaimError('the token was issued in the future');
         // Oldest first out: a Map iterates in insertion order.
         if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
         verified.set(token, payload);
@@ -82,19 +89,19 @@ export function createForwardAuth(deps: {
         }
         const match = BEARER.exec(ctx.get('authorization'));
         // RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
-        if (!match) return challenge(ctx, 401, audience, {}, 'a bearer token is required');
+        if (!match) return refuse(ctx, missingToken(realm));
 
         let claims: AccessToken;
         try {
           claims = await verify(match[1]!);
         } catch (err) {
-          return challenge(ctx, 401, audience, { error: 'invalid_token', error_description: describe(err) });
+          return refuse(ctx, invalidToken(realm, describe(err)));
         }
         if (claims.aud !== audience && !(Array.isArray(claims.aud) && claims.aud.includes(audience))) {
-          return challenge(ctx, 401, audience, { error: 'invalid_token', error_description: 'the token is for another audience' });
+          return refuse(ctx, invalidToken(realm, 'unexpected aud claim'));
         }
         // A DPoP-bound token is worthless without its proof (RFC 9449 §7.1), which a gateway does not forward.
-        if (claims.cnf?.jkt) return challenge(ctx, 401, audience, { error: 'invalid_token', error_description: 'a DPoP-bound token cannot be used as a bearer token' });
+        if (claims.cnf?.jkt) return refuse(ctx, invalidToken(realm, 'a DPoP-bound token cannot be used as a bearer token'));
 
         let isRevoked = mirror.isRevoked(claims);
         if (isRevoked === undefined) {
@@ -106,13 +113,14 @@ export function createForwardAuth(deps: {
           ctx.set('Retry-After', '1');
           return reply(ctx, 503, { error: 'temporarily_unavailable', error_description: 'the revocation list is not loaded yet' });
         }
-        if (isRevoked) return challenge(ctx, 401, audience, { error: 'invalid_token', error_description: 'the token was revoked' });
+        if (isRevoked) return refuse(ctx, invalidToken(realm, 'the token has been revoked'));
 
         const granted = claims.scope ?? '';
         const required = requiredScope.split(' ').filter(Boolean);
         if (required.some((s) => !` ${granted} `.includes(` ${s} `))) {
           // RFC 6750 §3.1: name every scope the request needs, not just the missing ones.
-          return challenge(ctx, 403, audience, { error: 'insufficient_scope', error_description: 'the token lacks a required scope', scope: required.join(' ') });
+          const error = new VerificationError({ status: 403, code: 'insufficient_scope', description: 'the token lacks a required scope', realm, scope: required.join(' ') });
+          return refuse(ctx, error);
         }
 
         // All four always, even when empty, so a gateway overwrites any the client sent.
@@ -130,6 +138,9 @@ export function createForwardAuth(deps: {
   };
 }
 
+/** A claim jose accepted but we cannot (its message is the error_description). */
+class ClaimError extends Error {}
+
 const single = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 
 function reply(ctx: Context, status: number, body: object): number {
@@ -138,22 +149,23 @@ function reply(ctx: Context, status: number, body: object): number {
   return status;
 }
 
-/** RFC 6750 §3: `WWW-Authenticate: Bearer realm="…", error="…", …`; values keep to printable ASCII without `"` or `\`. */
-function challenge(
-  ctx: Context,
-  status: 401 | 403,
-  audience: string,
-  params: { error?: string; error_description?: string; scope?: string },
-  description = params.error_description,
-): number {
-  const parts = Object.entries({ realm: audience, ...params }).map(([k, v]) => `${k}="${v.replace(/[^\x20-\x7e]|["\\]/g, '')}"`);
-  ctx.set('WWW-Authenticate', `Bearer ${parts.join(', ')}`);
-  return reply(ctx, status, { error: params.error, error_description: description });
+function refuse(ctx: Context, err: VerificationError): number {
+  ctx.set('WWW-Authenticate', err.wwwAuthenticate);
+  return reply(ctx, err.status, { error: err.code, error_description: err.description });
 }
 
+/** A short reason for error_description (the verifier library's wording); never the token's contents. */
 function describe(err: unknown): string {
-  if (err instanceof joseErrors.JWTExpired) return 'the token expired';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) return `the token ${err.claim} claim is invalid`;
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'the token was signed with an unknown key';
-  return 'the token is malformed or its signature is invalid';
+  if (err instanceof ClaimError) return err.message;
+  if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.reason === 'missing') return `the token has no ${err.claim} claim`;
+    if (err.claim === 'nbf') return 'the token is not valid yet';
+    if (err.claim === 'typ') return 'the token is not an access token (typ must be at+jwt)';
+    return `unexpected ${err.claim} claim`;
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the signing algorithm is not allowed';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature is invalid';
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'the token was signed by an unknown key';
+  return 'the token is malformed';
 }
