@@ -18,6 +18,7 @@ import { AppError } from './errors/app-error.ts';
 import { assets } from './http/assets.ts';
 import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
+import { createForwardAuth } from './http/forward-auth.ts';
 import { healthEndpoints } from './http/health.ts';
 import { jwksCacheControl } from './http/jwks-cache.ts';
 import { createMetrics, metricsEndpoint } from './http/metrics.ts';
@@ -126,6 +127,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     audit,
   });
   const metrics = createMetrics();
+  const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
   const adapter = adapterForModel({ knex, redis, clients });
   const readiness = [
     { name: 'postgres', check: () => knex.raw('select 1') },
@@ -149,7 +151,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       resourceIndicators: createResourceIndicators(resources),
       pages,
       refreshTokens: config.refreshTokens,
-      middleware: (p) => [
+      middleware: (p, publicJwks) => [
+        forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
         errorHandler(logger),
         requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
@@ -212,7 +215,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
     sweep: () => sweeper?.runOnce(),
     async close() {
-      await Promise.all([keySchedule?.stop(), sweeper?.stop()]);
+      await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close()]);
       await notices.close();
       redis?.disconnect();
       await db.close();

@@ -18,8 +18,8 @@ export type BuildProviderInputs = ProviderConfigurationInputs & {
   audit: AuditLog;
   /** The longest lifetime of any token we sign: how long a grant revocation must be remembered. */
   maxTokenTtlSeconds: () => Promise<number>;
-  /** Our middleware, outermost first; runs before oidc-provider's router. */
-  middleware: (provider: Provider) => Middleware[];
+  /** Our middleware, outermost first; runs before oidc-provider's router. Gets this build's public keys. */
+  middleware: (provider: Provider, publicJwks: JSONWebKeySet) => Middleware[];
 };
 
 const REUSE_DETAILS: Record<string, string> = {
@@ -47,8 +47,8 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
   cacheClientInstances(provider);
-  for (const mw of inputs.middleware(provider)) provider.use(mw);
   const jwks = publicJwks(inputs.signingKeys);
+  for (const mw of inputs.middleware(provider, jwks)) provider.use(mw);
   const { issuer, revocations } = inputs;
   provider.use(introspectJwt({ issuer, path: '/token/introspection', publicJwks: jwks, revocations }));
   provider.use(revokeJwt({ issuer, path: '/token/revocation', publicJwks: jwks, revocations }));
