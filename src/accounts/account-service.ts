@@ -1,12 +1,9 @@
 import { AppError } from '../errors/app-error.ts';
 import type { Account, AccountRepository } from './account-repository.ts';
 import { hashPassword, needsRehash, verifyPassword } from './password-hashing.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from './password-policy.ts';
 
 export type { Account };
-
-export const MIN_PASSWORD_LENGTH = 8;
-// Long passphrases are welcome; the cap only keeps one sign-in from costing unbounded hashing.
-export const MAX_PASSWORD_LENGTH = 1024;
 const MAX_EMAIL_LENGTH = 254; // RFC 5321 path limit
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -30,12 +27,10 @@ export function createAccountService(deps: { repository: AccountRepository }) {
     async registerAccount(input: { email: string; password: string; name?: string }): Promise<Account> {
       const email = normalizeEmail(input.email);
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
-      if (input.password.length < MIN_PASSWORD_LENGTH) {
-        throw new AppError('weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-      }
-      if (input.password.length > MAX_PASSWORD_LENGTH) {
-        throw new AppError('invalid_password', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
-      }
+      const problem = passwordProblem(input.password);
+      if (problem === 'too_short') throw new AppError('weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+      if (problem === 'too_long') throw new AppError('invalid_password', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+      if (problem === 'too_common') throw new AppError('common_password', 'password is one of the most common passwords');
       const name = input.name?.trim() || null;
       if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
       const created = await deps.repository.insert({ email, name, passwordHash: await hashPassword(input.password) });
