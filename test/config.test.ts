@@ -124,6 +124,13 @@ describe('loadConfig', () => {
     for (const no of ['false', '0', 'no']) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
   });
 
+  it('enables sign-up by default; SIGNUP_ENABLED=false turns it off; anything else is refused', () => {
+    expect(loadConfig({}).isSignupEnabled).toBe(true);
+    expect(loadConfig({ SIGNUP_ENABLED: 'false' }).isSignupEnabled).toBe(false);
+    expect(loadConfig({ SIGNUP_ENABLED: '0' }).isSignupEnabled).toBe(false);
+    expect(problemsOf({ SIGNUP_ENABLED: 'off' })).toEqual([expect.stringMatching(/^SIGNUP_ENABLED\b/)]);
+  });
+
   it('never puts the secret in the error message', () => {
     const secret = 'x'.repeat(20);
     try {

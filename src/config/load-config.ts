@@ -28,6 +28,8 @@ const schema = z
     REFRESH_TOKEN_ABSOLUTE_DAYS: z.coerce.number().min(0.01).max(3650).default(90),
     // Audit events older than this are swept.
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+    // Anyone may create an account from the sign-in page; false hides the link and answers 404.
+    SIGNUP_ENABLED: booleanFromEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -62,6 +64,7 @@ export type Config = Readonly<{
   jwksMaxAgeSeconds: number;
   refreshTokens: Readonly<{ graceSeconds: number; idleSeconds: number; absoluteSeconds: number }>;
   auditRetentionDays: number;
+  isSignupEnabled: boolean;
   logLevel: string;
 }>;
 
@@ -102,6 +105,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       absoluteSeconds: Math.round(e.REFRESH_TOKEN_ABSOLUTE_DAYS * 86_400),
     }),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    isSignupEnabled: e.SIGNUP_ENABLED,
     logLevel: e.LOG_LEVEL,
   });
 }
