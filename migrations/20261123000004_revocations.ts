@@ -11,6 +11,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('iat_before');
     t.jsonb('event').notNullable();
     t.timestamp('expires_at', { useTz: true }).notNullable();
+    t.timestamp('recorded_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.index(['kind', 'subject'], 'revocations_lookup_idx');
     t.index(['expires_at'], 'revocations_expires_at_idx');
   });

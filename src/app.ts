@@ -118,7 +118,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const shortLived = redis ? createRedisShortLivedStore(redis) : createPostgresShortLivedStore(knex);
   const revocations = redis
     ? createRedisRevocationList(redis, { maxTokenTtlSeconds })
-    : createPostgresRevocationList(knex);
+    : createPostgresRevocationList(knex, { commitLagSeconds: db.isEmbedded ? 0 : 2 });
   const signOutEverywhere = createSignOutEverywhere({
     accounts,
     purgeAccount: createAccountPurge({ knex, redis }),

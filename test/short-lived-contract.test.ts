@@ -91,13 +91,23 @@ describe('short-lived stores on Postgres', () => {
     db = await createTestDatabase();
     backend = {
       store: createPostgresShortLivedStore(db.knex),
-      revocations: createPostgresRevocationList(db.knex),
+      revocations: createPostgresRevocationList(db.knex, { commitLagSeconds: 0 }),
       purge: createAccountPurge({ knex: db.knex, redis: undefined }),
       sessionAdapter: createPostgresAdapter(db.knex, 'Session'),
     };
   });
   afterAll(() => db?.drop());
   contract(() => backend);
+
+  it('holds a new event back from the feed for the commit lag, so no later-committed id is skipped', async () => {
+    const lagged = createPostgresRevocationList(db.knex, { commitLagSeconds: 1 });
+    const { cursor } = await backend.revocations.feed(undefined, 1000); // everything so far, unlagged
+    const jti = randomUUID();
+    await lagged.record({ type: 'token', jti, exp: now() + 60 });
+    expect(await lagged.isRevoked({ jti })).toBe(true); // lookups are immediate
+    expect((await lagged.feed(cursor, 1000)).events).toEqual([]);
+    await vi.waitFor(async () => expect((await lagged.feed(cursor, 1000)).events).toHaveLength(1), { timeout: 4000, interval: 100 });
+  });
 });
 
 describe.runIf(testRedisUrl)('short-lived stores on Redis', () => {

@@ -3,8 +3,15 @@ import type { RevocationEvent, RevocationList } from './revocation-list.ts';
 
 type Row = { id: number; event: RevocationEvent };
 
-/** Revocation state in Postgres, for deployments without Redis; expired rows are swept. */
-export function createPostgresRevocationList(knex: Knex): RevocationList {
+/**
+ * Revocation state in Postgres, for deployments without Redis; expired rows are swept.
+ *
+ * The feed pages by a serial id, but ids are taken at insert and become visible at commit: with
+ * concurrent writers a smaller id can appear after a reader's cursor has passed it. So the feed
+ * serves only rows recorded at least `commitLagSeconds` ago (inserts here are single statements
+ * that commit at once). Embedded PGlite has one connection, so nothing can overtake: lag 0.
+ */
+export function createPostgresRevocationList(knex: Knex, options: { commitLagSeconds: number }): RevocationList {
   return {
     async record(event) {
       await knex('revocations').insert({
@@ -35,6 +42,7 @@ export function createPostgresRevocationList(knex: Knex): RevocationList {
         .select('id', 'event')
         .where('id', '>', after)
         .where('expires_at', '>', knex.fn.now())
+        .whereRaw('recorded_at <= now() - make_interval(secs => ?)', [options.commitLagSeconds])
         .orderBy('id')
         .limit(limit);
       return {
