@@ -1,13 +1,6 @@
 const FETCH_TIMEOUT_MS = 5_000;
 /** Bounds one poll, should a feed keep moving its cursor. */
 const MAX_PAGES_PER_POLL = 50;
-/**
- * Each poll re-reads from the cursor of a few polls back: on Postgres the feed is ordered by a
- * serial id, and an event that took its id before another but committed after it would fall
- * behind a cursor that had moved on. Re-reading is harmless: events only ever add.
- */
-const OVERLAP_POLLS = 5;
-
 type FeedEvent =
   | { type: 'token'; jti: string; exp: number }
   | { type: 'grant'; gid: string; exp: number }
@@ -38,7 +31,7 @@ export function followRevocations(deps: {
   const tokens = new Map<string, number>(); // jti → exp
   const grants = new Map<string, number>(); // gid → exp
   const subjects = new Map<string, { iatBefore: number; exp: number }>();
-  let cursors: (string | undefined)[] = [undefined]; // oldest first; undefined = full snapshot
+  let cursor: string | undefined; // none yet: the first poll reads the full snapshot
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   // RFC 6749 §2.3.1: client id and secret are form-encoded before Basic encoding.
@@ -77,15 +70,14 @@ export function followRevocations(deps: {
   };
 
   const poll = async () => {
-    let cursor = cursors[0];
-    // Page until the cursor stops moving (a page of expired events may not be the last).
+    // Page until the cursor stops moving (a page of expired events may not be the last). The
+    // feed never lets a cursor pass an event that is still to appear (see the Postgres list).
     for (let i = 0; i < MAX_PAGES_PER_POLL; i += 1) {
       const next = await page(cursor);
       for (const e of next.events) apply(e);
       if (next.cursor === cursor) break;
       cursor = next.cursor;
     }
-    cursors = [...cursors, cursor].slice(-OVERLAP_POLLS);
     prune();
   };
 
