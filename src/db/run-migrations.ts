@@ -4,6 +4,7 @@ import * as signingKeyActivation from '../../migrations/20261123000002_signing_k
 import * as shortLivedEntries from '../../migrations/20261123000003_short_lived_entries.ts';
 import * as revocations from '../../migrations/20261123000004_revocations.ts';
 import * as auditEvents from '../../migrations/20261123000005_audit_events.ts';
+import * as consents from '../../migrations/20261123000006_consents.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000003_short_lived_entries': shortLivedEntries,
   '20261123000004_revocations': revocations,
   '20261123000005_audit_events': auditEvents,
+  '20261123000006_consents': consents,
 };
 
 const source: Knex.MigrationSource<string> = {
