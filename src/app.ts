@@ -8,6 +8,8 @@ import { createAccountService } from './accounts/account-service.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
+import { createConsentRepository } from './consents/consent-repository.ts';
+import { createConsentService } from './consents/consent-service.ts';
 import { resolveSecret } from './config/dev-secret.ts';
 import type { Config } from './config/load-config.ts';
 import { deriveSecrets } from './crypto/derive-secrets.ts';
@@ -30,6 +32,7 @@ import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
+import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
@@ -99,6 +102,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
   });
   const accounts = createAccountService({ repository: createAccountRepository(knex) });
+  const consents = createConsentService({ repository: createConsentRepository(knex) });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
   const signingKeys = createSigningKeyStore({
@@ -148,6 +152,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       dpopNonceSecret: derived.dpopNonceSecret,
       adapter,
       findAccount: createFindAccount(accounts),
+      loadExistingGrant: createLoadExistingGrant({ consents }),
       resourceIndicators: createResourceIndicators(resources),
       pages,
       refreshTokens: config.refreshTokens,
@@ -161,7 +166,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         metricsEndpoint(metrics),
         assets(),
         discoveryAlias(),
-        interactionRoutes(p, accounts),
+        interactionRoutes(p, { accounts, consents, isSignupEnabled: config.isSignupEnabled }),
         revocationFeed({ provider: p, revocations }),
         refreshGrace({
           store: shortLived,
@@ -200,7 +205,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, clients, resources, signingKeys, signOutEverywhere, revocations, audit },
+    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit },
     get provider() {
       return provider!;
     },

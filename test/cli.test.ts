@@ -108,6 +108,11 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     expectRefusal(await cli(['clients', 'show', doomed.client_id]), /no client/);
   });
 
+  it('marks a client first-party with --first-party (users are never asked to consent to it)', async () => {
+    const { value } = await json(['clients', 'create', '--name', 'own app', '--redirect-uri', 'https://app.example.test/cb', '--first-party']);
+    expect(value).toMatchObject({ client_name: 'own app', first_party: true });
+  });
+
   it('creates a user from a password on stdin and refuses a duplicate email with a one-line reason', async () => {
     const { value } = await json(['users', 'create', '--email', 'ops@example.test', '--password-stdin', '--name', 'Ops'], `${PASSWORD}\n`);
     expect(value).toMatchObject({ id: expect.any(String), email: 'ops@example.test', name: 'Ops' });

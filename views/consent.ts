@@ -1,22 +1,26 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
+import type { PageUi } from '../src/i18n/messages.ts';
 import { layout } from './layout.ts';
 
 export type ScopeLine = { text: string; detail?: string };
 
-export function consentPage(p: { uid: string; clientName: string; accountEmail: string; scopes: ScopeLine[] }): SafeHtml {
+export function consentPage(p: { ui: PageUi; uid: string; clientName: string; accountEmail: string; scopes: ScopeLine[] }): SafeHtml {
+  const t = p.ui.t.consent;
   return layout({
-    title: 'Allow access',
-    body: html`<h1>Allow <strong>${p.clientName}</strong> access?</h1>
-<p class="muted">Signed in as ${p.accountEmail}</p>
-<p>${p.clientName} is asking to:</p>
+    ui: p.ui,
+    title: t.title,
+    body: html`<h1>${t.heading(p.clientName)}</h1>
+<p class="muted">${t.signedInAs(p.accountEmail)}</p>
+<p>${t.asks(p.clientName)}</p>
 <ul class="scopes">
 ${p.scopes.map((s) => html`<li>${s.text}${s.detail ? html` <span class="muted">(${s.detail})</span>` : ''}</li>`)}
 </ul>
+<p class="muted">${t.remembered}</p>
 <form method="post" action="/interaction/${p.uid}/confirm">
-<button class="primary" type="submit" autofocus>Allow</button>
+<button class="primary" type="submit" autofocus>${t.allow}</button>
 </form>
 <form method="post" action="/interaction/${p.uid}/abort">
-<button class="secondary" type="submit">Deny</button>
+<button class="secondary" type="submit">${t.deny}</button>
 </form>`,
   });
 }

@@ -1,12 +1,17 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
+import type { PageUi } from '../src/i18n/messages.ts';
 import { layout } from './layout.ts';
 
-export function errorPage(p: { title: string; message: string; code?: string; requestId?: string }): SafeHtml {
+/** `detail` is technical text from the server (English), shown beside the translated message. */
+export function errorPage(p: { ui: PageUi; title: string; message: string; detail?: string; code?: string; requestId?: string }): SafeHtml {
+  const t = p.ui.t.errors;
   return layout({
+    ui: p.ui,
     title: p.title,
     body: html`<h1>${p.title}</h1>
 <p role="alert">${p.message}</p>
-${p.code ? html`<p class="muted">Error: <code>${p.code}</code></p>` : ''}
-${p.requestId ? html`<p class="muted">Reference: <code>${p.requestId}</code></p>` : ''}`,
+${p.detail && p.detail !== p.message ? html`<p class="muted" lang="en">${p.detail}</p>` : ''}
+${p.code ? html`<p class="muted">${t.codeLabel}: <code>${p.code}</code></p>` : ''}
+${p.requestId ? html`<p class="muted">${t.referenceLabel}: <code>${p.requestId}</code></p>` : ''}`,
   });
 }

@@ -1,21 +1,26 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
+import type { PageUi } from '../src/i18n/messages.ts';
 import { layout } from './layout.ts';
 
 /** `form` is oidc-provider's hidden logout form (with its xsrf token); the buttons submit it. */
-export function logoutPage(p: { form: SafeHtml; host: string }): SafeHtml {
+export function logoutPage(p: { ui: PageUi; form: SafeHtml; host: string }): SafeHtml {
+  const t = p.ui.t.logout;
   return layout({
-    title: 'Sign out',
-    body: html`<h1>Sign out of ${p.host}?</h1>
+    ui: p.ui,
+    title: t.title,
+    body: html`<h1>${t.heading(p.host)}</h1>
 ${p.form}
-<button class="primary" type="submit" form="op.logoutForm" value="yes" name="logout" autofocus>Yes, sign me out</button>
-<button class="secondary" type="submit" form="op.logoutForm">No, stay signed in</button>`,
+<button class="primary" type="submit" form="op.logoutForm" value="yes" name="logout" autofocus>${t.yes}</button>
+<button class="secondary" type="submit" form="op.logoutForm">${t.no}</button>`,
   });
 }
 
-export function signedOutPage(p: { clientName?: string }): SafeHtml {
+export function signedOutPage(p: { ui: PageUi; clientName?: string }): SafeHtml {
+  const t = p.ui.t.signedOut;
   return layout({
-    title: 'Signed out',
-    body: html`<h1>You are signed out</h1>
-<p>${p.clientName ? html`You have signed out of ${p.clientName}.` : 'You have signed out.'} You can close this page.</p>`,
+    ui: p.ui,
+    title: t.title,
+    body: html`<h1>${t.heading}</h1>
+<p>${p.clientName ? t.fromClient(p.clientName) : t.fromAll} ${t.closePage}</p>`,
   });
 }

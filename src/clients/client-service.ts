@@ -19,6 +19,8 @@ export type RegisterClientInput = {
   tokenEndpointAuthMethod?: string;
   /** May call the introspection endpoint for tokens issued to other clients (an API's own client). */
   canIntrospect?: boolean;
+  /** One of the operator's own apps: users are never asked to consent to it. */
+  isFirstParty?: boolean;
   /** Refresh-token policy overrides (seconds); the server's defaults apply when absent. */
   refreshTokenGraceSeconds?: number;
   refreshTokenIdleSeconds?: number;
@@ -93,6 +95,7 @@ export function createClientService(deps: ClientServiceDeps) {
       allowed_resources: resources,
       allowed_api_scopes: apiScopes,
       can_introspect: input.canIntrospect === true,
+      ...(input.isFirstParty ? { first_party: true } : {}),
       ...refreshPolicy,
     };
   };

@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { errorPage } from '../../views/error.ts';
 import { AppError } from '../errors/app-error.ts';
+import { pageUi } from './page-ui.ts';
 import { renderPage } from './render-page.ts';
 
 /**
@@ -29,7 +30,12 @@ export function errorHandler(logger: Logger): Middleware {
         ctx.status = status;
         ctx.body = { error: code, error_description: message };
       } else {
-        renderPage(ctx, errorPage({ title: status === 500 ? 'Error' : 'Request not accepted', message, code, requestId }), status);
+        const ui = pageUi(ctx);
+        const { errors } = ui.t;
+        const page = status === 500
+          ? errorPage({ ui, title: errors.serverErrorTitle, message: errors.serverErrorMessage, code, requestId })
+          : errorPage({ ui, title: errors.notAcceptedTitle, message: errors.notAcceptedMessage, detail: message, code, requestId });
+        renderPage(ctx, page, status);
       }
     }
     // A body refused before it was read to its end (oidc-provider's 56 KiB cap stops reading

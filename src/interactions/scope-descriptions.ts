@@ -1,17 +1,12 @@
 import type { ScopeLine } from '../../views/consent.ts';
-
-const STANDARD: Record<string, string> = {
-  openid: 'Know who you are (your account identifier)',
-  profile: 'See your name',
-  email: 'See your email address',
-  offline_access: 'Stay connected while you are away (it can refresh its access without asking you again)',
-};
+import type { Messages } from '../i18n/messages.ts';
 
 /** Consent lines in plain words: standard scopes described, API scopes named with their API. */
-export function describeScopes(oidcScopes: string[], resourceScopes: Record<string, string[]>): ScopeLine[] {
-  const lines: ScopeLine[] = oidcScopes.map((s) => ({ text: STANDARD[s] ?? s }));
+export function describeScopes(t: Messages, oidcScopes: string[], resourceScopes: Record<string, string[]>): ScopeLine[] {
+  const standard: Record<string, string | undefined> = t.scopes.standard;
+  const lines: ScopeLine[] = oidcScopes.map((s) => ({ text: standard[s] ?? s }));
   for (const [resource, scopes] of Object.entries(resourceScopes)) {
-    for (const s of scopes) lines.push({ text: `Use “${s}” on ${resource}`, detail: 'an API this app calls for you' });
+    for (const s of scopes) lines.push({ text: t.scopes.api(s, resource), detail: t.scopes.apiDetail });
   }
   return lines;
 }

@@ -2,6 +2,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
 import { logoutPage, signedOutPage } from '../../views/logout.ts';
 import { raw } from '../http/html.ts';
+import { pageUi } from '../http/page-ui.ts';
 import { renderPage } from '../http/render-page.ts';
 
 type Ctx = Parameters<typeof renderPage>[0];
@@ -11,11 +12,14 @@ export const pages = {
   // Errors that cannot be redirected to the client (e.g. a bad redirect_uri): render, never redirect.
   async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {
     const status = (error as { status?: number }).status ?? 400;
+    const ui = pageUi(ctx as unknown as Ctx);
     renderPage(
       ctx as unknown as Ctx,
       errorPage({
-        title: 'Sign-in request not accepted',
-        message: out.error_description ?? 'The request could not be processed.',
+        ui,
+        title: ui.t.errors.requestRefusedTitle,
+        message: ui.t.errors.requestRefusedMessage,
+        detail: out.error_description, // oidc-provider's words, in English
         code: out.error,
         requestId: (ctx as unknown as Ctx).state.requestId,
       }),
@@ -23,9 +27,9 @@ export const pages = {
     );
   },
   async logoutSource(ctx: KoaContextWithOIDC, form: string) {
-    renderPage(ctx as unknown as Ctx, logoutPage({ form: raw(form), host: ctx.host }));
+    renderPage(ctx as unknown as Ctx, logoutPage({ ui: pageUi(ctx as unknown as Ctx), form: raw(form), host: ctx.host }));
   },
   async postLogoutSuccessSource(ctx: KoaContextWithOIDC) {
-    renderPage(ctx as unknown as Ctx, signedOutPage({ clientName: ctx.oidc.client?.clientName }));
+    renderPage(ctx as unknown as Ctx, signedOutPage({ ui: pageUi(ctx as unknown as Ctx), clientName: ctx.oidc.client?.clientName }));
   },
 };

@@ -10,6 +10,8 @@ export type ProviderConfigurationInputs = {
   dpopNonceSecret: Buffer;
   adapter: (model: string) => Adapter;
   findAccount: FindAccount;
+  /** Fills a grant from remembered consent, or for a first-party client (load-existing-grant.ts). */
+  loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   resourceIndicators: ReturnType<typeof createResourceIndicators>;
   /** Server-wide defaults; a client's own metadata overrides them. */
   refreshTokens: { idleSeconds: number; absoluteSeconds: number };
@@ -59,6 +61,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
         'refresh_token_grace_seconds',
         'refresh_token_idle_seconds',
         'refresh_token_absolute_seconds',
+        'first_party', // true: never shown the consent page (the operator's own apps)
       ],
     },
     // Browsers may call the token and userinfo endpoints only from a public client's own origins.
@@ -113,6 +116,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     // Rotate on every use; a spent token presented again revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,
     clockTolerance: CLOCK_SKEW_SECONDS,
+    loadExistingGrant: o.loadExistingGrant,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: o.pages.renderError,
   };

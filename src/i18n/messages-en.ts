@@ -1,0 +1,99 @@
+import { html } from '../http/html.ts';
+
+// Every string the pages show, in English. messages-ko.ts has the same shape (the type checker
+// says so). Functions take user- or client-supplied text and escape it through `html`.
+export const en = {
+  languageName: 'English',
+  languageSwitcher: 'Language',
+  siteName: 'Gatehouse',
+
+  login: {
+    title: 'Sign in',
+    continueTo: (client: string) => html`to continue to <strong>${client}</strong>`,
+    email: 'Email',
+    password: 'Password',
+    submit: 'Sign in',
+    cancel: 'Cancel',
+    failed: 'Email or password is incorrect.',
+    newHere: 'New here?',
+    createAccount: 'Create an account',
+    upstreamHeading: 'Or sign in with',
+    upstreamButton: (provider: string) => `Continue with ${provider}`,
+  },
+
+  signup: {
+    title: 'Create an account',
+    continueTo: (client: string) => html`to continue to <strong>${client}</strong>`,
+    name: 'Name',
+    optional: '(optional)',
+    email: 'Email',
+    password: 'Password',
+    passwordHint: 'At least 8 characters. A phrase of a few unrelated words is easy to remember and hard to guess.',
+    submit: 'Create account',
+    haveAccount: 'Already have an account?',
+    signIn: 'Sign in',
+    problems: {
+      invalid_email: 'Enter a valid email address, like name@example.com.',
+      weak_password: 'Use a password of at least 8 characters.',
+      invalid_password: 'Use a password of at most 1024 characters.',
+      common_password: 'That password is one of the most commonly used, so it is easy to guess. Choose another.',
+      invalid_name: 'Enter a name of at most 200 characters.',
+      // The same words whatever the reason the address cannot be used (see signup-routes.ts).
+      conflict: 'We could not create an account with these details. If you already have an account, sign in instead.',
+    },
+  },
+
+  consent: {
+    title: 'Allow access',
+    heading: (client: string) => html`Allow <strong>${client}</strong> access?`,
+    signedInAs: (email: string) => `Signed in as ${email}`,
+    asks: (client: string) => `${client} is asking to:`,
+    remembered: 'You will not be asked again for these permissions by this application.',
+    allow: 'Allow',
+    deny: 'Deny',
+  },
+
+  scopes: {
+    // The standard scopes (src/clients/standard-scopes.ts) in plain words.
+    standard: {
+      openid: 'Know who you are (your account identifier)',
+      profile: 'See your name',
+      email: 'See your email address',
+      offline_access: 'Stay connected while you are away (it can refresh its access without asking you again)',
+    },
+    api: (scope: string, resource: string) => `Use “${scope}” on ${resource}`,
+    apiDetail: 'an API this app calls for you',
+  },
+
+  logout: {
+    title: 'Sign out',
+    heading: (host: string) => `Sign out of ${host}?`,
+    yes: 'Yes, sign me out',
+    no: 'No, stay signed in',
+  },
+
+  signedOut: {
+    title: 'Signed out',
+    heading: 'You are signed out',
+    fromClient: (client: string) => `You have signed out of ${client}.`,
+    fromAll: 'You have signed out.',
+    closePage: 'You can close this page.',
+  },
+
+  errors: {
+    codeLabel: 'Error',
+    referenceLabel: 'Reference',
+    expiredTitle: 'This sign-in has expired',
+    expiredMessage: 'This page is no longer valid. Go back to the application and start signing in again.',
+    requestRefusedTitle: 'Sign-in request not accepted',
+    requestRefusedMessage: 'The application sent a request that cannot be processed. Go back to it and try again.',
+    notAcceptedTitle: 'Request not accepted',
+    notAcceptedMessage: 'The request could not be processed.',
+    serverErrorTitle: 'Error',
+    serverErrorMessage: 'Something went wrong on our side.',
+    notFoundTitle: 'Page not found',
+    notFoundMessage: 'There is nothing at this address.',
+  },
+};
+
+export type Messages = typeof en;

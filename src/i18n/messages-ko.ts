@@ -1,0 +1,95 @@
+import { html } from '../http/html.ts';
+import type { Messages } from './messages-en.ts';
+
+// 한국어: the same shape as messages-en.ts (the type checker says so), in the polite 합쇼체.
+export const ko: Messages = {
+  languageName: '한국어',
+  languageSwitcher: '언어',
+  siteName: 'Gatehouse',
+
+  login: {
+    title: '로그인',
+    continueTo: (client) => html`<strong>${client}</strong>(으)로 계속하려면 로그인하세요`,
+    email: '이메일',
+    password: '비밀번호',
+    submit: '로그인',
+    cancel: '취소',
+    failed: '이메일 또는 비밀번호가 올바르지 않습니다.',
+    newHere: '처음이신가요?',
+    createAccount: '계정 만들기',
+    upstreamHeading: '다른 계정으로 로그인',
+    upstreamButton: (provider) => `${provider}(으)로 계속하기`,
+  },
+
+  signup: {
+    title: '계정 만들기',
+    continueTo: (client) => html`<strong>${client}</strong>(으)로 계속하려면 계정을 만드세요`,
+    name: '이름',
+    optional: '(선택)',
+    email: '이메일',
+    password: '비밀번호',
+    passwordHint: '8자 이상. 서로 관계없는 단어 몇 개로 된 문구는 기억하기 쉽고 추측하기 어렵습니다.',
+    submit: '계정 만들기',
+    haveAccount: '이미 계정이 있으신가요?',
+    signIn: '로그인',
+    problems: {
+      invalid_email: '올바른 이메일 주소를 입력하세요. 예: name@example.com',
+      weak_password: '비밀번호는 8자 이상이어야 합니다.',
+      invalid_password: '비밀번호는 1024자 이하여야 합니다.',
+      common_password: '너무 흔히 쓰이는 비밀번호라 추측하기 쉽습니다. 다른 비밀번호를 고르세요.',
+      invalid_name: '이름은 200자 이하로 입력하세요.',
+      conflict: '입력하신 정보로 계정을 만들 수 없습니다. 이미 계정이 있다면 로그인하세요.',
+    },
+  },
+
+  consent: {
+    title: '접근 허용',
+    heading: (client) => html`<strong>${client}</strong>의 접근을 허용하시겠습니까?`,
+    signedInAs: (email) => `${email} 계정으로 로그인됨`,
+    asks: (client) => `${client}에서 다음 권한을 요청합니다:`,
+    remembered: '허용하시면 이 애플리케이션이 같은 권한을 다시 묻지 않습니다.',
+    allow: '허용',
+    deny: '거부',
+  },
+
+  scopes: {
+    standard: {
+      openid: '회원님이 누구인지 확인 (계정 식별자)',
+      profile: '이름 보기',
+      email: '이메일 주소 보기',
+      offline_access: '회원님이 자리에 없을 때도 연결 유지 (다시 묻지 않고 접근 권한을 갱신할 수 있음)',
+    },
+    api: (scope, resource) => `${resource}에서 “${scope}” 권한 사용`,
+    apiDetail: '이 앱이 회원님을 대신해 호출하는 API',
+  },
+
+  logout: {
+    title: '로그아웃',
+    heading: (host) => `${host}에서 로그아웃하시겠습니까?`,
+    yes: '예, 로그아웃합니다',
+    no: '아니요, 로그인 상태를 유지합니다',
+  },
+
+  signedOut: {
+    title: '로그아웃됨',
+    heading: '로그아웃되었습니다',
+    fromClient: (client) => `${client}에서 로그아웃했습니다.`,
+    fromAll: '로그아웃했습니다.',
+    closePage: '이 페이지를 닫아도 됩니다.',
+  },
+
+  errors: {
+    codeLabel: '오류',
+    referenceLabel: '참조 번호',
+    expiredTitle: '로그인 시간이 만료되었습니다',
+    expiredMessage: '이 페이지는 더 이상 유효하지 않습니다. 애플리케이션으로 돌아가 로그인을 다시 시작하세요.',
+    requestRefusedTitle: '로그인 요청을 처리할 수 없습니다',
+    requestRefusedMessage: '애플리케이션이 처리할 수 없는 요청을 보냈습니다. 애플리케이션으로 돌아가 다시 시도하세요.',
+    notAcceptedTitle: '요청을 처리할 수 없습니다',
+    notAcceptedMessage: '요청을 처리할 수 없습니다. 이전 페이지로 돌아가 다시 시도하세요.',
+    serverErrorTitle: '오류',
+    serverErrorMessage: '서버에 문제가 발생했습니다.',
+    notFoundTitle: '페이지를 찾을 수 없습니다',
+    notFoundMessage: '이 주소에는 아무것도 없습니다.',
+  },
+};

@@ -1,0 +1,52 @@
+import type { Context, Middleware } from 'koa';
+import type { Provider } from 'oidc-provider';
+import { consentPage } from '../../views/consent.ts';
+import type { AccountService } from '../accounts/account-service.ts';
+import type { ConsentService } from '../consents/consent-service.ts';
+import { isStandardScope } from '../clients/standard-scopes.ts';
+import { renderPage } from '../http/render-page.ts';
+import { addToGrant } from '../oidc/load-existing-grant.ts';
+import type { Details, InteractionContext } from './interaction-context.ts';
+import { describeScopes } from './scope-descriptions.ts';
+
+type Missing = { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+
+export async function renderConsent(ctx: Context, ic: InteractionContext, accounts: AccountService, details: Details): Promise<void> {
+  const d = details.prompt.details as Missing;
+  const ui = ic.ui(ctx, details);
+  const account = await accounts.findById(String(details.session?.accountId));
+  let oidcScopes = d.missingOIDCScope ?? [];
+  let resourceScopes = d.missingResourceScopes ?? {};
+  // prompt=consent with nothing missing: the page still says what the app will get.
+  if (!oidcScopes.length && !Object.keys(resourceScopes).length) {
+    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
+    oidcScopes = requested.filter(isStandardScope);
+    const apiScopes = requested.filter((s) => !isStandardScope(s));
+    resourceScopes = apiScopes.length && typeof details.params.resource === 'string' ? { [details.params.resource]: apiScopes } : {};
+  }
+  const page = consentPage({
+    ui,
+    uid: details.uid,
+    clientName: await ic.clientName(details),
+    accountEmail: account?.email ?? '',
+    scopes: describeScopes(ui.t, oidcScopes, resourceScopes),
+  });
+  renderPage(ctx, page);
+}
+
+/** POST /interaction/:uid/confirm: grants what the prompt listed and remembers the decision. */
+export function confirmHandler(provider: Provider, ic: InteractionContext, consents: ConsentService): Middleware {
+  return async (ctx) => {
+    const details = ctx.state.interaction as Details;
+    if (details.prompt.name !== 'consent' || !details.session) return ctx.redirect(`/interaction/${details.uid}`);
+    const d = details.prompt.details as Missing;
+    const accountId = details.session.accountId;
+    const clientId = String(details.params.client_id);
+    const allowed = { oidcScopes: d.missingOIDCScope ?? [], oidcClaims: d.missingOIDCClaims ?? [], resourceScopes: d.missingResourceScopes ?? {} };
+    const grant = (details.grantId && (await provider.Grant.find(details.grantId))) || new provider.Grant({ accountId, clientId });
+    addToGrant(grant, allowed);
+    const grantId = await grant.save();
+    await consents.remember(accountId, clientId, allowed);
+    await ic.finish(ctx, { consent: { grantId } });
+  };
+}

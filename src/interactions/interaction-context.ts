@@ -1,0 +1,51 @@
+import type { Context, Middleware } from 'koa';
+import { errors, type Provider } from 'oidc-provider';
+import { readForm } from '../http/read-form.ts';
+import { pageUi } from '../http/page-ui.ts';
+
+export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+export type InteractionResult = Parameters<Provider['interactionResult']>[2];
+
+/** What every interaction step shares: loading the interaction, naming its client, finishing it. */
+export function createInteractionContext(provider: Provider) {
+  const load = async (ctx: Context): Promise<Details> => {
+    ctx.state.route = 'interaction';
+    const details = await provider.interactionDetails(ctx.req, ctx.res);
+    if (details.uid !== ctx.params.uid) throw new errors.SessionNotFound('interaction mismatch');
+    return details;
+  };
+
+  return {
+    load,
+
+    /**
+     * Route middleware: the interaction in ctx.state.interaction and, for a POST, the form in
+     * ctx.state.form. It runs before any guard (a throttle reads the email from the form).
+     */
+    withInteraction: (async (ctx, next) => {
+      ctx.state.interaction = await load(ctx);
+      if (ctx.method === 'POST') ctx.state.form = await readForm(ctx);
+      return next();
+    }) as Middleware,
+
+    async clientName(details: Details): Promise<string> {
+      const client = await provider.Client.find(String(details.params.client_id));
+      return client?.clientName ?? String(details.params.client_id);
+    },
+
+    /** The page language; the switcher links to `/interaction/:uid{page}` (a GET, even after a POST). */
+    ui: (ctx: Context, details: Details, page = '') =>
+      pageUi(ctx, {
+        uiLocales: typeof details.params.ui_locales === 'string' ? details.params.ui_locales : undefined,
+        path: `/interaction/${details.uid}${page}`,
+      }),
+
+    async finish(ctx: Context, result: InteractionResult): Promise<void> {
+      const url = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+      ctx.status = 303; // a POST must be followed by a GET
+      ctx.redirect(url);
+    },
+  };
+}
+
+export type InteractionContext = ReturnType<typeof createInteractionContext>;

@@ -1,0 +1,77 @@
+import type Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { errorPage } from '../../views/error.ts';
+import { signupPage, type SignupField } from '../../views/signup.ts';
+import type { AccountService } from '../accounts/account-service.ts';
+import { AppError } from '../errors/app-error.ts';
+import { pageUi } from '../http/page-ui.ts';
+import { field } from '../http/read-form.ts';
+import { renderPage } from '../http/render-page.ts';
+import type { Messages } from '../i18n/messages.ts';
+import type { Details, InteractionContext } from './interaction-context.ts';
+import type { SignInAttempt } from './login-routes.ts';
+
+export type SignupDeps = { accounts: AccountService; isSignupEnabled: boolean; guards?: Middleware[] };
+
+// registerAccount's refusals, each shown beside the field it is about.
+const PROBLEMS: Record<string, SignupField> = {
+  invalid_email: 'email',
+  conflict: 'email',
+  weak_password: 'password',
+  invalid_password: 'password',
+  common_password: 'password',
+  invalid_name: 'name',
+};
+type Problem = keyof Messages['signup']['problems'];
+
+/**
+ * /interaction/:uid/signup: creates an account and signs it in to continue the flow.
+ *
+ * An email already registered cannot be silently accepted (that would sign nobody in), so the
+ * form says "could not create an account with these details; if you have one, sign in", with the
+ * same status (400) and the same page as every other refusal, after the same argon2 work (the
+ * password is hashed before the insert finds the conflict). What stays observable is that this
+ * address could not be used: an open sign-up form without e-mail verification cannot hide that.
+ * The sign-in form, the path an attacker would probe, answers unknown and known emails alike.
+ */
+export function signupRoutes(router: Router, ic: InteractionContext, deps: SignupDeps): void {
+  if (!deps.isSignupEnabled) {
+    router.all('/signup', (ctx) => {
+      const ui = pageUi(ctx);
+      renderPage(ctx, errorPage({ ui, title: ui.t.errors.notFoundTitle, message: ui.t.errors.notFoundMessage }), 404);
+    });
+    return;
+  }
+
+  const render = async (ctx: Context, details: Details, error?: { field: SignupField; message: string }, values?: { name: string; email: string }) => {
+    const ui = ic.ui(ctx, details, '/signup');
+    const page = signupPage({ ui, uid: details.uid, clientName: await ic.clientName(details), values, error });
+    renderPage(ctx, page, error ? 400 : 200);
+  };
+
+  router.get('/signup', ic.withInteraction, async (ctx) => {
+    const details = ctx.state.interaction as Details;
+    if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+    await render(ctx, details);
+  });
+
+  router.post('/signup', ic.withInteraction, ...(deps.guards ?? []), async (ctx) => {
+    const details = ctx.state.interaction as Details;
+    const form = ctx.state.form as URLSearchParams;
+    if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+    const values = { name: field(form, 'name'), email: field(form, 'email') };
+    let accountId: string;
+    try {
+      accountId = (await deps.accounts.registerAccount({ ...values, password: field(form, 'password') })).id;
+    } catch (err) {
+      const fieldInError = err instanceof AppError ? PROBLEMS[err.code] : undefined;
+      if (!fieldInError) throw err;
+      ctx.state.signUpAttempt = { email: values.email, isSuccess: false } satisfies SignInAttempt;
+      const { t } = ic.ui(ctx, details, '/signup');
+      const message = t.signup.problems[(err as AppError).code as Problem];
+      return render(ctx, details, { field: fieldInError, message }, values);
+    }
+    ctx.state.signUpAttempt = { email: values.email, isSuccess: true } satisfies SignInAttempt;
+    await ic.finish(ctx, { login: { accountId } });
+  });
+}
