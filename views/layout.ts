@@ -12,6 +12,7 @@ export function layout(options: { ui: PageUi; title: string; body: SafeHtml }): 
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · ${ui.t.siteName}</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 </head>
 <body>
 <main class="card">

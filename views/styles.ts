@@ -29,6 +29,11 @@ code{font-size:.85rem;word-break:break-all}
 .languages ul{display:flex;justify-content:center;gap:.5rem;margin:0 auto 2rem;padding:0;list-style:none}
 .languages a,.languages span{display:inline-block;padding:.35rem .6rem;border-radius:.375rem}
 .languages span{font-weight:600}
-@media (max-width:30rem){.card{margin:0;border-radius:0;padding:1.5rem 1.25rem;box-shadow:none}.languages ul{margin:1rem auto}}
+@media (max-width:30rem){body{background:#fff}.card{margin:0;border-radius:0;padding:1.5rem 1.25rem;box-shadow:none}.languages{border-top:1px solid #e5e7eb}.languages ul{margin:.75rem auto}}
 @media (forced-colors:active){button{border:1px solid ButtonText}}
 `;
+
+// A gate's arch on the primary blue.
+export const favicon =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1d4ed8"/>' +
+  '<path d="M9 26V15a7 7 0 0 1 14 0v11h-4V15a3 3 0 0 0-6 0v11z" fill="#fff"/></svg>';
