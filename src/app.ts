@@ -26,16 +26,19 @@ import { jwksCacheControl } from './http/jwks-cache.ts';
 import { createMetrics, metricsEndpoint } from './http/metrics.ts';
 import { requestLog } from './http/request-log.ts';
 import { revocationFeed } from './http/revocation-feed.ts';
+import { routeByPath } from './http/route-by-path.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
+import { introspectJwt } from './oidc/introspect-jwt.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
+import { revokeJwt } from './oidc/revoke-jwt.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createRedis } from './redis/create-redis.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
@@ -133,10 +136,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const metrics = createMetrics();
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
   const adapter = adapterForModel({ knex, redis, clients });
-  const readiness = [
+  const health = healthEndpoints([
     { name: 'postgres', check: () => knex.raw('select 1') },
     ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
-  ];
+  ]);
 
   const build = async () =>
     buildProvider({
@@ -161,19 +164,24 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         errorHandler(logger),
         requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
-        jwksCacheControl(config.jwksMaxAgeSeconds),
-        healthEndpoints(readiness),
-        metricsEndpoint(metrics),
-        assets(),
-        discoveryAlias(),
-        interactionRoutes(p, { accounts, consents, isSignupEnabled: config.isSignupEnabled }),
-        revocationFeed({ provider: p, revocations }),
-        refreshGrace({
-          store: shortLived,
-          tokenPath: '/token',
-          graceSecondsFor: (ctx) =>
-            (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??
-            config.refreshTokens.graceSeconds,
+        routeByPath({
+          '/token': refreshGrace({
+            store: shortLived,
+            tokenPath: '/token',
+            graceSecondsFor: (ctx) =>
+              (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??
+              config.refreshTokens.graceSeconds,
+          }),
+          '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
+          '/token/revocation': revokeJwt({ issuer: config.issuer, path: '/token/revocation', publicJwks, revocations }),
+          '/jwks': jwksCacheControl(config.jwksMaxAgeSeconds),
+          '/healthz': health,
+          '/readyz': health,
+          '/metrics': metricsEndpoint(metrics),
+          '/assets/': assets(),
+          '/.well-known/oauth-authorization-server': discoveryAlias(),
+          '/interaction/': interactionRoutes(p, { accounts, consents, isSignupEnabled: config.isSignupEnabled }),
+          '/revocations': revocationFeed({ provider: p, revocations }),
         }),
       ],
     });

@@ -5,9 +5,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
-import { introspectJwt } from './introspect-jwt.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
-import { revokeJwt } from './revoke-jwt.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
   issuer: string;
@@ -49,9 +47,7 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   cacheClientInstances(provider);
   const jwks = publicJwks(inputs.signingKeys);
   for (const mw of inputs.middleware(provider, jwks)) provider.use(mw);
-  const { issuer, revocations } = inputs;
-  provider.use(introspectJwt({ issuer, path: '/token/introspection', publicJwks: jwks, revocations }));
-  provider.use(revokeJwt({ issuer, path: '/token/revocation', publicJwks: jwks, revocations }));
+  const { revocations } = inputs;
   // A revoked grant (refresh-token reuse, a revoked refresh token, sign-out) takes its
   // already-issued JWT access tokens with it: they carry the grant's digest as `gid`.
   provider.on('grant.revoked', (ctx, grantId: string) => {
