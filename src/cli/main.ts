@@ -75,7 +75,6 @@ main(process.argv.slice(2)).catch((err: unknown) => {
   const known = err instanceof UsageError || err instanceof AppError || err instanceof ConfigError || isParseArgsError(err);
   const message = known || err instanceof Error ? (err as Error).message : String(err);
   process.stderr.write(`gatehouse: ${message.split('\n')[0]}\n`);
-  if (!known && process.env.GATEHOUSE_DEBUG) console.error(err);
   process.exit(known ? 2 : 1);
 });
 
