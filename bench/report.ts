@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type { SigningResult } from './signing-baseline.ts';
+import type { StorageOpsPerToken } from './storage-ops.ts';
 
 export type TargetSummary = {
   name: string;
@@ -46,6 +47,7 @@ export function printReport(r: {
   settings: Record<string, unknown>;
   signing: SigningResult;
   summaries: TargetSummary[];
+  storage?: StorageOpsPerToken;
 }): void {
   const [gatehouse, bare] = r.summaries as [TargetSummary, TargetSummary];
   const limit = r.signing.perSecond;
@@ -83,6 +85,13 @@ export function printReport(r: {
   out(`  gatehouse / signing limit: ${pct(ratios.gatehouseToSigningLimit)}   (signature = ${pct(ratios.signingShareOfGatehouseCpu)} of its CPU per token)`);
   out(`  bare      / signing limit: ${pct(ratios.bareToSigningLimit)}   (signature = ${pct(ratios.signingShareOfBareCpu)} of its CPU per token)`);
   out(`  gatehouse / bare:          ${pct(ratios.gatehouseToBare)}  (goal: within 10 %, i.e. >= 90 %: ${ratios.gatehouseToBare >= 0.9 ? 'met' : 'NOT met'}); CPU per token ${pct(ratios.gatehouseCpuToBareCpu)} of bare's`);
+  if (r.storage) {
+    const s = r.storage;
+    out(
+      `  storage per token (gatehouse, ${s.tokens} tokens): Postgres ${fixed(s.postgresReadsPerToken, 3)} table scans + ` +
+        `${fixed(s.postgresRowsWrittenPerToken, 3)} rows written; Redis ${fixed(s.redisCommandsPerToken, 3)} commands (server-wide)`,
+    );
+  }
   out();
-  out(JSON.stringify({ settings: r.settings, signing: r.signing, targets: r.summaries, ratios }));
+  out(JSON.stringify({ settings: r.settings, signing: r.signing, targets: r.summaries, ratios, storage: r.storage }));
 }

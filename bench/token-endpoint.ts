@@ -16,6 +16,7 @@ import { loadTokenEndpoint, tokenRequestInit, type LoadResult, type TokenRequest
 import { freePort, runNode, startNode, stopChild, waitForHttp, type Child } from './processes.ts';
 import { cpuSecondsOf, median, printReport, type TargetSummary } from './report.ts';
 import { measureSigning } from './signing-baseline.ts';
+import { createStorageCounter, type StorageOpsPerToken } from './storage-ops.ts';
 
 const env = process.env;
 const positiveInt = (name: string, fallback: number) => {
@@ -62,7 +63,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-type Target = { name: string; child: Child; token: TokenRequest };
+type Target = { name: string; child: Child; token: TokenRequest; schema?: { schema: string; url: string } };
 
 async function startGatehouse(): Promise<Target> {
   const schema = await createBenchSchema(settings.databaseUrl);
@@ -99,7 +100,12 @@ async function startGatehouse(): Promise<Target> {
   const child = startNode('gatehouse', [cli, 'serve'], serverEnv);
   cleanups.push(() => stopChild(child));
   await waitForHttp(`${issuer}/healthz`, child);
-  return { name: 'gatehouse', child, token: { url: `${issuer}/token`, clientId: client.client_id, clientSecret: client.client_secret, scope: 'read' } };
+  return {
+    name: 'gatehouse',
+    child,
+    token: { url: `${issuer}/token`, clientId: client.client_id, clientSecret: client.client_secret, scope: 'read' },
+    schema,
+  };
 }
 
 async function startBare(): Promise<Target> {
@@ -159,6 +165,24 @@ async function measure(target: Target, round: number): Promise<LoadResult & { se
   return merged;
 }
 
+/**
+ * One more Gatehouse round, for the capacity note: what Postgres (the bench schema's tables) and
+ * Redis (server-wide: keep it quiet) do per token. Not timed against anything.
+ */
+async function measureStorageOps(target: Target): Promise<StorageOpsPerToken> {
+  const counter = await createStorageCounter({ databaseUrl: settings.databaseUrl, schema: target.schema!.schema, redisUrl: settings.redisUrl });
+  try {
+    const before = await counter.settled();
+    const result = await loadTokenEndpoint(target.token, { connections: settings.connections, seconds: settings.seconds });
+    const after = await counter.settled();
+    const perToken = counter.perToken(before, after, result.ok);
+    log(`storage per token (${result.ok} tokens): ${JSON.stringify(perToken)}`);
+    return perToken;
+  } finally {
+    await counter.close();
+  }
+}
+
 async function main(): Promise<number> {
   log(`${availableParallelism()} cores; ${settings.rounds} rounds of ${settings.warmupSeconds}+${settings.seconds} s per target, ${settings.connections} connections`);
   const signing = await measureSigning({ seconds: settings.signSeconds });
@@ -187,7 +211,13 @@ async function main(): Promise<number> {
       rounds: r.map((x) => Math.round(x.tokensPerSecond)),
     };
   });
-  printReport({ settings: { ...settings, databaseUrl: withoutPassword(settings.databaseUrl), redisUrl: withoutPassword(settings.redisUrl) }, signing, summaries });
+  const storage = await measureStorageOps(targets[0]!);
+  printReport({
+    settings: { ...settings, databaseUrl: withoutPassword(settings.databaseUrl), redisUrl: withoutPassword(settings.redisUrl) },
+    signing,
+    summaries,
+    storage,
+  });
 
   const failed = summaries.filter((s) => s.non2xx > 0 || s.errors > 0);
   for (const s of failed) log(`FAIL: ${s.name} answered ${s.non2xx} non-2xx responses and ${s.errors} errors/timeouts`);
