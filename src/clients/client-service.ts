@@ -84,7 +84,8 @@ export function createClientService(deps: ClientServiceDeps) {
     const refreshPolicy = refreshTokenPolicy(input, deps.maxRefreshTokenAbsoluteSeconds);
 
     return {
-      client_id: randomBytes(16).toString('base64url'),
+      // Hex, not base64url: an id starting with '-' would read as an option to the CLI (and to shells' tools).
+      client_id: randomBytes(16).toString('hex'),
       client_name: name,
       redirect_uris: redirectUris,
       grant_types: grantTypes,
