@@ -1,11 +1,10 @@
-import * as oauth from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { createCookieAgent, type CookieAgent } from './support/cookie-agent.ts';
+import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
 
-const RP_REDIRECT = 'http://127.0.0.1:9/rp-callback';
 const SECRETS = { google: 'google-secret-do-not-log-0f3a9c', kakao: 'kakao-secret-do-not-log-7b21e4', corp: 'corp-secret-do-not-log-55d0aa' };
 const t = MESSAGES.en;
 
@@ -15,7 +14,7 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
   const storage = newStorage();
   let up: OidcUpstream;
   let gh: TestGatehouse;
-  let rp: oauth.Configuration;
+  let flow: ReturnType<typeof upstreamFlow>;
 
   beforeAll(async () => {
     up = await startOidcUpstream();
@@ -34,8 +33,7 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
       client_secret: SECRETS[id],
       redirect_uris: [`${gh.issuer}/upstream/${id}/callback`],
     })));
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Relying Party', redirectUris: [RP_REDIRECT], scope: 'openid email profile', isFirstParty: true });
-    rp = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    flow = upstreamFlow(gh, await registerRelyingParty(gh), up.issuer);
   });
   afterAll(async () => {
     await gh?.stop();
@@ -46,41 +44,12 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     for (const key of Object.keys(up.behaviour)) delete (up.behaviour as Record<string, unknown>)[key];
   });
 
-  /** From the application to Gatehouse's login page, then its button for this upstream. */
-  async function begin(upstreamId: string, ua: CookieAgent = createCookieAgent()) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const auth = oauth.buildAuthorizationUrl(rp, {
-      redirect_uri: RP_REDIRECT, scope: 'openid email profile', state: 'rp-state',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-    });
-    const { res, url } = await ua.follow(await ua.get(auth.href), auth.href);
-    const page = await res.text();
-    expect(res.status, page).toBe(200);
-    expect(page).toContain(`action="/interaction/${url.pathname.split('/')[2]}/upstream/${upstreamId}"`);
-    const started = await ua.postForm(`${url.origin}${url.pathname}/upstream/${upstreamId}`, {});
-    expect(started.status).toBe(303);
-    return { ua, verifier, loginPage: url, upstreamAuthorization: new URL(started.headers.get('location')!) };
-  }
-
-  /** Through the upstream (which signs in whoever the test named) back to Gatehouse's callback URL. */
-  async function atUpstream(ua: CookieAgent, authorization: URL): Promise<URL> {
-    expect(authorization.origin).toBe(up.issuer);
-    const { url } = await ua.follow(await ua.get(authorization.href), authorization.href, (u) => u.href.startsWith(`${gh.issuer}/upstream/`));
-    return url;
-  }
-
-  /** Gatehouse's callback onwards, to the application, whose code is redeemed for tokens. */
-  async function complete(ua: CookieAgent, callback: URL, verifier: string) {
-    const { url } = await ua.follow(await ua.get(callback.href), callback.href, (u) => u.href.startsWith(RP_REDIRECT));
-    expect(url.href.startsWith(RP_REDIRECT), url.href).toBe(true);
-    const tokens = await oauth.authorizationCodeGrant(rp, url, { pkceCodeVerifier: verifier, expectedState: 'rp-state' });
-    return tokens.claims()!;
-  }
-
+  const begin = (id: string) => flow.begin(id);
+  const atUpstream = (ua: CookieAgent, authorization: URL) => flow.atUpstream(ua, authorization);
+  const complete = (ua: CookieAgent, callback: URL, verifier: string) => flow.complete(ua, callback, verifier);
   async function signInWith(upstreamId: string, subject: string) {
     up.behaviour.subject = subject;
-    const { ua, verifier, upstreamAuthorization } = await begin(upstreamId);
-    return complete(ua, await atUpstream(ua, upstreamAuthorization), verifier);
+    return flow.signIn(upstreamId);
   }
 
   const identities = (upstreamId: string, subject: string) =>
