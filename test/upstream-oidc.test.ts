@@ -87,6 +87,7 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     expect(claims.sub).toBe(existing.id);
     expect(await identities('google', 'sub-linked')).toEqual([{ account_id: existing.id }]);
     expect((await gh.services.accounts.authenticate('linked@example.test', 'the existing passphrase'))?.id).toBe(existing.id);
+    expect((await gh.services.audit.list({ type: 'upstream.identity_linked' })).map((e) => e.accountId)).toContain(existing.id);
   });
 
   it('does not link an unverified email to an existing account: a 409 page says to use the password', async () => {
@@ -171,6 +172,20 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     expect(page).toContain(t.upstream.cancelledMessage('Kakao'));
     const back = await ua.get(new URL(loginPage.pathname, gh.issuer).href);
     expect(back.status).toBe(200); // the sign-in goes on
+  });
+
+  it('answers 502 with a page when an upstream cannot be reached, and keeps the sign-in going', async () => {
+    await gh.services.upstreams.add({ id: 'down', kind: 'oidc', name: 'Down SSO', issuer: 'http://127.0.0.2:9', clientId: 'x', clientSecret: 'y' });
+    try {
+      const { ua, loginPage } = await begin('google');
+      const res = await ua.postForm(`${loginPage.href}/upstream/down`, {});
+      const page = await res.text();
+      expect(res.status).toBe(502);
+      expect(page).toContain(t.upstream.unavailableMessage('Down SSO'));
+      expect((await ua.get(loginPage.href)).status).toBe(200);
+    } finally {
+      await gh.services.upstreams.remove('down');
+    }
   });
 
   it('answers an unknown upstream with 404', async () => {

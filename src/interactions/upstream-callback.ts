@@ -51,7 +51,7 @@ export function upstreamCallback(deps: UpstreamCallbackDeps): Middleware {
 
     const error = query.get('error');
     if (error) {
-      deps.logger.info({ upstream: upstream.id, error }, 'upstream answered with an error');
+      deps.logger.info({ upstream: upstream.id, error: error.slice(0, 100) }, 'upstream answered with an error');
       return renderUpstreamError(ctx, {
         status: 400, code: error === 'access_denied' ? 'access_denied' : 'upstream_error', uid: t.uid,
         title: (tr) => tr.upstream.cancelledTitle, message: (tr) => tr.upstream.cancelledMessage(upstream.name),
