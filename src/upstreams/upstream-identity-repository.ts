@@ -22,10 +22,6 @@ export function createUpstreamIdentityRepository(knex: Knex) {
         .where({ upstream_id: upstreamId, subject })
         .update({ last_sign_in_at: knex.fn.now(), ...(email ? { email } : {}) });
     },
-    async listForAccount(accountId: string): Promise<{ upstreamId: string; subject: string }[]> {
-      const rows = await knex<Row>('upstream_identities').where({ account_id: accountId }).orderBy('upstream_id');
-      return rows.map((r) => ({ upstreamId: r.upstream_id, subject: r.subject }));
-    },
   };
 }
 
