@@ -29,6 +29,8 @@ import { revocationFeed } from './http/revocation-feed.ts';
 import { routeByPath } from './http/route-by-path.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { interactionRoutes } from './interactions/interaction-routes.ts';
+import { upstreamCallback } from './interactions/upstream-callback.ts';
+import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { buildProvider } from './oidc/build-provider.ts';
@@ -51,6 +53,11 @@ import { createSigningKeyRepository } from './signing-keys/signing-key-repositor
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
 import { startSweeper } from './sweeper/start-sweeper.ts';
+import { createUpstreamAccounts } from './upstreams/upstream-accounts.ts';
+import { createUpstreamClient } from './upstreams/upstream-client.ts';
+import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
+import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
+import { createUpstreamService } from './upstreams/upstream-service.ts';
 
 export type GatehouseOptions = {
   logger?: Logger;
@@ -133,6 +140,19 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     maxTokenTtlSeconds,
     audit,
   });
+  // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
+  const upstreams = createUpstreamService({
+    fromEnvironment: config.upstreams,
+    repository: createUpstreamRepository(knex, derived.upstreamSealingKey),
+  });
+  const upstreamDeps = {
+    upstreams,
+    client: createUpstreamClient({ redirectUriFor: (id) => `${config.issuer}/upstream/${id}/callback` }),
+    cookies: createUpstreamCookies(derived.upstreamSealingKey),
+    logger,
+  };
+  const upstreamAccounts = createUpstreamAccounts({ accounts, identities: createUpstreamIdentityRepository(knex) });
+  const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
   const metrics = createMetrics();
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
   const adapter = adapterForModel({ knex, redis, clients });
@@ -180,7 +200,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/metrics': metricsEndpoint(metrics),
           '/assets/': assets(),
           '/.well-known/oauth-authorization-server': discoveryAlias(),
-          '/interaction/': interactionRoutes(p, { accounts, consents, isSignupEnabled: config.isSignupEnabled }),
+          '/interaction/': interactionRoutes(p, { accounts, consents, isSignupEnabled: config.isSignupEnabled, listUpstreams, upstream: upstreamDeps }),
+          '/upstream/': upstreamCallback({ ...upstreamDeps, accounts: upstreamAccounts, store: shortLived, audit }),
           '/revocations': revocationFeed({ provider: p, revocations }),
         }),
       ],
@@ -213,7 +234,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit },
+    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams },
     get provider() {
       return provider!;
     },

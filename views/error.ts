@@ -3,7 +3,11 @@ import type { PageUi } from '../src/i18n/messages.ts';
 import { layout } from './layout.ts';
 
 /** `detail` is technical text from the server (English), shown beside the translated message. */
-export function errorPage(p: { ui: PageUi; title: string; message: string; detail?: string; code?: string; requestId?: string }): SafeHtml {
+export function errorPage(p: {
+  ui: PageUi; title: string; message: string; detail?: string; code?: string; requestId?: string;
+  /** Where to go from here, e.g. back to the sign-in page. */
+  link?: { href: string; text: string };
+}): SafeHtml {
   const t = p.ui.t.errors;
   return layout({
     ui: p.ui,
@@ -12,6 +16,7 @@ export function errorPage(p: { ui: PageUi; title: string; message: string; detai
 <p role="alert">${p.message}</p>
 ${p.detail && p.detail !== p.message ? html`<p class="muted" lang="en">${p.detail}</p>` : ''}
 ${p.code ? html`<p class="muted">${t.codeLabel}: <code>${p.code}</code></p>` : ''}
-${p.requestId ? html`<p class="muted">${t.referenceLabel}: <code>${p.requestId}</code></p>` : ''}`,
+${p.requestId ? html`<p class="muted">${t.referenceLabel}: <code>${p.requestId}</code></p>` : ''}
+${p.link ? html`<p><a href="${p.link.href}">${p.link.text}</a></p>` : ''}`,
   });
 }

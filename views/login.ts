@@ -2,7 +2,7 @@ import { html, type SafeHtml } from '../src/http/html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 import { layout } from './layout.ts';
 
-/** An upstream identity provider (Google, Kakao, Naver, …) offered as a button; none are wired yet. */
+/** An upstream identity provider (Google, Kakao, Naver, …) offered as a button. */
 export type UpstreamOption = { id: string; name: string };
 
 export function loginPage(p: {

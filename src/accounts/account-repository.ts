@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 
 export type Account = { id: string; email: string; name: string | null; createdAt: Date };
-export type AccountWithHash = Account & { passwordHash: string };
+/** passwordHash is null for an account made by an upstream sign-in: it has no password. */
+export type AccountWithHash = Account & { passwordHash: string | null };
 
-type Row = { id: string; email: string; name: string | null; password_hash: string; created_at: Date };
+type Row = { id: string; email: string; name: string | null; password_hash: string | null; created_at: Date };
 
 const fromRow = (r: Row): AccountWithHash => ({
   id: r.id,
@@ -28,7 +29,7 @@ export function createAccountRepository(knex: Knex) {
       return row && fromRow(row);
     },
     /** Returns undefined when the email is taken. */
-    async insert(a: { email: string; name: string | null; passwordHash: string }): Promise<AccountWithHash | undefined> {
+    async insert(a: { email: string; name: string | null; passwordHash: string | null }): Promise<AccountWithHash | undefined> {
       const [row] = await knex<Row>('accounts')
         .insert({ email: a.email, name: a.name, password_hash: a.passwordHash })
         .onConflict('email')

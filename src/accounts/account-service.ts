@@ -21,7 +21,7 @@ export function createAccountService(deps: { repository: AccountRepository }) {
   let dummyHash: Promise<string> | undefined;
   const dummy = () => (dummyHash ??= hashPassword('gatehouse-dummy-password-for-timing'));
 
-  const strip = ({ passwordHash: _h, ...account }: Account & { passwordHash: string }): Account => account;
+  const strip = ({ passwordHash: _h, ...account }: Account & { passwordHash: string | null }): Account => account;
 
   return {
     async registerAccount(input: { email: string; password: string; name?: string }): Promise<Account> {
@@ -43,7 +43,8 @@ export function createAccountService(deps: { repository: AccountRepository }) {
       const email = normalizeEmail(emailInput);
       const usable = isPlausibleEmail(email) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
       const account = usable ? await deps.repository.findByEmail(email) : undefined;
-      if (!account) {
+      // No account, or one made by an upstream sign-in (no password): the same argon2 work, no.
+      if (!account?.passwordHash) {
         await verifyPassword(await dummy(), usable ? password : 'x');
         return undefined;
       }
@@ -52,6 +53,19 @@ export function createAccountService(deps: { repository: AccountRepository }) {
         await deps.repository.updatePasswordHash(account.id, await hashPassword(password));
       }
       return strip(account);
+    },
+
+    /**
+     * An account for someone an upstream identity provider vouches for: no password (they sign in
+     * through the upstream). Undefined when the email is taken.
+     */
+    async createPasswordlessAccount(input: { email: string; name?: string }): Promise<Account | undefined> {
+      const email = normalizeEmail(input.email);
+      if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
+      const trimmed = input.name?.trim().slice(0, 200) || null;
+      const name = trimmed && !CONTROL.test(trimmed) ? trimmed : null;
+      const created = await deps.repository.insert({ email, name, passwordHash: null });
+      return created && strip(created);
     },
 
     async findByEmail(email: string): Promise<Account | undefined> {

@@ -11,6 +11,7 @@ import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
 import { resourcesCommand } from './resources-command.ts';
+import { upstreamsCommand } from './upstreams-command.ts';
 import { usersCommand } from './users-command.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
@@ -22,7 +23,9 @@ const USAGE = `usage: gatehouse <command> [--json]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
   keys list | keys rotate | keys revoke KID
-  audit [--type T] [--limit N]`;
+  audit [--type T] [--limit N]
+  upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
+  upstreams list | upstreams remove ID`;
 
 export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };
 
@@ -32,6 +35,7 @@ const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   users: usersCommand,
   keys: keysCommand,
   audit: auditCommand,
+  upstreams: upstreamsCommand,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -5,6 +5,55 @@ const booleanFromEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/**
+ * Upstream endpoints: https, or http on a loopback address (tests, a local identity provider).
+ * RFC 9700 §2.6: codes and tokens never cross the network in the clear.
+ */
+export function isSecureUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'https:') return true;
+    return url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(url.hostname));
+  } catch {
+    return false;
+  }
+}
+const upstreamUrl = z.string().refine(isSecureUrl, 'must be an https:// URL (http:// only on a loopback address)');
+
+/** Naver Login's OAuth 2.0 endpoints and profile API (fields under `response`). */
+export const NAVER_ENDPOINTS = Object.freeze({
+  authorizationUrl: 'https://nid.naver.com/oauth2.0/authorize',
+  tokenUrl: 'https://nid.naver.com/oauth2.0/token',
+  profileUrl: 'https://openapi.naver.com/v1/nid/me',
+});
+
+const UPSTREAM_NAMES = ['GOOGLE', 'KAKAO', 'NAVER'] as const;
+const UPSTREAM_LABELS = { GOOGLE: 'Google', KAKAO: 'Kakao', NAVER: 'Naver' } as const;
+
+/** UPSTREAM_<NAME>_CLIENT_ID / _CLIENT_SECRET / _SCOPES, plus its endpoints with their defaults. */
+function upstreamKeys<N extends string, D extends Record<string, string>>(name: N, defaults: D) {
+  return {
+    [`UPSTREAM_${name}_CLIENT_ID`]: z.string().max(512).optional(),
+    [`UPSTREAM_${name}_CLIENT_SECRET`]: z.string().max(4096).optional(),
+    ...Object.fromEntries(
+      Object.entries(defaults).map(([key, value]) => [`UPSTREAM_${name}_${key}`, key === 'SCOPES' ? z.string().default(value) : upstreamUrl.default(value)]),
+    ),
+  } as Record<`UPSTREAM_${N}_${'CLIENT_ID' | 'CLIENT_SECRET'}`, z.ZodOptional<z.ZodString>> & Record<`UPSTREAM_${N}_${keyof D & string}`, z.ZodDefault<z.ZodString>>;
+}
+
+function upstreamsFromEnv(e: object): UpstreamSettings[] {
+  return UPSTREAM_NAMES.flatMap((name): UpstreamSettings[] => {
+    const key = (k: string) => (e as Record<string, string | undefined>)[`UPSTREAM_${name}_${k}`];
+    const clientId = key('CLIENT_ID');
+    const clientSecret = key('CLIENT_SECRET');
+    if (!clientId || !clientSecret) return [];
+    const common = { id: name.toLowerCase(), name: UPSTREAM_LABELS[name], clientId, clientSecret, scope: key('SCOPES') ?? '' };
+    return name === 'NAVER'
+      ? [{ ...common, kind: 'naver' as const, authorizationUrl: key('AUTHORIZATION_URL'), tokenUrl: key('TOKEN_URL'), profileUrl: key('PROFILE_URL') }]
+      : [{ ...common, kind: 'oidc' as const, issuer: key('ISSUER') }];
+  });
+}
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
@@ -30,9 +79,25 @@ const schema = z
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     // Anyone may create an account from the sign-in page; false hides the link and answers 404.
     SIGNUP_ENABLED: booleanFromEnv.default(true),
+    // Upstream sign-in (Google, Kakao: OpenID Connect; Naver: OAuth 2.0 and its profile API).
+    // An upstream is on when its client id and secret are both set; endpoints are overridable.
+    ...upstreamKeys('GOOGLE', { ISSUER: 'https://accounts.google.com', SCOPES: 'openid email profile' }),
+    ...upstreamKeys('KAKAO', { ISSUER: 'https://kauth.kakao.com', SCOPES: 'openid account_email profile_nickname' }),
+    ...upstreamKeys('NAVER', {
+      AUTHORIZATION_URL: NAVER_ENDPOINTS.authorizationUrl,
+      TOKEN_URL: NAVER_ENDPOINTS.tokenUrl,
+      PROFILE_URL: NAVER_ENDPOINTS.profileUrl,
+      SCOPES: '',
+    }),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
+    for (const name of UPSTREAM_NAMES) {
+      const has = (key: string) => Boolean((env as Record<string, unknown>)[`UPSTREAM_${name}_${key}`]);
+      if (has('CLIENT_ID') !== has('CLIENT_SECRET')) {
+        ctx.addIssue({ code: 'custom', path: [`UPSTREAM_${name}_CLIENT_SECRET`], message: `and UPSTREAM_${name}_CLIENT_ID go together` });
+      }
+    }
     if (env.NODE_ENV !== 'production') return;
     if (!env.GATEHOUSE_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['GATEHOUSE_SECRET'], message: 'is required when NODE_ENV=production' });
@@ -47,6 +112,23 @@ const schema = z
       });
     }
   });
+
+/**
+ * An upstream identity provider as configured: `oidc` discovers its endpoints from `issuer`;
+ * `naver` has fixed OAuth 2.0 endpoints and a profile API.
+ */
+export type UpstreamSettings = Readonly<{
+  id: string;
+  kind: 'oidc' | 'naver';
+  name: string;
+  issuer?: string;
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  profileUrl?: string;
+  clientId: string;
+  clientSecret: string;
+  scope: string;
+}>;
 
 export type Config = Readonly<{
   isProduction: boolean;
@@ -65,6 +147,8 @@ export type Config = Readonly<{
   refreshTokens: Readonly<{ graceSeconds: number; idleSeconds: number; absoluteSeconds: number }>;
   auditRetentionDays: number;
   isSignupEnabled: boolean;
+  /** Upstreams from the environment (the CLI stores more in the database). */
+  upstreams: readonly UpstreamSettings[];
   logLevel: string;
 }>;
 
@@ -106,6 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     isSignupEnabled: e.SIGNUP_ENABLED,
+    upstreams: Object.freeze(upstreamsFromEnv(e)),
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -9,6 +9,8 @@ export type DerivedSecrets = Readonly<{
   clientSecretPepper: Buffer;
   /** Stable 32 bytes for DPoP nonces: identical on every instance and provider rebuild. */
   dpopNonceSecret: Buffer;
+  /** AES-256-GCM key for upstreams' client secrets at rest and the short-lived upstream sign-in cookies. */
+  upstreamSealingKey: Buffer;
 }>;
 
 // One master secret, independent subkeys per purpose (RFC 5869 HKDF with distinct `info`),
@@ -23,5 +25,6 @@ export function deriveSecrets(secret: string): DerivedSecrets {
     keyEncryptionKey: derive(secret, 'signing-key-encryption'),
     clientSecretPepper: derive(secret, 'client-secret-hmac'),
     dpopNonceSecret: derive(secret, 'dpop-nonce'),
+    upstreamSealingKey: derive(secret, 'upstream-sealing'),
   });
 }

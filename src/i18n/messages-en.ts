@@ -43,6 +43,21 @@ export const en = {
     },
   },
 
+  upstream: {
+    backToSignIn: 'Back to sign in',
+    cancelledTitle: 'Sign-in cancelled',
+    cancelledMessage: (provider: string) => `${provider} did not sign you in (the request was cancelled or refused). You can try again or sign in another way.`,
+    failedTitle: 'Could not sign you in',
+    failedMessage: (provider: string) => `The answer from ${provider} could not be accepted. Start signing in again.`,
+    unavailableMessage: (provider: string) => `${provider} could not be reached. Try again in a moment or sign in another way.`,
+    expiredMessage: 'This sign-in link is no longer valid. Go back to the application and start signing in again.',
+    emailInUseTitle: 'This email already has an account',
+    emailInUseMessage: (provider: string) =>
+      `An account with the email address from ${provider} already exists, and ${provider} has not confirmed that the address is yours. Sign in with your password instead.`,
+    noEmailTitle: 'An email address is needed',
+    noEmailMessage: (provider: string) => `${provider} did not share your email address, which a new account needs. Allow it at ${provider}, or sign in another way.`,
+  },
+
   consent: {
     title: 'Allow access',
     heading: (client: string) => html`Allow <strong>${client}</strong> access?`,

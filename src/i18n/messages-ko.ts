@@ -42,6 +42,21 @@ export const ko: Messages = {
     },
   },
 
+  upstream: {
+    backToSignIn: '로그인으로 돌아가기',
+    cancelledTitle: '로그인이 취소되었습니다',
+    cancelledMessage: (provider) => `${provider}에서 로그인하지 않았습니다(요청이 취소되었거나 거부되었습니다). 다시 시도하거나 다른 방법으로 로그인하세요.`,
+    failedTitle: '로그인할 수 없습니다',
+    failedMessage: (provider) => `${provider}의 응답을 받아들일 수 없습니다. 로그인을 다시 시작하세요.`,
+    unavailableMessage: (provider) => `${provider}에 연결할 수 없습니다. 잠시 후 다시 시도하거나 다른 방법으로 로그인하세요.`,
+    expiredMessage: '이 로그인 링크는 더 이상 유효하지 않습니다. 애플리케이션으로 돌아가 로그인을 다시 시작하세요.',
+    emailInUseTitle: '이 이메일로 만든 계정이 이미 있습니다',
+    emailInUseMessage: (provider) =>
+      `${provider}에서 받은 이메일 주소로 만든 계정이 이미 있지만, ${provider}이(가) 이 주소가 본인의 것임을 확인하지 않았습니다. 비밀번호로 로그인하세요.`,
+    noEmailTitle: '이메일 주소가 필요합니다',
+    noEmailMessage: (provider) => `${provider}에서 이메일 주소를 제공하지 않았습니다. 새 계정에는 이메일 주소가 필요합니다. ${provider}에서 이메일 제공에 동의하거나 다른 방법으로 로그인하세요.`,
+  },
+
   consent: {
     title: '접근 허용',
     heading: (client) => html`<strong>${client}</strong>의 접근을 허용하시겠습니까?`,

@@ -10,12 +10,15 @@ import { confirmHandler, renderConsent } from './consent-routes.ts';
 import { createInteractionContext, type Details } from './interaction-context.ts';
 import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
 import { signupRoutes } from './signup-routes.ts';
+import { upstreamRoutes, type UpstreamRouteDeps } from './upstream-routes.ts';
 
 export type InteractionDeps = LoginDeps & {
   accounts: AccountService;
   consents: ConsentService;
   /** Run before the login and sign-up handlers, after the form is read (e.g. a throttle). */
   guards?: { login?: Middleware[]; signup?: Middleware[] };
+  /** Upstream sign-in (Google, Kakao, Naver, OpenID Connect): the login page's buttons lead here. */
+  upstream?: UpstreamRouteDeps;
 };
 
 /**
@@ -34,6 +37,7 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
   });
   router.post('/login', ic.withInteraction, ...(deps.guards?.login ?? []), loginHandler(ic, deps));
   signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: deps.guards?.signup });
+  if (deps.upstream) upstreamRoutes(router, ic, deps.upstream);
   router.post('/confirm', ic.withInteraction, confirmHandler(provider, ic, deps.consents));
   router.post('/abort', ic.withInteraction, async (ctx) => {
     await ic.finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' });

@@ -8,8 +8,8 @@ import type { Details, InteractionContext } from './interaction-context.ts';
 export type LoginDeps = {
   accounts: AccountService;
   isSignupEnabled: boolean;
-  /** Upstream identity providers shown as buttons (none yet). */
-  upstreams?: UpstreamOption[];
+  /** Upstream identity providers shown as buttons (read per page: the CLI may add some). */
+  listUpstreams?: () => Promise<UpstreamOption[]>;
 };
 
 /** What a throttle wrapping the login handler learns after it ran (ctx.state.signInAttempt). */
@@ -29,7 +29,7 @@ export async function renderLogin(
     email: extra.email,
     error: extra.error,
     signupHref: deps.isSignupEnabled ? `/interaction/${details.uid}/signup` : undefined,
-    upstreams: deps.upstreams,
+    upstreams: await deps.listUpstreams?.(),
   });
   renderPage(ctx, page, extra.status);
 }
