@@ -28,6 +28,7 @@ import { requestLog } from './http/request-log.ts';
 import { revocationFeed } from './http/revocation-feed.ts';
 import { routeByPath } from './http/route-by-path.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { tokenRateLimit } from './http/token-rate-limit.ts';
 import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { upstreamCallback } from './interactions/upstream-callback.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
@@ -53,6 +54,8 @@ import { createSigningKeyRepository } from './signing-keys/signing-key-repositor
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
 import { startSweeper } from './sweeper/start-sweeper.ts';
+import { createAttemptThrottle } from './throttle/attempt-throttle.ts';
+import { scaled, type ThrottlePolicy } from './throttle/throttle-policy.ts';
 import { createUpstreamAccounts } from './upstreams/upstream-accounts.ts';
 import { createUpstreamClient } from './upstreams/upstream-client.ts';
 import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
@@ -161,6 +164,28 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
   ]);
 
+  // Built once, outside build(): their state (token buckets) survives a Provider reload.
+  const limitTokenRequests = tokenRateLimit({ perSecond: config.tokenRateLimitPerSecond });
+  const graceForRefresh = refreshGrace({
+    store: shortLived,
+    tokenPath: '/token',
+    graceSecondsFor: (ctx) =>
+      (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??
+      config.refreshTokens.graceSeconds,
+  });
+  const accountThrottle: ThrottlePolicy = {
+    freeAttempts: config.loginThrottle.freeAttempts,
+    blockAfter: config.loginThrottle.blockAfter,
+    blockSeconds: config.loginThrottle.blockSeconds,
+    maxDelaySeconds: 60,
+    windowSeconds: Math.max(3600, config.loginThrottle.blockSeconds),
+  };
+  const signInThrottle = {
+    throttle: createAttemptThrottle({ store: shortLived }),
+    account: accountThrottle,
+    ip: scaled(accountThrottle, config.loginThrottle.ipFactor),
+  };
+
   const build = async () =>
     buildProvider({
       issuer: config.issuer,
@@ -185,13 +210,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
-          '/token': refreshGrace({
-            store: shortLived,
-            tokenPath: '/token',
-            graceSecondsFor: (ctx) =>
-              (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??
-              config.refreshTokens.graceSeconds,
-          }),
+          '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
           '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
           '/token/revocation': revokeJwt({ issuer: config.issuer, path: '/token/revocation', publicJwks, revocations }),
           '/jwks': jwksCacheControl(config.jwksMaxAgeSeconds),
@@ -200,7 +219,14 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/metrics': metricsEndpoint(metrics),
           '/assets/': assets(),
           '/.well-known/oauth-authorization-server': discoveryAlias(),
-          '/interaction/': interactionRoutes(p, { accounts, consents, isSignupEnabled: config.isSignupEnabled, listUpstreams, upstream: upstreamDeps }),
+          '/interaction/': interactionRoutes(p, {
+            accounts,
+            consents,
+            isSignupEnabled: config.isSignupEnabled,
+            listUpstreams,
+            upstream: upstreamDeps,
+            throttle: signInThrottle,
+          }),
           '/upstream/': upstreamCallback({ ...upstreamDeps, accounts: upstreamAccounts, store: shortLived, audit }),
           '/revocations': revocationFeed({ provider: p, revocations }),
         }),

@@ -45,6 +45,15 @@ function contract(backend: () => Backend) {
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
+  it('counts concurrent increments exactly, and starts again after the window', async () => {
+    const { store } = backend();
+    const key = randomUUID();
+    const counts = await Promise.all(Array.from({ length: 10 }, () => store.increment(key, 1)));
+    expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // The window is fixed from the first increment: later increments do not stretch it.
+    await vi.waitFor(async () => expect(await store.increment(key, 1)).toBe(1), { timeout: 4000, interval: 200 });
+  });
+
   it('matches revoked tokens by jti, by grant digest, and by subject cut-off', async () => {
     const { revocations } = backend();
     const [jti, gid, sub] = [randomUUID(), randomUUID(), randomUUID()];

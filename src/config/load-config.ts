@@ -89,6 +89,15 @@ const schema = z
       PROFILE_URL: NAVER_ENDPOINTS.profileUrl,
       SCOPES: '',
     }),
+    // Sign-in throttling per email: this many failures free, then waits of 1 s, 2 s, 4 s … (at most
+    // 60 s), and from LOGIN_THROTTLE_BLOCK_AFTER failures a block of LOGIN_THROTTLE_BLOCK_SECONDS.
+    // Per client IP (failed sign-ins, and every sign-up) the counts are LOGIN_THROTTLE_IP_FACTOR times higher.
+    LOGIN_THROTTLE_FREE_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(5),
+    LOGIN_THROTTLE_BLOCK_AFTER: z.coerce.number().int().min(1).max(10_000).default(10),
+    LOGIN_THROTTLE_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
+    LOGIN_THROTTLE_IP_FACTOR: z.coerce.number().int().min(1).max(1000).default(10),
+    // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
+    TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -97,6 +106,9 @@ const schema = z
       if (has('CLIENT_ID') !== has('CLIENT_SECRET')) {
         ctx.addIssue({ code: 'custom', path: [`UPSTREAM_${name}_CLIENT_SECRET`], message: `and UPSTREAM_${name}_CLIENT_ID go together` });
       }
+    }
+    if (env.LOGIN_THROTTLE_BLOCK_AFTER < env.LOGIN_THROTTLE_FREE_ATTEMPTS) {
+      ctx.addIssue({ code: 'custom', path: ['LOGIN_THROTTLE_BLOCK_AFTER'], message: 'must be at least LOGIN_THROTTLE_FREE_ATTEMPTS' });
     }
     if (env.NODE_ENV !== 'production') return;
     if (!env.GATEHOUSE_SECRET) {
@@ -149,6 +161,9 @@ export type Config = Readonly<{
   isSignupEnabled: boolean;
   /** Upstreams from the environment (the CLI stores more in the database). */
   upstreams: readonly UpstreamSettings[];
+  loginThrottle: Readonly<{ freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }>;
+  /** Per client and instance; 0 = no limit. */
+  tokenRateLimitPerSecond: number;
   logLevel: string;
 }>;
 
@@ -191,6 +206,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     isSignupEnabled: e.SIGNUP_ENABLED,
     upstreams: Object.freeze(upstreamsFromEnv(e)),
+    loginThrottle: Object.freeze({
+      freeAttempts: e.LOGIN_THROTTLE_FREE_ATTEMPTS,
+      blockAfter: e.LOGIN_THROTTLE_BLOCK_AFTER,
+      blockSeconds: e.LOGIN_THROTTLE_BLOCK_SECONDS,
+      ipFactor: e.LOGIN_THROTTLE_IP_FACTOR,
+    }),
+    tokenRateLimitPerSecond: e.TOKEN_RATE_LIMIT_PER_SECOND,
     logLevel: e.LOG_LEVEL,
   });
 }

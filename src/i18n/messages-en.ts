@@ -15,6 +15,7 @@ export const en = {
     submit: 'Sign in',
     cancel: 'Cancel',
     failed: 'Email or password is incorrect.',
+    throttled: (seconds: number) => `Too many attempts. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
     newHere: 'New here?',
     createAccount: 'Create an account',
     upstreamHeading: 'Or sign in with',
@@ -96,6 +97,7 @@ export const en = {
   },
 
   errors: {
+    throttledTitle: 'Too many attempts',
     codeLabel: 'Error',
     referenceLabel: 'Reference',
     expiredTitle: 'This sign-in has expired',

@@ -15,6 +15,7 @@ export const ko: Messages = {
     submit: '로그인',
     cancel: '취소',
     failed: '이메일 또는 비밀번호가 올바르지 않습니다.',
+    throttled: (seconds) => `시도 횟수가 너무 많습니다. ${seconds}초 후에 다시 시도하세요.`,
     newHere: '처음이신가요?',
     createAccount: '계정 만들기',
     upstreamHeading: '다른 계정으로 로그인',
@@ -94,6 +95,7 @@ export const ko: Messages = {
   },
 
   errors: {
+    throttledTitle: '시도 횟수가 너무 많습니다',
     codeLabel: '오류',
     referenceLabel: '참조 번호',
     expiredTitle: '로그인 시간이 만료되었습니다',

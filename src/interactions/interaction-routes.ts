@@ -10,6 +10,7 @@ import { confirmHandler, renderConsent } from './consent-routes.ts';
 import { createInteractionContext, type Details } from './interaction-context.ts';
 import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
 import { signupRoutes } from './signup-routes.ts';
+import { loginThrottleGuard, signupThrottleGuard, type SignInThrottle } from './throttle-guards.ts';
 import { upstreamRoutes, type UpstreamRouteDeps } from './upstream-routes.ts';
 
 export type InteractionDeps = LoginDeps & {
@@ -17,6 +18,8 @@ export type InteractionDeps = LoginDeps & {
   consents: ConsentService;
   /** Run before the login and sign-up handlers, after the form is read (e.g. a throttle). */
   guards?: { login?: Middleware[]; signup?: Middleware[] };
+  /** Brute-force defence: progressive delays, then a block, per email and per IP. */
+  throttle?: SignInThrottle;
   /** Upstream sign-in (Google, Kakao, Naver, OpenID Connect): the login page's buttons lead here. */
   upstream?: UpstreamRouteDeps;
 };
@@ -35,8 +38,11 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
     if (details.prompt.name === 'login') await renderLogin(ctx, ic, deps, details);
     else await renderConsent(ctx, ic, deps.accounts, details);
   });
-  router.post('/login', ic.withInteraction, ...(deps.guards?.login ?? []), loginHandler(ic, deps));
-  signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: deps.guards?.signup });
+  // Observers (deps.guards) first, so they see the throttle's answers too.
+  const loginGuards = [...(deps.guards?.login ?? []), ...(deps.throttle ? [loginThrottleGuard(ic, deps, deps.throttle)] : [])];
+  const signupGuards = [...(deps.guards?.signup ?? []), ...(deps.throttle ? [signupThrottleGuard(ic, deps.throttle)] : [])];
+  router.post('/login', ic.withInteraction, ...loginGuards, loginHandler(ic, deps));
+  signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: signupGuards });
   if (deps.upstream) upstreamRoutes(router, ic, deps.upstream);
   router.post('/confirm', ic.withInteraction, confirmHandler(provider, ic, deps.consents));
   router.post('/abort', ic.withInteraction, async (ctx) => {

@@ -8,6 +8,11 @@ export type ShortLivedStore = {
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   get(key: string): Promise<string | undefined>;
   delete(key: string): Promise<void>;
+  /**
+   * Adds one to a counter and returns the new count. The counter lives ttlSeconds from its first
+   * increment (a fixed window), then starts again from 1.
+   */
+  increment(key: string, ttlSeconds: number): Promise<number>;
 };
 
 export function createRedisShortLivedStore(redis: Redis): ShortLivedStore {
@@ -23,6 +28,13 @@ export function createRedisShortLivedStore(redis: Redis): ShortLivedStore {
     },
     async delete(key) {
       await redis.unlink(`sl:${key}`);
+    },
+    async increment(key, ttl) {
+      // One key, one round trip: the expiry is set only by the increment that created the counter.
+      const results = await redis.multi().incr(`sl:${key}`).expire(`sl:${key}`, ttl, 'NX').exec();
+      const [err, count] = results![0]!;
+      if (err) throw err;
+      return Number(count);
     },
   };
 }
@@ -49,6 +61,18 @@ export function createPostgresShortLivedStore(knex: Knex): ShortLivedStore {
     },
     async delete(key) {
       await knex('short_lived_entries').where({ key }).delete();
+    },
+    async increment(key, ttl) {
+      // One statement: a live counter goes up by one; an absent or expired one starts again at 1.
+      const { rows } = await knex.raw<{ rows: { value: string }[] }>(
+        `insert into short_lived_entries as e (key, value, expires_at) values (?, '1', ?)
+         on conflict (key) do update set
+           value = case when e.expires_at <= now() then '1' else (e.value::bigint + 1)::text end,
+           expires_at = case when e.expires_at <= now() then excluded.expires_at else e.expires_at end
+         returning value`,
+        [key, expiresAt(ttl)],
+      );
+      return Number(rows[0]!.value);
     },
   };
 }

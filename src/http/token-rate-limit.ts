@@ -1,0 +1,70 @@
+import type { Middleware } from 'koa';
+import { readProtocolForm } from '../oidc/protocol-form.ts';
+
+type Bucket = { tokens: number; updatedMs: number };
+
+/** The client id a token request names: HTTP Basic (RFC 6749 §2.3.1, form-encoded) or the form's client_id. */
+function presentedClientId(authorization: string, form: URLSearchParams | undefined): string | undefined {
+  if (authorization.startsWith('Basic ')) {
+    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon > 0) {
+      try {
+        return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return form?.get('client_id') ?? undefined;
+}
+
+/**
+ * Token requests per client per second, on this instance: a token bucket per client (burst =
+ * twice the rate), in memory, so the hot path pays no round trip; with N instances a client gets
+ * up to N times the rate. Only requests that authenticated as the client drain its bucket, so
+ * someone who merely knows a client id cannot starve it with bad credentials; an empty bucket
+ * answers 429 with Retry-After before any work is done. RFC 6749 defines no error code for this;
+ * the body says `rate_limited` in its error-JSON shape.
+ */
+export function tokenRateLimit(options: { perSecond: number; now?: () => number }): Middleware {
+  const now = options.now ?? Date.now;
+  const capacity = Math.max(1, options.perSecond * 2);
+  const buckets = new Map<string, Bucket>();
+  const refill = (bucket: Bucket, at: number) => {
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((at - bucket.updatedMs) / 1000) * options.perSecond);
+    bucket.updatedMs = at;
+  };
+
+  return async (ctx, next) => {
+    if (options.perSecond <= 0 || ctx.method !== 'POST') return next();
+    let form: URLSearchParams | undefined;
+    try {
+      form = await readProtocolForm(ctx);
+    } catch {
+      return next(); // too large or unreadable: the next middleware answers it
+    }
+    const presented = presentedClientId(ctx.get('authorization'), form);
+    const bucket = presented === undefined ? undefined : buckets.get(presented);
+    if (bucket) {
+      refill(bucket, now());
+      if (bucket.tokens < 1) {
+        ctx.status = 429;
+        ctx.set('Retry-After', String(Math.max(1, Math.ceil((1 - bucket.tokens) / options.perSecond))));
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: 'rate_limited', error_description: 'too many token requests for this client; retry later' };
+        ctx.state.rateLimited = true;
+        return;
+      }
+    }
+    await next();
+    // oidc-provider sets ctx.oidc.client once it found the client, before checking its secret:
+    // 401 (invalid_client) means the credentials did not hold.
+    const clientId = (ctx as { oidc?: { client?: { clientId: string } } }).oidc?.client?.clientId;
+    if (clientId === undefined || ctx.status === 401) return;
+    const own = buckets.get(clientId) ?? { tokens: capacity, updatedMs: now() };
+    refill(own, now());
+    own.tokens -= 1;
+    buckets.set(clientId, own);
+  };
+}

@@ -1,0 +1,190 @@
+import * as oauth from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { authorizationUrl, walkPages } from './support/page-flow.ts';
+import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { testRedisUrl } from './support/test-env.ts';
+import { createUserAgent } from './support/user-agent.ts';
+
+const REDIRECT_URI = 'http://127.0.0.1:9/callback';
+const PASSWORD = 'the right passphrase';
+
+async function startWith(storage: Storage, env: Record<string, string>) {
+  const gh = await startTestGatehouse(storage, env);
+  const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Throttle App', redirectUris: [REDIRECT_URI], scope: 'openid' });
+  const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+    execute: [oauth.allowInsecureRequests],
+  });
+  return { gh, config };
+}
+
+/** A login page of a fresh flow; `attempt` posts its form (again and again, as a user retrying). */
+async function loginForm(config: oauth.Configuration) {
+  const ua = createUserAgent();
+  const { pages } = await walkPages(ua, await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid' }), REDIRECT_URI, () => 'stop');
+  const interaction = pages[0]!.url.href.replace(/\/$/, '');
+  const uid = new URL(interaction).pathname.split('/')[2]!;
+  return {
+    uid,
+    async attempt(email: string, password: string) {
+      const started = performance.now();
+      const res = await ua.postForm(`${interaction}/login`, { email, password });
+      const body = await res.text();
+      return { res, status: res.status, body, ms: performance.now() - started };
+    },
+  };
+}
+
+/** What an observer could compare between two answers: everything but the echoed email, the interaction and the clock. */
+function comparable(answer: { res: Response; body: string }, email: string, uid: string) {
+  const headers = [...answer.res.headers].filter(([name]) => !['date', 'content-length', 'x-request-id'].includes(name));
+  return { status: answer.res.status, headers, body: answer.body.replaceAll(email, 'EMAIL').replaceAll(uid, 'UID') };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+const backends = [
+  { name: 'Redis', useRedis: true, enabled: Boolean(testRedisUrl) },
+  { name: 'Postgres (no Redis)', useRedis: false, enabled: true },
+];
+
+for (const backend of backends) {
+  describe.runIf(backend.enabled)(`sign-in throttling, counters in ${backend.name}`, () => {
+    const storage = newStorage({ useRedis: backend.useRedis });
+    let gh: TestGatehouse;
+    let config: oauth.Configuration;
+
+    beforeAll(async () => {
+      // Two free failures per email, then a 1 s wait, and a 30 s block from the third; IPs 100× looser.
+      ({ gh, config } = await startWith(storage, {
+        LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
+        LOGIN_THROTTLE_BLOCK_AFTER: '3',
+        LOGIN_THROTTLE_BLOCK_SECONDS: '30',
+        LOGIN_THROTTLE_IP_FACTOR: '100',
+      }));
+      await gh.services.accounts.registerAccount({ email: 'known@example.test', password: PASSWORD });
+      await gh.services.accounts.registerAccount({ email: 'patient@example.test', password: PASSWORD });
+    });
+    afterAll(async () => {
+      await gh?.stop();
+      await dropStorage(storage);
+    });
+
+    it('makes an account wait after its free failures, refusing even the right password with 429 and Retry-After', async () => {
+      const form = await loginForm(config);
+      expect((await form.attempt('patient@example.test', 'wrong one')).status).toBe(401);
+      expect((await form.attempt('patient@example.test', 'wrong two')).status).toBe(401);
+      const refused = await form.attempt('patient@example.test', PASSWORD);
+      expect(refused.status).toBe(429);
+      expect(Number(refused.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.body).toContain('Too many attempts. Try again in');
+      expect(refused.res.headers.get('location')).toBeNull();
+      // Once the wait is over the right password signs in, and the count starts again.
+      await vi.waitFor(async () => expect((await form.attempt('patient@example.test', PASSWORD)).status).toBe(303), { timeout: 5000, interval: 250 });
+      const again = await loginForm(config);
+      expect((await again.attempt('patient@example.test', 'wrong again')).status).toBe(401);
+      expect((await again.attempt('patient@example.test', PASSWORD)).status).toBe(303);
+    });
+
+    it('blocks a known and an unknown email alike, with answers that cannot tell them apart', async () => {
+      const run = async (email: string, password: string) => {
+        const form = await loginForm(config);
+        const answers = [await form.attempt(email, 'wrong one'), await form.attempt(email, 'wrong two')];
+        // Wait out the delay, then the third failure starts the block.
+        await vi.waitFor(async () => expect((await form.attempt(email, 'wrong three')).status).toBe(401), { timeout: 5000, interval: 250 });
+        const blocked = await form.attempt(email, password);
+        return { answers: [...answers, blocked].map((a) => comparable(a, email, form.uid)), blocked };
+      };
+      const known = await run('known@example.test', PASSWORD);
+      const unknown = await run('nobody@example.test', PASSWORD);
+      expect(known.blocked.status).toBe(429);
+      expect(Number(known.blocked.res.headers.get('retry-after'))).toBeGreaterThan(20);
+      expect(Number(known.blocked.res.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+      for (const a of [...known.answers, ...unknown.answers]) a.headers = a.headers.filter(([n]) => n !== 'retry-after');
+      expect(unknown.answers).toEqual(known.answers);
+    });
+  });
+}
+
+describe('sign-in answers for unknown and known emails', () => {
+  const storage = newStorage();
+  let gh: TestGatehouse;
+  let config: oauth.Configuration;
+  const accounts = Array.from({ length: 5 }, (_, i) => `member${i}@example.test`);
+
+  beforeAll(async () => {
+    ({ gh, config } = await startWith(storage, {}));
+    for (const email of accounts) await gh.services.accounts.registerAccount({ email, password: PASSWORD });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await dropStorage(storage);
+  });
+
+  it('answers a wrong password and an unknown email with the same status, headers and page, in comparable time', async () => {
+    const knownMs: number[] = [];
+    const unknownMs: number[] = [];
+    let first: { known: ReturnType<typeof comparable>; unknown: ReturnType<typeof comparable> } | undefined;
+    // Interleaved, so that a noisy neighbour slows both alike; one failure per email (no throttle).
+    for (const [i, email] of accounts.entries()) {
+      const knownForm = await loginForm(config);
+      const known = await knownForm.attempt(email, 'not the password');
+      const unknownEmail = `stranger${i}@example.test`;
+      const unknownForm = await loginForm(config);
+      const unknown = await unknownForm.attempt(unknownEmail, 'not the password');
+      knownMs.push(known.ms);
+      unknownMs.push(unknown.ms);
+      first ??= { known: comparable(known, email, knownForm.uid), unknown: comparable(unknown, unknownEmail, unknownForm.uid) };
+    }
+    expect(first!.known.status).toBe(401);
+    expect(first!.unknown).toEqual(first!.known);
+    // Both verify an argon2 hash (a dummy one for the unknown email): the medians stay close.
+    const ratio = median(unknownMs) / median(knownMs);
+    expect(ratio, `unknown ${median(unknownMs).toFixed(1)} ms vs known ${median(knownMs).toFixed(1)} ms`).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  });
+});
+
+describe('throttling per client IP', () => {
+  const storage = newStorage();
+  let gh: TestGatehouse;
+  let config: oauth.Configuration;
+
+  beforeAll(async () => {
+    // Per email: 3 free failures; per IP twice that (6), then waits; sign-ups count every attempt.
+    ({ gh, config } = await startWith(storage, {
+      LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
+      LOGIN_THROTTLE_BLOCK_AFTER: '5',
+      LOGIN_THROTTLE_BLOCK_SECONDS: '60',
+      LOGIN_THROTTLE_IP_FACTOR: '2',
+    }));
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await dropStorage(storage);
+  });
+
+  it('makes an IP wait after failures spread over many emails, each below its own limit', async () => {
+    const form = await loginForm(config);
+    for (let i = 0; i < 6; i += 1) expect((await form.attempt(`spray${i}@example.test`, 'guess')).status).toBe(401);
+    const refused = await form.attempt('fresh@example.test', 'guess');
+    expect(refused.status).toBe(429);
+    expect(Number(refused.res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  });
+
+  it('throttles sign-ups per IP, counting every attempt', async () => {
+    // The IP's sign-up count is separate from its sign-in count: six free, then 429.
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i += 1) {
+      const ua = createUserAgent();
+      const { pages } = await walkPages(ua, await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid' }), REDIRECT_URI, () => 'stop');
+      const signup = await ua.postForm(`${pages[0]!.url.href.replace(/\/$/, '')}/signup`, { name: 'N', email: `new${i}@example.test`, password: 'short' });
+      statuses.push(signup.status);
+      if (signup.status === 429) {
+        expect(Number(signup.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(await signup.text()).toContain('Too many attempts');
+      }
+    }
+    expect(statuses.slice(0, 6)).toEqual([400, 400, 400, 400, 400, 400]);
+    expect(statuses[6]).toBe(429);
+  });
+});

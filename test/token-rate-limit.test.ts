@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+
+const API = 'https://api.rate.test';
+type Registered = { clientId: string; clientSecret: string };
+
+describe('token endpoint rate limit per client', () => {
+  const storage = newStorage();
+  let gh: TestGatehouse;
+  let noisy: Registered;
+  let quiet: Registered;
+  let impersonated: Registered;
+
+  const register = async (name: string): Promise<Registered> => {
+    const { client, clientSecret } = await gh.services.clients.registerClient({ name, grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
+    return { clientId: client.client_id, clientSecret: clientSecret! };
+  };
+  const requestToken = (c: Registered, secret = c.clientSecret) =>
+    fetch(`${gh.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read' }),
+    });
+
+  beforeAll(async () => {
+    // 2 per second, a burst of 4.
+    gh = await startTestGatehouse(storage, { TOKEN_RATE_LIMIT_PER_SECOND: '2' });
+    await gh.services.resources.createResource({ identifier: API, scope: 'read' });
+    noisy = await register('Noisy job');
+    quiet = await register('Quiet service');
+    impersonated = await register('Well-known id');
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await dropStorage(storage);
+  });
+
+  it('answers a client over its rate with 429 and Retry-After while another client still gets tokens', async () => {
+    const statuses: number[] = [];
+    let refused: Response | undefined;
+    for (let i = 0; i < 10; i += 1) {
+      const res = await requestToken(noisy);
+      statuses.push(res.status);
+      if (res.status === 429) refused ??= res;
+      else await res.body?.cancel();
+    }
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(4);
+    expect(statuses.filter((s) => s === 200).length).toBeLessThan(10);
+    expect(refused!.headers.get('retry-after')).toBe('1');
+    expect(refused!.headers.get('cache-control')).toBe('no-store');
+    expect(await refused!.json()).toEqual({ error: 'rate_limited', error_description: expect.any(String) });
+
+    const other = await requestToken(quiet);
+    expect(other.status).toBe(200);
+    expect((await other.json()).access_token).toBeTruthy();
+
+    // The bucket refills: the noisy client gets tokens again.
+    await vi.waitFor(async () => expect((await requestToken(noisy)).status).toBe(200), { timeout: 5000, interval: 200 });
+  });
+
+  it('does not let wrong credentials for a client id use up that client\'s rate', async () => {
+    for (let i = 0; i < 10; i += 1) {
+      const res = await requestToken(impersonated, 'not-the-secret');
+      expect(res.status).toBe(401);
+      await res.body?.cancel();
+    }
+    const res = await requestToken(impersonated);
+    expect(res.status).toBe(200);
+  });
+});
