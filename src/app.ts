@@ -23,13 +23,14 @@ import { errorHandler } from './http/error-handler.ts';
 import { createForwardAuth } from './http/forward-auth.ts';
 import { healthEndpoints } from './http/health.ts';
 import { jwksCacheControl } from './http/jwks-cache.ts';
-import { createMetrics, metricsEndpoint } from './http/metrics.ts';
+import { createMetrics, metricsEndpoint, registerStateGauges } from './http/metrics.ts';
 import { requestLog } from './http/request-log.ts';
 import { revocationFeed } from './http/revocation-feed.ts';
 import { routeByPath } from './http/route-by-path.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { tokenRateLimit } from './http/token-rate-limit.ts';
 import { interactionRoutes } from './interactions/interaction-routes.ts';
+import { signInObserver } from './interactions/sign-in-observer.ts';
 import { upstreamCallback } from './interactions/upstream-callback.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
@@ -38,6 +39,7 @@ import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { introspectJwt } from './oidc/introspect-jwt.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
+import { observeProvider } from './oidc/observe-provider.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
@@ -118,7 +120,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const consents = createConsentService({ repository: createConsentRepository(knex) });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
+  const metrics = createMetrics();
+  const audit = createAuditLog(knex, {
+    onFlushError: (err) => logger.error({ err: err.message }, 'audit write failed; retrying with the next batch'),
+    onDropped: (count) => metrics.auditDropped.inc(count),
+  });
   const signingKeys = createSigningKeyStore({
+    audit,
     repository: createSigningKeyRepository(knex),
     encryptionKey: derived.keyEncryptionKey,
     now: options.clock,
@@ -131,7 +139,6 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   });
   await signingKeys.ensureActiveKey();
 
-  const audit = createAuditLog(knex);
   const shortLived = redis ? createRedisShortLivedStore(redis) : createPostgresShortLivedStore(knex);
   const revocations = redis
     ? createRedisRevocationList(redis, { maxTokenTtlSeconds })
@@ -156,7 +163,6 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   };
   const upstreamAccounts = createUpstreamAccounts({ accounts, identities: createUpstreamIdentityRepository(knex) });
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
-  const metrics = createMetrics();
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
   const adapter = adapterForModel({ knex, redis, clients });
   const health = healthEndpoints([
@@ -212,11 +218,18 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
           '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
-          '/token/revocation': revokeJwt({ issuer: config.issuer, path: '/token/revocation', publicJwks, revocations }),
+          '/token/revocation': revokeJwt({
+            issuer: config.issuer,
+            path: '/token/revocation',
+            publicJwks,
+            revocations,
+            onRevoked: (ctx, token) =>
+              audit.recordSoon({ type: 'token.revoked', clientId: token.clientId, accountId: token.accountId, ip: ctx.ip, details: { kind: token.kind, jti: token.jti } }),
+          }),
           '/jwks': jwksCacheControl(config.jwksMaxAgeSeconds),
           '/healthz': health,
           '/readyz': health,
-          '/metrics': metricsEndpoint(metrics),
+          '/metrics': metricsEndpoint(metrics, { token: config.metricsToken }),
           '/assets/': assets(),
           '/.well-known/oauth-authorization-server': discoveryAlias(),
           '/interaction/': interactionRoutes(p, {
@@ -226,6 +239,11 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
             listUpstreams,
             upstream: upstreamDeps,
             throttle: signInThrottle,
+            audit,
+            guards: {
+              login: [signInObserver('login', { metrics, audit, accounts, logger })],
+              signup: [signInObserver('signup', { metrics, audit, accounts, logger })],
+            },
           }),
           '/upstream/': upstreamCallback({ ...upstreamDeps, accounts: upstreamAccounts, store: shortLived, audit }),
           '/revocations': revocationFeed({ provider: p, revocations }),
@@ -233,11 +251,25 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       ],
     });
 
-  provider = await build();
+  const observed = async () => {
+    const built = await build();
+    observeProvider(built, { metrics, audit, logger, isTokenAuditOn: config.isTokenAuditOn });
+    return built;
+  };
+  registerStateGauges(metrics, {
+    activeKeyAgeSeconds: async () => {
+      const active = (await signingKeys.listKeys()).find((k) => k.status === 'active');
+      const since = active?.activatedAt ?? active?.createdAt;
+      return since ? (Date.now() - since.getTime()) / 1000 : undefined;
+    },
+    pool: () => poolState(knex),
+    isRedisReady: redis ? () => redis.status === 'ready' : undefined,
+  });
+  provider = await observed();
   let handle = provider.callback();
   // A key change builds a new Provider and swaps the handler; in-flight requests finish on the old one.
   const reload = async () => {
-    provider = await build();
+    provider = await observed();
     handle = provider.callback();
   };
   const keySchedule = options.isCommand
@@ -276,6 +308,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     sweep: () => sweeper?.runOnce(),
     async close() {
       await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close()]);
+      await audit.close();
       await notices.close();
       redis?.disconnect();
       await db.close();
@@ -284,6 +317,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
 }
 
 export type Gatehouse = Awaited<ReturnType<typeof createGatehouse>>;
+
+/** knex's pool (tarn) as numbers; PGlite's single pinned connection has none. */
+function poolState(knex: Knex): { used: number; free: number; pending: number } | undefined {
+  const pool = (knex.client as { pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number } }).pool;
+  return pool ? { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() } : undefined;
+}
 
 /** `create schema if not exists` is not safe against a concurrent twin: the loser gets a unique violation. */
 async function createSchema(knex: Knex, schema: string): Promise<void> {

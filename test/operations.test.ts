@@ -106,7 +106,10 @@ describe('operations', () => {
     expect(text).toMatch(/^gatehouse_http_request_duration_seconds_bucket\{[^}]*route="token"[^}]*\} [1-9]/m);
     const routes = new Set([...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]));
     expect([...routes].every((r) => /^[a-z_]+$/.test(r!)), [...routes].join(', ')).toBe(true);
-    expect(text).not.toContain(app.clientId);
+    // A client id appears only as the label of the per-client token counter, never as a path.
+    const withClientId = text.split('\n').filter((line) => line.includes(app.clientId));
+    expect(withClientId.length).toBeGreaterThan(0);
+    expect(withClientId.every((line) => line.startsWith('gatehouse_tokens_issued_total{'))).toBe(true);
     expect(text).not.toContain(idPath);
   });
 

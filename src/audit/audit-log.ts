@@ -11,22 +11,90 @@ export type AuditEvent = {
 
 export type StoredAuditEvent = AuditEvent & { id: number; occurredAt: Date };
 
+export type AuditFilter = { type?: string; clientId?: string; accountId?: string; since?: Date; limit?: number };
+
 type Row = { id: number; occurred_at: Date; type: string; client_id: string | null; account_id: string | null; ip: string | null; details: Record<string, unknown> };
 
-export function createAuditLog(knex: Knex) {
+const FLUSH_INTERVAL_MS = 250;
+const FLUSH_BATCH = 500;
+const MAX_BUFFERED = 50_000;
+
+/**
+ * The audit trail in Postgres. `record` writes at once (rare events: sign-ins, changes, reuse);
+ * `recordSoon` is for high-volume events (every token issued): buffered in memory and written as
+ * one multi-row INSERT every 250 ms or 500 events, so the token endpoint never waits on Postgres.
+ * close() writes what is left. A failed flush is logged and retried with the next one; past
+ * 50,000 waiting events the oldest are dropped and counted (onDropped), so an outage cannot
+ * exhaust memory.
+ */
+export function createAuditLog(
+  knex: Knex,
+  options: { onFlushError?: (err: Error) => void; onDropped?: (count: number) => void; occurredAt?: () => Date } = {},
+) {
+  const occurredAt = options.occurredAt ?? (() => new Date());
+  const toRow = (event: AuditEvent, at: Date) => ({
+    occurred_at: at,
+    type: event.type,
+    client_id: event.clientId ?? null,
+    account_id: event.accountId ?? null,
+    ip: event.ip ?? null,
+    details: JSON.stringify(event.details ?? {}),
+  });
+  let buffer: ReturnType<typeof toRow>[] = [];
+  let flushing: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const flush = async (): Promise<void> => {
+    if (flushing) await flushing;
+    if (buffer.length === 0) return;
+    const batch = buffer;
+    buffer = [];
+    flushing = (async () => {
+      try {
+        for (let i = 0; i < batch.length; i += FLUSH_BATCH) await knex('audit_events').insert(batch.slice(i, i + FLUSH_BATCH));
+      } catch (err) {
+        buffer = batch.concat(buffer); // retried with the next flush
+        options.onFlushError?.(err as Error);
+      }
+    })();
+    await flushing;
+    flushing = undefined;
+  };
+
   return {
     async record(event: AuditEvent): Promise<void> {
-      await knex('audit_events').insert({
-        type: event.type,
-        client_id: event.clientId ?? null,
-        account_id: event.accountId ?? null,
-        ip: event.ip ?? null,
-        details: JSON.stringify(event.details ?? {}),
-      });
+      await knex('audit_events').insert(toRow(event, occurredAt()));
     },
-    async list(filter: { type?: string; limit?: number } = {}): Promise<StoredAuditEvent[]> {
+
+    recordSoon(event: AuditEvent): void {
+      buffer.push(toRow(event, occurredAt()));
+      if (buffer.length > MAX_BUFFERED) {
+        const dropped = buffer.length - MAX_BUFFERED;
+        buffer.splice(0, dropped);
+        options.onDropped?.(dropped);
+      }
+      if (buffer.length >= FLUSH_BATCH) void flush();
+      else timer ??= setTimeout(() => {
+        timer = undefined;
+        void flush();
+      }, FLUSH_INTERVAL_MS).unref();
+    },
+
+    /** Writes every buffered event now (tests; close). */
+    flush,
+
+    async close(): Promise<void> {
+      clearTimeout(timer);
+      timer = undefined;
+      await flush();
+    },
+
+    async list(filter: AuditFilter = {}): Promise<StoredAuditEvent[]> {
       const q = knex<Row>('audit_events').orderBy('id', 'desc').limit(filter.limit ?? 100);
       if (filter.type) q.where({ type: filter.type });
+      if (filter.clientId) q.where({ client_id: filter.clientId });
+      if (filter.accountId) q.where({ account_id: filter.accountId });
+      if (filter.since) q.where('occurred_at', '>=', filter.since);
       return (await q).map((r) => ({
         id: r.id,
         occurredAt: new Date(r.occurred_at),

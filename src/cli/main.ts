@@ -23,7 +23,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
   keys list | keys rotate | keys revoke KID
-  audit [--type T] [--limit N]
+  audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
   upstreams list | upstreams remove ID`;
 

@@ -98,6 +98,10 @@ const schema = z
     LOGIN_THROTTLE_IP_FACTOR: z.coerce.number().int().min(1).max(1000).default(10),
     // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
     TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
+    // /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open (restrict it in the network).
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    // Every token issued goes to the audit trail (buffered writes); false keeps sign-ins, changes and revocations only.
+    AUDIT_TOKENS_ISSUED: booleanFromEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .superRefine((env, ctx) => {
@@ -164,6 +168,8 @@ export type Config = Readonly<{
   loginThrottle: Readonly<{ freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }>;
   /** Per client and instance; 0 = no limit. */
   tokenRateLimitPerSecond: number;
+  metricsToken: string | undefined;
+  isTokenAuditOn: boolean;
   logLevel: string;
 }>;
 
@@ -213,6 +219,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ipFactor: e.LOGIN_THROTTLE_IP_FACTOR,
     }),
     tokenRateLimitPerSecond: e.TOKEN_RATE_LIMIT_PER_SECOND,
+    metricsToken: e.METRICS_TOKEN,
+    isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,
   });
 }

@@ -2,6 +2,7 @@ import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { consentPage } from '../../views/consent.ts';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { ConsentService } from '../consents/consent-service.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
 import { renderPage } from '../http/render-page.ts';
@@ -35,7 +36,7 @@ export async function renderConsent(ctx: Context, ic: InteractionContext, accoun
 }
 
 /** POST /interaction/:uid/confirm: grants what the prompt listed and remembers the decision. */
-export function confirmHandler(provider: Provider, ic: InteractionContext, consents: ConsentService): Middleware {
+export function confirmHandler(provider: Provider, ic: InteractionContext, consents: ConsentService, audit?: AuditLog): Middleware {
   return async (ctx) => {
     const details = ctx.state.interaction as Details;
     if (details.prompt.name !== 'consent' || !details.session) return ctx.redirect(`/interaction/${details.uid}`);
@@ -47,6 +48,13 @@ export function confirmHandler(provider: Provider, ic: InteractionContext, conse
     addToGrant(grant, allowed);
     const grantId = await grant.save();
     await consents.remember(accountId, clientId, allowed);
+    audit?.recordSoon({
+      type: 'consent.granted',
+      accountId,
+      clientId,
+      ip: ctx.ip,
+      details: { scopes: allowed.oidcScopes, claims: allowed.oidcClaims, resource_scopes: allowed.resourceScopes },
+    });
     await ic.finish(ctx, { consent: { grantId } });
   };
 }

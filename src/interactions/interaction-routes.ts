@@ -3,6 +3,7 @@ import type { Middleware } from 'koa';
 import { errors, type Provider } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { ConsentService } from '../consents/consent-service.ts';
 import { pageUi } from '../http/page-ui.ts';
 import { renderPage } from '../http/render-page.ts';
@@ -18,6 +19,8 @@ export type InteractionDeps = LoginDeps & {
   consents: ConsentService;
   /** Run before the login and sign-up handlers, after the form is read (e.g. a throttle). */
   guards?: { login?: Middleware[]; signup?: Middleware[] };
+  /** Consents granted go to the audit trail. */
+  audit?: AuditLog;
   /** Brute-force defence: progressive delays, then a block, per email and per IP. */
   throttle?: SignInThrottle;
   /** Upstream sign-in (Google, Kakao, Naver, OpenID Connect): the login page's buttons lead here. */
@@ -44,7 +47,7 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
   router.post('/login', ic.withInteraction, ...loginGuards, loginHandler(ic, deps));
   signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: signupGuards });
   if (deps.upstream) upstreamRoutes(router, ic, deps.upstream);
-  router.post('/confirm', ic.withInteraction, confirmHandler(provider, ic, deps.consents));
+  router.post('/confirm', ic.withInteraction, confirmHandler(provider, ic, deps.consents, deps.audit));
   router.post('/abort', ic.withInteraction, async (ctx) => {
     await ic.finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' });
   });

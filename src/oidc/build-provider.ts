@@ -20,7 +20,7 @@ export type BuildProviderInputs = ProviderConfigurationInputs & {
   middleware: (provider: Provider, publicJwks: JSONWebKeySet) => Middleware[];
 };
 
-const REUSE_DETAILS: Record<string, string> = {
+export const REUSE_DETAILS: Record<string, string> = {
   'refresh token already used': 'refresh_token.reuse_detected',
   'authorization code already consumed': 'authorization_code.reuse_detected',
 };

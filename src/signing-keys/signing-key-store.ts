@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
 import { AppError } from '../errors/app-error.ts';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
 import { announceSeconds, planKeySteps, type KeyPolicy } from './key-lifecycle.ts';
@@ -20,8 +21,14 @@ export function createSigningKeyStore(deps: {
   /** Read at each step: the longest token lifetime depends on the APIs registered. */
   policy: () => Promise<KeyPolicy>;
   now?: () => Date;
+  /** Every key change goes to the audit trail, after its transaction committed. */
+  audit?: Pick<AuditLog, 'record'>;
 }) {
   const now = deps.now ?? (() => new Date());
+  const audited = async <T>(events: AuditEvent[], result: T): Promise<T> => {
+    for (const event of events) await deps.audit?.record(event);
+    return result;
+  };
   const generate = async (status: SigningKeyStatus, activatesAt: Date | null = null) => {
     const { privateKey, publicKey } = await generateKeyPair(ALG, { modulusLength: 2048, extractable: true });
     const kid = randomUUID();
@@ -49,27 +56,40 @@ export function createSigningKeyStore(deps: {
     /** One scheduled pass (any instance may call it; the lock serialises them). True if keys changed. */
     async runScheduledSteps(): Promise<boolean> {
       const policy = await deps.policy();
-      return deps.repository.withLock(async (trx) => {
+      const events: AuditEvent[] = [];
+      const changed = await deps.repository.withLock(async (trx) => {
         const steps = planKeySteps(await deps.repository.list(trx), now(), policy);
         for (const step of steps) {
-          if (step.kind === 'create-next') await deps.repository.insert(trx, await generate('next', step.activatesAt));
-          else if (step.kind === 'activate') await deps.repository.activate(trx, step.kid);
-          else await deps.repository.delete(trx, step.kid);
+          if (step.kind === 'create-next') {
+            const key = await generate('next', step.activatesAt);
+            await deps.repository.insert(trx, key);
+            events.push({ type: 'signing_key.announced', details: { kid: key.kid, activates_at: step.activatesAt.toISOString(), by: 'schedule' } });
+          } else if (step.kind === 'activate') {
+            await deps.repository.activate(trx, step.kid);
+            events.push({ type: 'signing_key.activated', details: { kid: step.kid, by: 'schedule' } });
+          } else {
+            await deps.repository.delete(trx, step.kid);
+            events.push({ type: 'signing_key.removed', details: { kid: step.kid, by: 'schedule' } });
+          }
         }
         return steps.length > 0;
       });
+      return audited(events, changed);
     },
 
     /** `keys rotate`: announce a new key now; it starts signing once every cache has it. */
     async rotate(): Promise<SigningKeySummary> {
       const policy = await deps.policy();
-      return deps.repository.withLock(async (trx) => {
+      const events: AuditEvent[] = [];
+      const announced = await deps.repository.withLock(async (trx) => {
         const pending = (await deps.repository.list(trx)).find((k) => k.status === 'next');
         if (pending) return summary(pending);
         const key = await generate('next', new Date(now().getTime() + announceSeconds(policy) * 1000));
         await deps.repository.insert(trx, key);
+        events.push({ type: 'signing_key.announced', details: { kid: key.kid, activates_at: key.activatesAt!.toISOString(), by: 'rotate' } });
         return summary({ ...key, createdAt: now(), retiredAt: null });
       });
+      return audited(events, announced);
     },
 
     /**
@@ -77,7 +97,7 @@ export function createSigningKeyStore(deps: {
      * announced `next` key (already in caches) signs from now on, else a fresh key does.
      */
     async revoke(kid: string): Promise<{ revoked: SigningKeySummary; nowSigning: string }> {
-      return deps.repository.withLock(async (trx) => {
+      const outcome = await deps.repository.withLock(async (trx) => {
         const keys = await deps.repository.list(trx);
         const target = keys.find((k) => k.kid === kid);
         if (!target) throw new AppError('not_found', `no signing key ${kid}`, 404);
@@ -96,6 +116,8 @@ export function createSigningKeyStore(deps: {
         }
         return { revoked: summary(target), nowSigning: signing! };
       });
+      const event = { type: 'signing_key.revoked', details: { kid, was: outcome.revoked.status, now_signing: outcome.nowSigning } };
+      return audited([event], outcome);
     },
 
     /**
