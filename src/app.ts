@@ -17,6 +17,7 @@ import { createChangeNotices } from './db/change-notices.ts';
 import { createDatabase } from './db/create-knex.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { AppError } from './errors/app-error.ts';
+import { adminApi, adminApiResource } from './admin/admin-api.ts';
 import { assets } from './http/assets.ts';
 import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
@@ -97,7 +98,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   // /readyz reports the outage, the log says why.
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const notices = createChangeNotices({ knex, databaseUrl: config.databaseUrl, logger });
-  const resources = createResourceService({ repository: createResourceRepository(knex), notices });
+  const metrics = createMetrics();
+  const audit = createAuditLog(knex, {
+    onFlushError: (err) => logger.error({ err: err.message }, 'audit write failed; retrying with the next batch'),
+    onDropped: (count) => metrics.auditDropped.inc(count),
+  });
+  const resources = createResourceService({ repository: createResourceRepository(knex), notices, builtIn: [adminApiResource(config.issuer)], audit });
   let provider: Provider | undefined;
   const clients = createClientService({
     repository: createClientRepository(knex),
@@ -105,6 +111,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     secretPepper: derived.clientSecretPepper,
     notices,
     maxRefreshTokenAbsoluteSeconds: config.refreshTokens.absoluteSeconds,
+    audit,
     // oidc-provider's own validation, so nothing is saved that the engine would later refuse.
     validateMetadata: async (metadata) => {
       try {
@@ -120,11 +127,6 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const consents = createConsentService({ repository: createConsentRepository(knex) });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
-  const metrics = createMetrics();
-  const audit = createAuditLog(knex, {
-    onFlushError: (err) => logger.error({ err: err.message }, 'audit write failed; retrying with the next batch'),
-    onDropped: (count) => metrics.auditDropped.inc(count),
-  });
   const signingKeys = createSigningKeyStore({
     audit,
     repository: createSigningKeyRepository(knex),
@@ -170,6 +172,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
   ]);
 
+  /** Tells every instance the signing keys changed (the CLI and the admin API after rotate/revoke). */
+  const announceKeyChange = () => notices.publish({ topic: 'signing-keys', id: '*' });
   // Built once, outside build(): their state (token buckets) survives a Provider reload.
   const limitTokenRequests = tokenRateLimit({ perSecond: config.tokenRateLimitPerSecond });
   const graceForRefresh = refreshGrace({
@@ -247,6 +251,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           }),
           '/upstream/': upstreamCallback({ ...upstreamDeps, accounts: upstreamAccounts, store: shortLived, audit }),
           '/revocations': revocationFeed({ provider: p, revocations }),
+          '/admin/': adminApi({
+            clients, resources, accounts, signOutEverywhere, signingKeys, audit, announceKeyChange,
+            issuer: config.issuer, publicJwks, revocations, logger, clockToleranceSeconds: CLOCK_SKEW_SECONDS,
+          }),
         }),
       ],
     });
@@ -303,7 +311,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     /** Runs the key schedule once now (tests; the server also runs it on a timer). */
     runKeySchedule: () => keySchedule?.runOnce(),
     /** Tells every instance the signing keys changed (the CLI after rotate/revoke). */
-    announceKeyChange: () => notices.publish({ topic: 'signing-keys', id: '*' }),
+    announceKeyChange,
     /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
     sweep: () => sweeper?.runOnce(),
     async close() {

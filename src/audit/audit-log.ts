@@ -9,6 +9,9 @@ export type AuditEvent = {
   details?: Record<string, unknown>;
 };
 
+/** Who made a change: the CLI, or an admin API caller (its client id and address). */
+export type Actor = { via: 'cli' | 'admin_api'; clientId?: string; ip?: string };
+
 export type StoredAuditEvent = AuditEvent & { id: number; occurredAt: Date };
 
 export type AuditFilter = { type?: string; clientId?: string; accountId?: string; since?: Date; limit?: number };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { createCache } from '../cache/create-cache.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
@@ -36,9 +37,15 @@ export type ClientServiceDeps = {
   notices: ChangeNotices;
   /** The server's absolute refresh-token lifetime: a client may shorten it, not extend it. */
   maxRefreshTokenAbsoluteSeconds: number;
+  /** Every change goes to the audit trail, with who made it. */
+  audit?: Pick<AuditLog, 'record'>;
 };
 
+const CLI: Actor = { via: 'cli' };
+
 export function createClientService(deps: ClientServiceDeps) {
+  const audit = (type: string, clientId: string, actor: Actor, details: Record<string, unknown> = {}) =>
+    deps.audit?.record({ type, clientId, ip: actor.ip, details: { ...details, via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) } });
   const cache = createCache<ClientMetadata>({
     ttlMs: 60_000, // a safety net: change notices normally invalidate at once
     max: 10_000,
@@ -103,7 +110,7 @@ export function createClientService(deps: ClientServiceDeps) {
 
   return {
     /** Registers a client; the plaintext secret is returned here once and never stored. */
-    async registerClient(input: RegisterClientInput): Promise<{ client: ClientMetadata; clientSecret?: string }> {
+    async registerClient(input: RegisterClientInput, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret?: string }> {
       const metadata = await buildMetadata(input);
       const isConfidential = metadata.token_endpoint_auth_method !== 'none';
       const clientSecret = isConfidential ? generateClientSecret() : undefined;
@@ -111,10 +118,11 @@ export function createClientService(deps: ClientServiceDeps) {
       await deps.validateMetadata(stored);
       await deps.repository.insert(stored);
       await changed(metadata.client_id);
+      await audit('client.created', metadata.client_id, actor, { name: metadata.client_name, grant_types: metadata.grant_types });
       return { client: redact(stored), clientSecret };
     },
 
-    async rotateClientSecret(clientId: string): Promise<{ client: ClientMetadata; clientSecret: string }> {
+    async rotateClientSecret(clientId: string, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret: string }> {
       const existing = await deps.repository.findById(clientId);
       if (!existing) throw new AppError('not_found', `no client ${clientId}`, 404);
       if (existing.metadata.token_endpoint_auth_method === 'none') {
@@ -123,12 +131,14 @@ export function createClientService(deps: ClientServiceDeps) {
       const clientSecret = generateClientSecret();
       await deps.repository.updateMetadata({ ...existing.metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) });
       await changed(clientId);
+      await audit('client.secret_rotated', clientId, actor);
       return { client: redact(existing.metadata), clientSecret };
     },
 
-    async deleteClient(clientId: string): Promise<void> {
+    async deleteClient(clientId: string, actor: Actor = CLI): Promise<void> {
       if (!(await deps.repository.delete(clientId))) throw new AppError('not_found', `no client ${clientId}`, 404);
       await changed(clientId);
+      await audit('client.deleted', clientId, actor);
     },
 
     async listClients(): Promise<ClientMetadata[]> {

@@ -9,6 +9,11 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<UR
   if (!ctx.is('application/x-www-form-urlencoded')) {
     throw new AppError('unsupported_media_type', 'expected a form submission', 415);
   }
+  return new URLSearchParams(await readBodyText(ctx, limitBytes));
+}
+
+/** The request body as text, refused past limitBytes (413). */
+export async function readBodyText(ctx: Context, limitBytes: number): Promise<string> {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limitBytes) {
     ctx.set('Connection', 'close');
@@ -24,7 +29,7 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<UR
     }
     chunks.push(chunk as Buffer);
   }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** One value for a field; a repeated field is ambiguous and refused (RFC 6749 §3.1 likewise). */

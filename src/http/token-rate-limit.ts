@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { readProtocolForm } from '../oidc/protocol-form.ts';
+import { FormTooLarge, readProtocolForm, rejectTooLarge } from '../oidc/protocol-form.ts';
 
 type Bucket = { tokens: number; updatedMs: number };
 
@@ -41,8 +41,9 @@ export function tokenRateLimit(options: { perSecond: number; now?: () => number 
     let form: URLSearchParams | undefined;
     try {
       form = await readProtocolForm(ctx);
-    } catch {
-      return next(); // too large or unreadable: the next middleware answers it
+    } catch (err) {
+      if (err instanceof FormTooLarge) return rejectTooLarge(ctx);
+      throw err;
     }
     const presented = presentedClientId(ctx.get('authorization'), form);
     const bucket = presented === undefined ? undefined : buckets.get(presented);

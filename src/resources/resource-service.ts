@@ -1,3 +1,4 @@
+import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { createCache } from '../cache/create-cache.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
@@ -11,7 +12,14 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600;
 // RFC 6749 §3.3 scope-token: printable ASCII except space, quote and backslash.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 
-export function createResourceService(deps: { repository: ResourceRepository; notices: ChangeNotices }) {
+export function createResourceService(deps: {
+  repository: ResourceRepository;
+  notices: ChangeNotices;
+  /** APIs of Gatehouse itself (the admin API): known to every instance, never stored. */
+  builtIn?: ResourceServer[];
+  audit?: Pick<AuditLog, 'record'>;
+}) {
+  const builtIn = new Map((deps.builtIn ?? []).map((r) => [r.identifier, r]));
   const cache = createCache<ResourceServer>({
     ttlMs: 60_000,
     max: 1_000,
@@ -20,7 +28,8 @@ export function createResourceService(deps: { repository: ResourceRepository; no
   deps.notices.subscribe((n) => n.topic === 'resource' && cache.invalidate(n.id));
 
   return {
-    async createResource(input: { identifier: string; scope: string; accessTokenTtlSeconds?: number }): Promise<ResourceServer> {
+    async createResource(input: { identifier: string; scope: string; accessTokenTtlSeconds?: number }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
+      if (builtIn.has(input.identifier)) throw new AppError('conflict', `resource ${input.identifier} is built in`, 409);
       // RFC 8707 §2: an absolute URI without a fragment.
       let url: URL;
       try {
@@ -43,13 +52,22 @@ export function createResourceService(deps: { repository: ResourceRepository; no
       }
       cache.invalidate(resource.identifier);
       await deps.notices.publish({ topic: 'resource', id: resource.identifier });
+      await deps.audit?.record({
+        type: 'resource.created',
+        ip: actor.ip,
+        details: { identifier: resource.identifier, scopes: resource.scopes, via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) },
+      });
       return resource;
     },
     listResources: () => deps.repository.list(),
     /** The longest access-token lifetime of any API (signing keys are kept published that long). */
-    maxAccessTokenTtlSeconds: async () => (await deps.repository.maxAccessTokenTtlSeconds()) ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+    maxAccessTokenTtlSeconds: async () =>
+      Math.max(
+        (await deps.repository.maxAccessTokenTtlSeconds()) ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
+        ...[...builtIn.values()].map((r) => r.accessTokenTtlSeconds),
+      ),
     /** Hot path (every token request for an API): cached. */
-    find: (identifier: string) => cache.get(identifier),
+    find: async (identifier: string) => builtIn.get(identifier) ?? cache.get(identifier),
   };
 }
 

@@ -1,0 +1,87 @@
+import Router from '@koa/router';
+import type { JSONWebKeySet } from 'jose';
+import type { Context, Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { AppError } from '../errors/app-error.ts';
+import { readJsonBody } from '../http/read-json.ts';
+import type { ResourceServer } from '../resources/resource-service.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
+import { ADMIN_SCOPE, AdminAuthError, createAdminAuth } from './admin-auth.ts';
+import { adminRoutes, type AdminServices } from './admin-routes.ts';
+import { openApiDocument } from './openapi.ts';
+
+export const ADMIN_PREFIX = '/admin/v1';
+
+/** The admin API's audience: an API of Gatehouse itself, built in (never stored). */
+export const adminApiResource = (issuer: string): ResourceServer => ({
+  identifier: `${issuer}/admin`,
+  scopes: [ADMIN_SCOPE],
+  accessTokenTtlSeconds: 300,
+});
+
+const sendError = (ctx: Context, status: number, error: string, description: string) => {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error, error_description: description };
+};
+
+/**
+ * /admin/v1: JSON over the CLI's services, for automation holding a client_credentials token with
+ * the admin scope. GET /admin/v1/openapi.json describes it (and needs no token).
+ */
+export function adminApi(deps: AdminServices & { issuer: string; publicJwks: JSONWebKeySet; revocations: RevocationList; logger: Logger; clockToleranceSeconds: number }): Middleware {
+  const audience = adminApiResource(deps.issuer).identifier;
+  const authenticate = createAdminAuth({ issuer: deps.issuer, audience, publicJwks: deps.publicJwks, revocations: deps.revocations, clockToleranceSeconds: deps.clockToleranceSeconds });
+  const routes = adminRoutes(deps);
+  const document = openApiDocument(routes, { issuer: deps.issuer, prefix: ADMIN_PREFIX, audience });
+  const router = new Router({ prefix: ADMIN_PREFIX });
+
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = document;
+  });
+  for (const route of routes) {
+    router[route.method](route.path, async (ctx) => {
+      const caller = await authenticate(ctx.get('authorization'));
+      const actor = { via: 'admin_api' as const, clientId: caller.clientId, ip: ctx.ip };
+      const query = route.query ? parse(route.query, Object.fromEntries(new URLSearchParams(ctx.querystring)), 'query') : undefined;
+      const body = route.body ? parse(route.body, await readJsonBody(ctx), 'body') : undefined;
+      const result = await route.handle({ params: ctx.params as Record<string, string>, body, query, actor });
+      if (route.action) {
+        await deps.audit.record({ type: `admin.${route.action}`, clientId: caller.clientId, ip: ctx.ip, details: { path: ctx.path } });
+      }
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = route.status ?? 200;
+      if (ctx.status !== 204) ctx.body = result;
+    });
+  }
+  const handle = router.routes();
+  const allowed = router.allowedMethods();
+
+  return async (ctx, next) => {
+    if (!ctx.path.startsWith(`${ADMIN_PREFIX}/`)) return next();
+    ctx.state.route = 'admin';
+    try {
+      await handle(ctx as Parameters<typeof handle>[0], async () => {
+        await allowed(ctx as Parameters<typeof allowed>[0], async () => {});
+      });
+      if (ctx.status === 404 && !ctx.body) sendError(ctx, 404, 'not_found', 'no such admin endpoint');
+    } catch (err) {
+      if (err instanceof AdminAuthError) {
+        const params = [`realm="${audience}"`, ...(err.code ? [`error="${err.code}"`, `error_description="${err.message}"`] : []), ...(err.status === 403 ? [`scope="${ADMIN_SCOPE}"`] : [])];
+        ctx.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
+        return sendError(ctx, err.status, err.code ?? 'invalid_request', err.message);
+      }
+      if (err instanceof AppError) return sendError(ctx, err.status, err.code, err.message);
+      if ((err as { status?: number }).status === 405) return sendError(ctx, 405, 'method_not_allowed', 'method not allowed');
+      throw err;
+    }
+  };
+}
+
+function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const at = issue.path.length ? `${where}.${issue.path.map(String).join('.')}` : where;
+  throw new AppError('invalid_request', `${at}: ${issue.message}`);
+}

@@ -1,0 +1,107 @@
+import type { z } from 'zod';
+import type { AccountService } from '../accounts/account-service.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { ClientService } from '../clients/client-service.ts';
+import { AppError } from '../errors/app-error.ts';
+import type { ResourceService } from '../resources/resource-service.ts';
+import type { SigningKeyStore } from '../signing-keys/signing-key-store.ts';
+import type { AdminRoute } from './admin-route.ts';
+import { auditQuery, createClientBody, createResourceBody, createUserBody, emailBody, emailQuery } from './admin-schemas.ts';
+
+export type AdminServices = {
+  clients: ClientService;
+  resources: ResourceService;
+  accounts: AccountService;
+  signOutEverywhere: (email: string) => Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }>;
+  signingKeys: SigningKeyStore;
+  audit: AuditLog;
+  /** Tells every instance to reload its signing keys (the CLI does the same after rotate/revoke). */
+  announceKeyChange: () => Promise<void>;
+};
+
+const id = (params: Record<string, string>, name: string) => params[name]!;
+
+/** Every admin operation: the same services the CLI calls. */
+export function adminRoutes(s: AdminServices): AdminRoute[] {
+  return [
+    { method: 'get', path: '/clients', summary: 'List clients (never their secrets)', handle: () => s.clients.listClients() },
+    {
+      method: 'post', path: '/clients', action: 'client.create', status: 201, body: createClientBody,
+      summary: 'Register a client; a confidential client\'s secret is in this response only',
+      handle: async ({ body, actor }) => {
+        const b = body as z.infer<typeof createClientBody>;
+        const { client, clientSecret } = await s.clients.registerClient(
+          {
+            name: b.name, redirectUris: b.redirect_uris, grantTypes: b.grant_types, scope: b.scope, resources: b.resources,
+            tokenEndpointAuthMethod: b.token_endpoint_auth_method, canIntrospect: b.introspect, isFirstParty: b.first_party,
+            refreshTokenGraceSeconds: b.refresh_token_grace_seconds, refreshTokenIdleSeconds: b.refresh_token_idle_seconds,
+            refreshTokenAbsoluteSeconds: b.refresh_token_absolute_seconds,
+          },
+          actor,
+        );
+        return { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) };
+      },
+    },
+    { method: 'get', path: '/clients/:id', summary: 'Show a client', handle: ({ params }) => s.clients.showClient(id(params, 'id')) },
+    {
+      method: 'delete', path: '/clients/:id', action: 'client.delete', status: 204, summary: 'Delete a client',
+      handle: ({ params, actor }) => s.clients.deleteClient(id(params, 'id'), actor),
+    },
+    {
+      method: 'post', path: '/clients/:id/rotate-secret', action: 'client.rotate_secret', summary: 'Replace a client\'s secret (shown once)',
+      handle: async ({ params, actor }) => {
+        const { client, clientSecret } = await s.clients.rotateClientSecret(id(params, 'id'), actor);
+        return { ...client, client_secret: clientSecret };
+      },
+    },
+    { method: 'get', path: '/resources', summary: 'List APIs (resource servers)', handle: () => s.resources.listResources() },
+    {
+      method: 'post', path: '/resources', action: 'resource.create', status: 201, body: createResourceBody, summary: 'Register an API',
+      handle: ({ body, actor }) => {
+        const b = body as z.infer<typeof createResourceBody>;
+        return s.resources.createResource({ identifier: b.identifier, scope: b.scope, accessTokenTtlSeconds: b.access_token_ttl }, actor);
+      },
+    },
+    {
+      method: 'post', path: '/users', action: 'user.create', status: 201, body: createUserBody, summary: 'Create a user with a password',
+      handle: ({ body }) => s.accounts.registerAccount(body as z.infer<typeof createUserBody>),
+    },
+    {
+      method: 'get', path: '/users', query: emailQuery, summary: 'Find a user by email',
+      handle: async ({ query }) => {
+        const account = await s.accounts.findByEmail((query as z.infer<typeof emailQuery>).email);
+        if (!account) throw new AppError('not_found', 'no user with that email', 404);
+        return account;
+      },
+    },
+    {
+      method: 'post', path: '/users/revoke-sessions', action: 'user.revoke_sessions', body: emailBody,
+      summary: 'Sign a user out everywhere: sessions, grants and refresh tokens deleted, access tokens revoked',
+      handle: ({ body }) => s.signOutEverywhere((body as z.infer<typeof emailBody>).email),
+    },
+    { method: 'get', path: '/keys', summary: 'List signing keys', handle: () => s.signingKeys.listKeys() },
+    {
+      method: 'post', path: '/keys/rotate', action: 'key.rotate', summary: 'Announce a new signing key now; it signs once every cache has it',
+      handle: async () => {
+        const next = await s.signingKeys.rotate();
+        await s.announceKeyChange();
+        return next;
+      },
+    },
+    {
+      method: 'post', path: '/keys/:kid/revoke', action: 'key.revoke', summary: 'Unpublish a (compromised) key at once',
+      handle: async ({ params }) => {
+        const outcome = await s.signingKeys.revoke(id(params, 'kid'));
+        await s.announceKeyChange();
+        return outcome;
+      },
+    },
+    {
+      method: 'get', path: '/audit', query: auditQuery, summary: 'Audit events, newest first',
+      handle: ({ query }) => {
+        const q = query as z.infer<typeof auditQuery>;
+        return s.audit.list({ type: q.type, clientId: q.client, accountId: q.account, since: q.since ? new Date(q.since) : undefined, limit: q.limit ?? 100 });
+      },
+    },
+  ];
+}

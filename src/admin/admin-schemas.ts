@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { AUTH_METHODS, GRANT_TYPES } from '../clients/client-service.ts';
+
+// Request bodies and queries of the admin API, in snake_case like the rest of the wire.
+const seconds = z.number().int().nonnegative();
+
+export const createClientBody = z.strictObject({
+  name: z.string().min(1).max(200),
+  redirect_uris: z.array(z.string().max(2000)).max(50).optional(),
+  grant_types: z.array(z.enum(GRANT_TYPES)).max(3).optional(),
+  scope: z.string().max(2000).optional(),
+  resources: z.array(z.string().max(2000)).max(50).optional(),
+  token_endpoint_auth_method: z.enum(AUTH_METHODS).optional(),
+  introspect: z.boolean().optional(),
+  first_party: z.boolean().optional(),
+  refresh_token_grace_seconds: seconds.optional(),
+  refresh_token_idle_seconds: seconds.optional(),
+  refresh_token_absolute_seconds: seconds.optional(),
+});
+
+export const createResourceBody = z.strictObject({
+  identifier: z.string().min(1).max(2000),
+  scope: z.string().min(1).max(2000),
+  access_token_ttl: z.number().int().optional(),
+});
+
+export const createUserBody = z.strictObject({
+  email: z.string().min(1).max(320),
+  password: z.string().min(1).max(1024),
+  name: z.string().max(200).optional(),
+});
+
+export const emailBody = z.strictObject({ email: z.string().min(1).max(320) });
+
+export const emailQuery = z.strictObject({ email: z.string().min(1).max(320) });
+
+export const auditQuery = z.strictObject({
+  type: z.string().max(100).optional(),
+  client: z.string().max(200).optional(),
+  account: z.uuid().optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
