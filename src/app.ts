@@ -90,8 +90,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const knex: Knex = db.knex;
   if (options.schema) await createSchema(knex, options.schema);
   await runMigrations(knex, options.schema, { isEmbedded: db.isEmbedded });
-  const redis: Redis | undefined = config.redisUrl
-    ? createRedis({ url: config.redisUrl, keyPrefix: options.redisKeyPrefix })
+  const redis: Redis | undefined = config.redis
+    ? createRedis(config.redis, { keyPrefix: options.redisKeyPrefix })
     : undefined;
 
   // Without a listener ioredis prints every connection error to stderr, outside our JSON logs;

@@ -54,6 +54,19 @@ function upstreamsFromEnv(e: object): UpstreamSettings[] {
   });
 }
 
+export type HostPort = { host: string; port: number };
+
+/** Where Redis is: one server (a URL), a Redis Cluster (seed nodes) or a master behind Sentinels. */
+export type RedisTopology =
+  | { kind: 'single'; url: string }
+  | { kind: 'cluster'; nodes: HostPort[]; password?: string }
+  | { kind: 'sentinel'; sentinels: HostPort[]; masterName: string; password?: string };
+
+const hostPortList = z
+  .string()
+  .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port…]')
+  .transform((list) => list.split(',').map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) })));
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
@@ -62,6 +75,12 @@ const schema = z
     ISSUER: z.url({ protocol: /^https?$/ }).optional(),
     DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    // Instead of REDIS_URL: a Redis Cluster (seed nodes) or a master found through Sentinels,
+    // as comma-separated host:port lists; REDIS_PASSWORD authenticates to the data nodes.
+    REDIS_CLUSTER_NODES: hostPortList.optional(),
+    REDIS_SENTINELS: hostPortList.optional(),
+    REDIS_SENTINEL_MASTER: z.string().min(1).default('mymaster'),
+    REDIS_PASSWORD: z.string().min(1).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
     TRUST_PROXY: booleanFromEnv.default(false),
@@ -111,6 +130,10 @@ const schema = z
         ctx.addIssue({ code: 'custom', path: [`UPSTREAM_${name}_CLIENT_SECRET`], message: `and UPSTREAM_${name}_CLIENT_ID go together` });
       }
     }
+    const redisKinds = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter((k) => (env as Record<string, unknown>)[k] !== undefined);
+    if (redisKinds.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [redisKinds[1]!], message: `cannot be combined with ${redisKinds[0]}: choose one Redis topology` });
+    }
     if (env.LOGIN_THROTTLE_BLOCK_AFTER < env.LOGIN_THROTTLE_FREE_ATTEMPTS) {
       ctx.addIssue({ code: 'custom', path: ['LOGIN_THROTTLE_BLOCK_AFTER'], message: 'must be at least LOGIN_THROTTLE_FREE_ATTEMPTS' });
     }
@@ -153,6 +176,8 @@ export type Config = Readonly<{
   issuer: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** Redis, if any: REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS. */
+  redis: RedisTopology | undefined;
   dataDir: string;
   /** Undefined outside production means "use the generated dev secret in dataDir". */
   secret: string | undefined;
@@ -198,6 +223,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     issuer: (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redis: e.REDIS_CLUSTER_NODES
+      ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES, password: e.REDIS_PASSWORD }
+      : e.REDIS_SENTINELS
+        ? { kind: 'sentinel' as const, sentinels: e.REDIS_SENTINELS, masterName: e.REDIS_SENTINEL_MASTER, password: e.REDIS_PASSWORD }
+        : e.REDIS_URL
+          ? { kind: 'single' as const, url: e.REDIS_URL }
+          : undefined,
     dataDir: e.DATA_DIR,
     secret: e.GATEHOUSE_SECRET,
     trustProxy: e.TRUST_PROXY,

@@ -15,16 +15,20 @@ export function createRedisRevocationList(redis: Redis, options: { maxTokenTtlSe
     async record(event) {
       const ttl = Math.max(1, event.exp - Math.floor(Date.now() / 1000));
       const horizonMs = Date.now() - (await options.maxTokenTtlSeconds()) * 1000;
-      const multi = redis.multi();
-      // A subject's marker holds its cut-off; a later sign-out replaces it and covers more.
-      multi.set(markerKey(event), event.type === 'subject' ? String(event.iat_before) : '1', 'EX', ttl);
-      multi.xadd(FEED, 'MINID', '~', String(Math.max(0, horizonMs)), '*', 'event', JSON.stringify(event));
-      await multi.exec();
+      // A subject's marker holds its cut-off; a later sign-out replaces it and covers more. The
+      // marker first (lookups honour it at once), then the feed entry: two keys, two hash slots.
+      await redis.set(markerKey(event), event.type === 'subject' ? String(event.iat_before) : '1', 'EX', ttl);
+      await redis.xadd(FEED, 'MINID', '~', String(Math.max(0, horizonMs)), '*', 'event', JSON.stringify(event));
     },
 
     async isRevoked(t) {
-      const keys = [t.jti && `revoked:jti:${t.jti}`, t.gid && `revoked:gid:${t.gid}`, t.sub && `revoked:sub:${t.sub}`];
-      const [jti, gid, sub] = await redis.mget(keys.map((k) => k || 'revoked:none'));
+      // GETs, not one MGET: the markers live in different hash slots on a Redis Cluster.
+      const get = (key: string | undefined) => (key ? redis.get(key) : Promise.resolve(null));
+      const [jti, gid, sub] = await Promise.all([
+        get(t.jti && `revoked:jti:${t.jti}`),
+        get(t.gid && `revoked:gid:${t.gid}`),
+        get(t.sub && `revoked:sub:${t.sub}`),
+      ]);
       if ((t.jti && jti) || (t.gid && gid)) return true;
       return Boolean(t.sub && sub && t.iat !== undefined && t.iat <= Number(sub));
     },

@@ -29,7 +29,7 @@ export async function createTestDatabase(): Promise<{ knex: Knex; schema: string
 export function createTestRedis(): { redis: Redis; prefix: string; cleanup: () => Promise<void> } {
   if (!testRedisUrl) throw new Error('TEST_REDIS_URL is not set');
   const prefix = uniqueName('test:') + ':';
-  const redis = createRedis({ url: testRedisUrl, keyPrefix: prefix });
+  const redis = createRedis(testRedisUrl, { keyPrefix: prefix });
   return { redis, prefix, cleanup: () => cleanupRedisPrefix(prefix).then(() => redis.disconnect()) };
 }
 

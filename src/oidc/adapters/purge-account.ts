@@ -13,7 +13,9 @@ export function createAccountPurge(deps: { knex: Knex; redis: Redis | undefined 
     if (deps.redis) {
       const index = accountIndexKey(accountId);
       const keys = await deps.redis.smembers(index);
-      if (keys.length) deleted += Number(await deps.redis.unlink(...keys));
+      // One key per command: the entries live in other hash slots than the index (Redis Cluster).
+      const counts = await Promise.all(keys.map((key) => deps.redis!.unlink(key)));
+      deleted += counts.reduce((sum, n) => sum + n, 0);
       await deps.redis.unlink(index);
     }
     return { deleted };

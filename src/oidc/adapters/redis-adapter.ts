@@ -5,31 +5,21 @@ import { isPlausibleId } from './input-guard.ts';
 
 // Every model uses one encoding: a hash { payload: JSON, consumed?: epoch seconds }. One shape
 // for all avoids the WRONGTYPE trap of mixing strings and hashes (notes §4).
-const UPSERT = `
+// Every script and command touches ONE key, so the same code runs on a Redis Cluster (keys of one
+// command must share a hash slot; an entry and its indexes never do).
+const PUT_PAYLOAD = `
 local ttl = tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'payload', ARGV[1])
 if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) else redis.call('PERSIST', KEYS[1]) end
-if ARGV[4] == '1' then
-  redis.call('SADD', KEYS[2], ARGV[3])
-  local current = redis.call('TTL', KEYS[2])
-  if ttl > 0 and (current == -1 or current < ttl) then redis.call('EXPIRE', KEYS[2], ttl) end
-end
-if ARGV[5] ~= '' then
-  if ttl > 0 then redis.call('SET', KEYS[3], ARGV[5], 'EX', ttl) else redis.call('SET', KEYS[3], ARGV[5]) end
-end
-if ARGV[6] ~= '' then
-  if ttl > 0 then redis.call('SET', KEYS[4], ARGV[6], 'EX', ttl) else redis.call('SET', KEYS[4], ARGV[6]) end
-end
-if ARGV[7] == '1' then
-  redis.call('SADD', KEYS[5], ARGV[3])
-  local current = redis.call('TTL', KEYS[5])
-  if ttl > 0 and (current == -1 or current < ttl) then redis.call('EXPIRE', KEYS[5], ttl) end
-  -- An active account's index would keep the names of long-expired entries forever: each
-  -- write checks two random members and drops the dead, so the set tracks live entries.
-  for _, member in ipairs(redis.call('SRANDMEMBER', KEYS[5], 2)) do
-    if redis.call('EXISTS', ARGV[8] .. member) == 0 then redis.call('SREM', KEYS[5], member) end
-  end
-end
+return 1`;
+
+// An index set (a grant's or an account's entries) lives as long as its longest-lived member.
+const ADD_TO_INDEX = `
+local ttl = tonumber(ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+local current = redis.call('TTL', KEYS[1])
+if ttl > 0 and (current == -1 or current < ttl) then redis.call('EXPIRE', KEYS[1], ttl) end
+if ttl <= 0 then redis.call('PERSIST', KEYS[1]) end
 return 1`;
 
 // HSETNX on a key that just expired would recreate it without a TTL: check existence first,
@@ -39,14 +29,16 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'consumed', ARGV[1])`;
 
 type GatehouseRedis = Redis & {
-  gatehouseUpsert(...args: (string | number)[]): Promise<number>;
+  gatehousePutPayload(key: string, payload: string, ttl: number): Promise<number>;
+  gatehouseAddToIndex(key: string, member: string, ttl: number): Promise<number>;
   gatehouseConsume(key: string, now: number): Promise<number>;
 };
 
 function withScripts(redis: Redis): GatehouseRedis {
   const r = redis as GatehouseRedis;
-  if (typeof r.gatehouseUpsert !== 'function') {
-    redis.defineCommand('gatehouseUpsert', { numberOfKeys: 5, lua: UPSERT });
+  if (typeof r.gatehousePutPayload !== 'function') {
+    redis.defineCommand('gatehousePutPayload', { numberOfKeys: 1, lua: PUT_PAYLOAD });
+    redis.defineCommand('gatehouseAddToIndex', { numberOfKeys: 1, lua: ADD_TO_INDEX });
     redis.defineCommand('gatehouseConsume', { numberOfKeys: 1, lua: CONSUME });
   }
   return r;
@@ -58,7 +50,6 @@ export const accountIndexKey = (accountId: string) => `account:${accountId}`;
 /** oidc-provider's storage seam on Redis, for short-lived models. Keys expire with their payload. */
 export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
   const redis = withScripts(redisClient);
-  const keyPrefix = redisClient.options.keyPrefix ?? '';
   const key = (id: string) => `${model}:${id}`;
   const grantKey = (grantId: string) => `grant:${grantId}`;
   const uidKey = (uid: string) => `${model}:uid:${uid}`;
@@ -75,21 +66,17 @@ export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
   return {
     async upsert(id, payload, expiresIn) {
       const { grantId, uid, userCode, accountId } = payload;
-      await redis.gatehouseUpsert(
-        key(id),
-        grantKey(grantId ?? '-'),
-        uidKey(uid ?? '-'),
-        userCodeKey(userCode ?? '-'),
-        accountIndexKey(accountId ?? '-'),
-        JSON.stringify(payload),
-        expiresIn ?? 0,
-        key(id),
-        grantId ? '1' : '0',
-        uid ? id : '',
-        userCode ? id : '',
-        accountId ? '1' : '0',
-        keyPrefix,
-      );
+      const ttl = expiresIn ?? 0;
+      const setPointer = (pointer: string) => (ttl > 0 ? redis.set(pointer, id, 'EX', ttl) : redis.set(pointer, id));
+      // Indexes first: an entry never exists that a grant revocation or a sign-out could miss.
+      await Promise.all([
+        grantId ? redis.gatehouseAddToIndex(grantKey(grantId), key(id), ttl) : undefined,
+        accountId ? redis.gatehouseAddToIndex(accountIndexKey(accountId), key(id), ttl) : undefined,
+        uid ? setPointer(uidKey(uid)) : undefined,
+        userCode ? setPointer(userCodeKey(userCode)) : undefined,
+      ]);
+      await redis.gatehousePutPayload(key(id), JSON.stringify(payload), ttl);
+      if (accountId) await pruneAccountIndex(redis, accountIndexKey(accountId));
     },
 
     async find(id) {
@@ -122,7 +109,19 @@ export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
       // so each call removes only its own model's entries.
       const members = (await redis.smembers(grantKey(grantId))).filter((m) => m.startsWith(`${model}:`));
       if (members.length === 0) return;
-      await redis.multi().unlink(...members).srem(grantKey(grantId), ...members).exec();
+      await Promise.all(members.map((m) => redis.unlink(m))); // one key per command: members live in other slots
+      await redis.srem(grantKey(grantId), ...members);
     },
   };
+}
+
+/**
+ * An active account's index would keep the names of long-expired entries forever: each write
+ * checks two random members and drops the dead, so the set tracks live entries.
+ */
+async function pruneAccountIndex(redis: Redis, index: string): Promise<void> {
+  const sample = await redis.srandmember(index, 2);
+  const alive = await Promise.all(sample.map((member) => redis.exists(member)));
+  const dead = sample.filter((_, i) => alive[i] === 0);
+  if (dead.length) await redis.srem(index, ...dead);
 }
