@@ -3,6 +3,9 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresAdapter } from '../src/oidc/adapters/postgres-adapter.ts';
 import { createRedisAdapter } from '../src/oidc/adapters/redis-adapter.ts';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../src/redis/create-redis.ts';
+import { startRedisCluster, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
 import { testRedisUrl } from './support/test-env.ts';
 import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
 
@@ -219,5 +222,25 @@ describe.runIf(testRedisUrl)('Redis', () => {
     adapter: (model) => createRedisAdapter(testRedis.redis, model),
     // ioredis applies keyPrefix to TTL, so this reads the very key the adapter writes.
     keyTtl: (model, id) => testRedis.redis.ttl(`${model}:${id}`),
+  }));
+});
+
+// The same contract on a real three-master Redis Cluster: an entry and its indexes live in
+// different hash slots, so any multi-key command would fail here with CROSSSLOT.
+describe.runIf(testRedisUrl)('Redis Cluster', () => {
+  let cluster: RedisTopologyUnderTest;
+  let redis: Redis;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+    redis = createRedis({ kind: 'cluster', nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })) }, { keyPrefix: 'contract:' });
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await cluster?.stop();
+  });
+
+  contract(() => ({
+    adapter: (model) => createRedisAdapter(redis, model),
+    keyTtl: (model, id) => redis.ttl(`${model}:${id}`),
   }));
 });

@@ -7,6 +7,9 @@ import { createPostgresRevocationList } from '../src/revocation/postgres-revocat
 import { createRedisRevocationList } from '../src/revocation/redis-revocation-list.ts';
 import type { RevocationList } from '../src/revocation/revocation-list.ts';
 import { createPostgresShortLivedStore, createRedisShortLivedStore, type ShortLivedStore } from '../src/short-lived/short-lived-store.ts';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../src/redis/create-redis.ts';
+import { startRedisCluster, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
 import { testRedisUrl } from './support/test-env.ts';
 import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
 
@@ -135,6 +138,31 @@ describe.runIf(testRedisUrl)('short-lived stores on Redis', () => {
   });
   afterAll(async () => {
     await redis?.cleanup();
+    await db?.drop();
+  });
+  contract(() => backend);
+});
+
+// The same contract on a real three-master Redis Cluster (every command must stay in one hash slot).
+describe.runIf(testRedisUrl)('short-lived stores on a Redis Cluster', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let cluster: RedisTopologyUnderTest;
+  let redis: Redis;
+  let backend: Backend;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    cluster = await startRedisCluster();
+    redis = createRedis({ kind: 'cluster', nodes: cluster.ports.map((port) => ({ host: '127.0.0.1', port })) }, { keyPrefix: 'contract:' });
+    backend = {
+      store: createRedisShortLivedStore(redis),
+      revocations: createRedisRevocationList(redis, { maxTokenTtlSeconds: async () => 3600 }),
+      purge: createAccountPurge({ knex: db.knex, redis }),
+      sessionAdapter: createRedisAdapter(redis, 'Session'),
+    };
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await cluster?.stop();
     await db?.drop();
   });
   contract(() => backend);
