@@ -5,7 +5,7 @@
 // Environment: TEST_DATABASE_URL or DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
 // TEST_REDIS_URL or REDIS_URL (default redis://127.0.0.1:6379), BENCH_CONNECTIONS (50),
 // BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3, at least 2), BENCH_SIGN_SECONDS (3),
-// BENCH_WORKERS (Gatehouse's WORKERS, 1).
+// BENCH_WORKERS (Gatehouse's WORKERS, 1), BENCH_AUDIT (Gatehouse's AUDIT_TOKENS_ISSUED, true).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -86,6 +86,7 @@ async function startGatehouse(): Promise<Target> {
     WORKERS: String(settings.gatehouseWorkers),
     // The per-client limiter stays in the path (its cost is measured) but must not cap one client's load.
     TOKEN_RATE_LIMIT_PER_SECOND: '1000000',
+    AUDIT_TOKENS_ISSUED: env.BENCH_AUDIT ?? 'true',
   };
   const runCli = async (...args: string[]) => JSON.parse(await runNode([cli, ...args, '--json'], serverEnv));
   await runCli('resources', 'create', '--identifier', API, '--scope', 'read write');

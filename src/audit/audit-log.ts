@@ -28,7 +28,9 @@ const MAX_BUFFERED = 50_000;
  * one multi-row INSERT every 250 ms or 500 events, so the token endpoint never waits on Postgres.
  * close() writes what is left. A failed flush is logged and retried with the next one; past
  * 50,000 waiting events the oldest are dropped and counted (onDropped), so an outage cannot
- * exhaust memory.
+ * exhaust memory. `recordCounted` is for events that differ only in when they happened (a
+ * service's client-credentials tokens): one row per flush with `details.count` and the time of
+ * the last one, instead of a row each — the trail stays readable and Postgres is spared.
  */
 export function createAuditLog(
   knex: Knex,
@@ -44,11 +46,23 @@ export function createAuditLog(
     details: JSON.stringify(event.details ?? {}),
   });
   let buffer: ReturnType<typeof toRow>[] = [];
+  let counted = new Map<string, { event: AuditEvent; first: Date; last: Date; count: number }>();
   let flushing: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
+  const schedule = () => {
+    timer ??= setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, FLUSH_INTERVAL_MS).unref();
+  };
+
   const flush = async (): Promise<void> => {
     if (flushing) await flushing;
+    for (const { event, first, last, count } of counted.values()) {
+      buffer.push(toRow({ ...event, details: { ...event.details, count, last_at: last.toISOString() } }, first));
+    }
+    counted = new Map();
     if (buffer.length === 0) return;
     const batch = buffer;
     buffer = [];
@@ -77,10 +91,21 @@ export function createAuditLog(
         options.onDropped?.(dropped);
       }
       if (buffer.length >= FLUSH_BATCH) void flush();
-      else timer ??= setTimeout(() => {
-        timer = undefined;
-        void flush();
-      }, FLUSH_INTERVAL_MS).unref();
+      else schedule();
+    },
+
+    /** Buffered and counted: equal events (type, client, account, IP, details) become one row per flush. */
+    recordCounted(event: AuditEvent): void {
+      const key = `${event.type}\n${event.clientId ?? ''}\n${event.accountId ?? ''}\n${event.ip ?? ''}\n${JSON.stringify(event.details ?? {})}`;
+      const at = occurredAt();
+      const entry = counted.get(key);
+      if (entry) {
+        entry.count += 1;
+        entry.last = at;
+      } else {
+        counted.set(key, { event, first: at, last: at, count: 1 });
+        schedule();
+      }
     },
 
     /** Writes every buffered event now (tests; close). */

@@ -8,7 +8,8 @@ type TokenLike = { accountId?: string };
 
 /**
  * Metrics and audit events from oidc-provider's events (docs/events.md): tokens issued by grant
- * type and client (audited through the buffered writer: this runs for every token), reuse
+ * type and client (audited through the buffered writer, client-credentials tokens counted per
+ * flush: this runs for every token), reuse
  * detections, and grants revoked. Single revoked tokens are reported by the revocation route
  * (revoke-jwt.ts), which knows JWTs too.
  */
@@ -24,13 +25,16 @@ export function observeProvider(provider: Provider, deps: { metrics: Metrics; au
     if (!deps.isTokenAuditOn) return;
     const source = (ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken) as TokenLike | undefined;
     const body = ctx.body as { scope?: string; refresh_token?: string } | undefined;
-    deps.audit.recordSoon({
+    const event = {
       type: 'token.issued',
       clientId,
       accountId: source?.accountId,
       ip: ctx.ip,
       details: { grant_type: grantType, scope: body?.scope, refresh_token: Boolean(body?.refresh_token) },
-    });
+    };
+    // A user's tokens one row each; a service's (no user) counted per flush, as they come by the thousand.
+    if (source?.accountId) deps.audit.recordSoon(event);
+    else deps.audit.recordCounted(event);
   });
 
   provider.on('grant.error', (_ctx: KoaContextWithOIDC, err: { error_detail?: string }) => {
