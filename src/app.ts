@@ -57,8 +57,7 @@ import { createSigningKeyRepository } from './signing-keys/signing-key-repositor
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
 import { startSweeper } from './sweeper/start-sweeper.ts';
-import { createAttemptThrottle } from './throttle/attempt-throttle.ts';
-import { scaled, type ThrottlePolicy } from './throttle/throttle-policy.ts';
+import { createSignInThrottle } from './throttle/attempt-throttle.ts';
 import { createUpstreamAccounts } from './upstreams/upstream-accounts.ts';
 import { createUpstreamClient } from './upstreams/upstream-client.ts';
 import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
@@ -183,18 +182,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??
       config.refreshTokens.graceSeconds,
   });
-  const accountThrottle: ThrottlePolicy = {
-    freeAttempts: config.loginThrottle.freeAttempts,
-    blockAfter: config.loginThrottle.blockAfter,
-    blockSeconds: config.loginThrottle.blockSeconds,
-    maxDelaySeconds: 60,
-    windowSeconds: Math.max(3600, config.loginThrottle.blockSeconds),
-  };
-  const signInThrottle = {
-    throttle: createAttemptThrottle({ store: shortLived }),
-    account: accountThrottle,
-    ip: scaled(accountThrottle, config.loginThrottle.ipFactor),
-  };
+  const signInThrottle = createSignInThrottle(config.loginThrottle, shortLived);
 
   const build = async () =>
     buildProvider({

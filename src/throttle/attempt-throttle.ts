@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
-import { waitSecondsAfter, type ThrottlePolicy } from './throttle-policy.ts';
+import { scaled, waitSecondsAfter, type ThrottlePolicy } from './throttle-policy.ts';
 
 /** One throttled subject: a name (`login:account`, `login:ip` …), a value and its policy. */
 export type ThrottleKey = { scope: string; value: string; policy: ThrottlePolicy };
@@ -41,3 +41,18 @@ export function createAttemptThrottle(deps: { store: ShortLivedStore; now?: () =
 }
 
 export type AttemptThrottle = ReturnType<typeof createAttemptThrottle>;
+
+/** The sign-in policies from the LOGIN_THROTTLE_* settings: per email, and `ipFactor` times looser per IP. */
+export function createSignInThrottle(
+  settings: { freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number },
+  store: ShortLivedStore,
+) {
+  const account: ThrottlePolicy = {
+    freeAttempts: settings.freeAttempts,
+    blockAfter: settings.blockAfter,
+    blockSeconds: settings.blockSeconds,
+    maxDelaySeconds: 60,
+    windowSeconds: Math.max(3600, settings.blockSeconds),
+  };
+  return { throttle: createAttemptThrottle({ store }), account, ip: scaled(account, settings.ipFactor) };
+}
