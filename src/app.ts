@@ -122,7 +122,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       }
     },
   });
-  const accounts = createAccountService({ repository: createAccountRepository(knex) });
+  const accounts = createAccountService({ repository: createAccountRepository(knex), audit });
   const consents = createConsentService({ repository: createConsentRepository(knex) });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());

@@ -91,6 +91,8 @@ describe('admin API', () => {
     // The change itself is recorded by the service, the same one the CLI uses, with who made it.
     const created = await gh.services.audit.list({ type: 'resource.created' });
     expect(created[0]!.details).toMatchObject({ identifier: 'https://reports.admin-test.example', via: 'admin_api', by_client: opsClientId });
+    const userCreated = await gh.services.audit.list({ type: 'user.created' });
+    expect(userCreated).toEqual([expect.objectContaining({ accountId: user.body.id, ip: '127.0.0.1', details: { via: 'admin_api', by_client: opsClientId } })]);
   });
 
   it('refuses requests without an admin token for its own audience', async () => {

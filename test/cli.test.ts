@@ -146,6 +146,13 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     const { value: events } = await json(['audit', '--type', 'user.signed_out_everywhere']);
     expect(events).toEqual([expect.objectContaining({ type: 'user.signed_out_everywhere', accountId: value.accountId })]);
     expectRefusal(await cli(['audit', '--limit', 'lots']), /--limit/);
+    // Operator changes made from the command line are in the trail, marked as such, and filterable.
+    const { value: created } = await json(['audit', '--type', 'user.created', '--account', value.accountId]);
+    expect(created).toEqual([expect.objectContaining({ accountId: value.accountId, details: { via: 'cli' } })]);
+    const { value: clientEvents } = await json(['audit', '--type', 'client.created', '--since', '2026-01-01']);
+    expect(clientEvents.length).toBeGreaterThan(0);
+    expect(clientEvents.every((e: { details: { via: string } }) => e.details.via === 'cli')).toBe(true);
+    expectRefusal(await cli(['audit', '--since', 'yesterday']), /--since/);
   });
 
   it.each([

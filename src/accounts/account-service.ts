@@ -1,3 +1,4 @@
+import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { Account, AccountRepository } from './account-repository.ts';
 import { hashPassword, needsRehash, verifyPassword } from './password-hashing.ts';
@@ -15,7 +16,7 @@ export function isPlausibleEmail(email: string): boolean {
   return email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
 }
 
-export function createAccountService(deps: { repository: AccountRepository }) {
+export function createAccountService(deps: { repository: AccountRepository; audit?: Pick<AuditLog, 'record'> }) {
   // Unknown emails are checked against this hash so that both answers cost the same time
   // (no account enumeration by timing).
   let dummyHash: Promise<string> | undefined;
@@ -24,7 +25,8 @@ export function createAccountService(deps: { repository: AccountRepository }) {
   const strip = ({ passwordHash: _h, ...account }: Account & { passwordHash: string | null }): Account => account;
 
   return {
-    async registerAccount(input: { email: string; password: string; name?: string }): Promise<Account> {
+    /** `actor`: an operator made the account (CLI, admin API) and the audit trail says who; self sign-up has none. */
+    async registerAccount(input: { email: string; password: string; name?: string }, actor?: Actor): Promise<Account> {
       const email = normalizeEmail(input.email);
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
       const problem = passwordProblem(input.password);
@@ -35,6 +37,14 @@ export function createAccountService(deps: { repository: AccountRepository }) {
       if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
       const created = await deps.repository.insert({ email, name, passwordHash: await hashPassword(input.password) });
       if (!created) throw new AppError('conflict', 'an account with this email already exists', 409);
+      if (actor) {
+        await deps.audit?.record({
+          type: 'user.created',
+          accountId: created.id,
+          ip: actor.ip,
+          details: { via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) },
+        });
+      }
       return strip(created);
     },
 

@@ -64,7 +64,7 @@ export function adminRoutes(s: AdminServices): AdminRoute[] {
     },
     {
       method: 'post', path: '/users', action: 'user.create', status: 201, body: createUserBody, summary: 'Create a user with a password',
-      handle: ({ body }) => s.accounts.registerAccount(body as z.infer<typeof createUserBody>),
+      handle: ({ body, actor }) => s.accounts.registerAccount(body as z.infer<typeof createUserBody>, actor),
     },
     {
       method: 'get', path: '/users', query: emailQuery, summary: 'Find a user by email',

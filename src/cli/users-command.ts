@@ -36,6 +36,6 @@ export async function usersCommand({ args, json, gatehouse }: CommandContext): P
     throw new UsageError('give exactly one of --password-stdin or --password');
   }
   const password = values['password-stdin'] ? await readStdin() : values.password!;
-  const account = await gatehouse.services.accounts.registerAccount({ email: values.email, password, name: values.name });
+  const account = await gatehouse.services.accounts.registerAccount({ email: values.email, password, name: values.name }, { via: 'cli' });
   print({ json }, account, () => `created user ${account.email} (${account.id})`);
 }
