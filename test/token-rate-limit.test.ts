@@ -11,8 +11,8 @@ describe('token endpoint rate limit per client', () => {
   let quiet: Registered;
   let impersonated: Registered;
 
-  const register = async (name: string): Promise<Registered> => {
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name, grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
+  const register = async (name: string, tokenRateLimitPerSecond?: number): Promise<Registered> => {
+    const { client, clientSecret } = await gh.services.clients.registerClient({ name, grantTypes: ['client_credentials'], scope: 'read', resources: [API], tokenRateLimitPerSecond });
     return { clientId: client.client_id, clientSecret: clientSecret! };
   };
   const requestToken = (c: Registered, secret = c.clientSecret) =>
@@ -59,6 +59,23 @@ describe('token endpoint rate limit per client', () => {
 
     // The bucket refills: the noisy client gets tokens again.
     await vi.waitFor(async () => expect((await requestToken(noisy)).status).toBe(200), { timeout: 5000, interval: 200 });
+  });
+
+  it('applies a client\'s own rate when it has one: none at all (0), or its own number', async () => {
+    const unlimited = await register('Bulk importer', 0);
+    const statuses = await Promise.all(Array.from({ length: 12 }, async () => {
+      const res = await requestToken(unlimited);
+      await res.body?.cancel();
+      return res.status;
+    }));
+    expect(statuses.every((s) => s === 200)).toBe(true);
+
+    const slow = await register('Slow poller', 0.5); // a burst of 1, then one every 2 s
+    const first = await requestToken(slow);
+    expect(first.status).toBe(200);
+    const second = await requestToken(slow);
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('2');
   });
 
   it('does not let wrong credentials for a client id use up that client\'s rate', async () => {

@@ -35,7 +35,7 @@ export function adminRoutes(s: AdminServices): AdminRoute[] {
             name: b.name, redirectUris: b.redirect_uris, grantTypes: b.grant_types, scope: b.scope, resources: b.resources,
             tokenEndpointAuthMethod: b.token_endpoint_auth_method, canIntrospect: b.introspect, isFirstParty: b.first_party,
             refreshTokenGraceSeconds: b.refresh_token_grace_seconds, refreshTokenIdleSeconds: b.refresh_token_idle_seconds,
-            refreshTokenAbsoluteSeconds: b.refresh_token_absolute_seconds,
+            refreshTokenAbsoluteSeconds: b.refresh_token_absolute_seconds, tokenRateLimitPerSecond: b.token_rate_limit_per_second,
           },
           actor,
         );

@@ -16,6 +16,7 @@ export const createClientBody = z.strictObject({
   refresh_token_grace_seconds: seconds.optional(),
   refresh_token_idle_seconds: seconds.optional(),
   refresh_token_absolute_seconds: seconds.optional(),
+  token_rate_limit_per_second: z.number().nonnegative().optional(),
 });
 
 export const createResourceBody = z.strictObject({

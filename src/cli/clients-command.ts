@@ -28,6 +28,7 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
           'refresh-token-grace': { type: 'string' },
           'refresh-token-idle': { type: 'string' },
           'refresh-token-absolute': { type: 'string' },
+          'token-rate-limit': { type: 'string' },
         },
       });
       const seconds = (flag: 'refresh-token-grace' | 'refresh-token-idle' | 'refresh-token-absolute') => {
@@ -36,6 +37,8 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
         if (!/^\d+$/.test(v)) throw new UsageError(`--${flag} must be a number of seconds`);
         return Number(v);
       };
+      const rate = values['token-rate-limit'];
+      if (rate !== undefined && !/^\d+(\.\d+)?$/.test(rate)) throw new UsageError('--token-rate-limit must be a number of requests per second');
       if (!values.name) throw new UsageError('--name is required');
       const { client, clientSecret } = await clients.registerClient({
         name: values.name,
@@ -49,6 +52,7 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
         refreshTokenGraceSeconds: seconds('refresh-token-grace'),
         refreshTokenIdleSeconds: seconds('refresh-token-idle'),
         refreshTokenAbsoluteSeconds: seconds('refresh-token-absolute'),
+        tokenRateLimitPerSecond: rate === undefined ? undefined : Number(rate),
       });
       return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
         [

@@ -26,6 +26,8 @@ export type RegisterClientInput = {
   refreshTokenGraceSeconds?: number;
   refreshTokenIdleSeconds?: number;
   refreshTokenAbsoluteSeconds?: number;
+  /** Token requests per second for this client on each instance (overrides the server's; 0 = none). */
+  tokenRateLimitPerSecond?: number;
 };
 
 export type ClientServiceDeps = {
@@ -105,6 +107,7 @@ export function createClientService(deps: ClientServiceDeps) {
       can_introspect: input.canIntrospect === true,
       ...(input.isFirstParty ? { first_party: true } : {}),
       ...refreshPolicy,
+      ...tokenRateLimit(input.tokenRateLimitPerSecond),
     };
   };
 
@@ -169,6 +172,14 @@ function refreshTokenPolicy(input: RegisterClientInput, maxAbsolute: number): Re
   check(input.refreshTokenIdleSeconds, 'refresh token idle lifetime', 60, maxAbsolute, 'refresh_token_idle_seconds');
   check(input.refreshTokenAbsoluteSeconds, 'refresh token absolute lifetime', 60, maxAbsolute, 'refresh_token_absolute_seconds');
   return out;
+}
+
+function tokenRateLimit(perSecond: number | undefined): Record<string, number> {
+  if (perSecond === undefined) return {};
+  if (!Number.isFinite(perSecond) || perSecond < 0 || perSecond > 1_000_000) {
+    throw new AppError('invalid_client', 'token rate limit must be between 0 and 1000000 requests per second');
+  }
+  return { token_rate_limit_per_second: perSecond };
 }
 
 /** What leaves the service for display: never the secret hash. */

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { FormTooLarge, readProtocolForm, rejectTooLarge } from '../oidc/protocol-form.ts';
 
-type Bucket = { tokens: number; updatedMs: number };
+type Bucket = { tokens: number; updatedMs: number; perSecond: number };
 
 /** The client id a token request names: HTTP Basic (RFC 6749 §2.3.1, form-encoded) or the form's client_id. */
 function presentedClientId(authorization: string, form: URLSearchParams | undefined): string | undefined {
@@ -21,7 +21,7 @@ function presentedClientId(authorization: string, form: URLSearchParams | undefi
 
 /**
  * Token requests per client per second, on this instance: a token bucket per client (burst =
- * twice the rate), in memory, so the hot path pays no round trip; with N instances a client gets
+ * twice the rate; the client's `token_rate_limit_per_second`, else the server's), in memory, so the hot path pays no round trip; with N instances a client gets
  * up to N times the rate. Only requests that authenticated as the client drain its bucket, so
  * someone who merely knows a client id cannot starve it with bad credentials; an empty bucket
  * answers 429 with Retry-After before any work is done. RFC 6749 defines no error code for this;
@@ -29,15 +29,15 @@ function presentedClientId(authorization: string, form: URLSearchParams | undefi
  */
 export function tokenRateLimit(options: { perSecond: number; now?: () => number }): Middleware {
   const now = options.now ?? Date.now;
-  const capacity = Math.max(1, options.perSecond * 2);
   const buckets = new Map<string, Bucket>();
+  const capacity = (perSecond: number) => Math.max(1, perSecond * 2);
   const refill = (bucket: Bucket, at: number) => {
-    bucket.tokens = Math.min(capacity, bucket.tokens + ((at - bucket.updatedMs) / 1000) * options.perSecond);
+    bucket.tokens = Math.min(capacity(bucket.perSecond), bucket.tokens + ((at - bucket.updatedMs) / 1000) * bucket.perSecond);
     bucket.updatedMs = at;
   };
 
   return async (ctx, next) => {
-    if (options.perSecond <= 0 || ctx.method !== 'POST') return next();
+    if (ctx.method !== 'POST') return next();
     let form: URLSearchParams | undefined;
     try {
       form = await readProtocolForm(ctx);
@@ -51,7 +51,7 @@ export function tokenRateLimit(options: { perSecond: number; now?: () => number 
       refill(bucket, now());
       if (bucket.tokens < 1) {
         ctx.status = 429;
-        ctx.set('Retry-After', String(Math.max(1, Math.ceil((1 - bucket.tokens) / options.perSecond))));
+        ctx.set('Retry-After', String(Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perSecond))));
         ctx.set('Cache-Control', 'no-store');
         ctx.body = { error: 'rate_limited', error_description: 'too many token requests for this client; retry later' };
         ctx.state.rateLimited = true;
@@ -61,11 +61,18 @@ export function tokenRateLimit(options: { perSecond: number; now?: () => number 
     await next();
     // oidc-provider sets ctx.oidc.client once it found the client, before checking its secret:
     // 401 (invalid_client) means the credentials did not hold.
-    const clientId = (ctx as { oidc?: { client?: { clientId: string } } }).oidc?.client?.clientId;
-    if (clientId === undefined || ctx.status === 401) return;
-    const own = buckets.get(clientId) ?? { tokens: capacity, updatedMs: now() };
+    const client = (ctx as { oidc?: { client?: { clientId: string; token_rate_limit_per_second?: number } } }).oidc?.client;
+    if (client === undefined || ctx.status === 401) return;
+    // The client's own rate, else the server's; 0 = unlimited (no bucket, nothing to check next time).
+    const perSecond = client.token_rate_limit_per_second ?? options.perSecond;
+    if (perSecond <= 0) {
+      buckets.delete(client.clientId);
+      return;
+    }
+    const own = buckets.get(client.clientId) ?? { tokens: capacity(perSecond), updatedMs: now(), perSecond };
+    own.perSecond = perSecond; // a changed registration applies from the next request
     refill(own, now());
     own.tokens -= 1;
-    buckets.set(clientId, own);
+    buckets.set(client.clientId, own);
   };
 }

@@ -62,6 +62,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
         'refresh_token_idle_seconds',
         'refresh_token_absolute_seconds',
         'first_party', // true: never shown the consent page (the operator's own apps)
+        'token_rate_limit_per_second', // this client's own token-endpoint rate (else TOKEN_RATE_LIMIT_PER_SECOND)
       ],
     },
     // Browsers may call the token and userinfo endpoints only from a public client's own origins.
