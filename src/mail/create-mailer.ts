@@ -12,7 +12,7 @@ export type MailerOptions = {
   logger: Logger;
   /** One call per outcome: a delivery, a failed attempt to be retried, giving up, or a drop (queue full, shutdown). */
   onOutcome?: (kind: MailKind, outcome: MailOutcome) => void;
-  /** Attempts per message before giving up (default 10: about 17 minutes of backoff in all). */
+  /** Attempts per message before giving up (default 12: with the default backoff, 9 to 18 minutes of retrying). */
   maxAttempts?: number;
   /** Backoff: base · 2^(attempt−1), at most max, with jitter (defaults 1 s and 5 min). */
   retryBaseMs?: number;
@@ -36,7 +36,7 @@ type Job = { id: string; message: MailMessage; attempts: number; dueAt: number }
  */
 export function createMailer(options: MailerOptions) {
   const { transport, from, logger } = options;
-  const maxAttempts = options.maxAttempts ?? 10;
+  const maxAttempts = options.maxAttempts ?? 12;
   const retryBaseMs = options.retryBaseMs ?? 1000;
   const retryMaxMs = options.retryMaxMs ?? 300_000;
   const maxQueued = options.maxQueued ?? 1000;
