@@ -63,6 +63,12 @@ import { createUpstreamClient } from './upstreams/upstream-client.ts';
 import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
 import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
 import { createUpstreamService } from './upstreams/upstream-service.ts';
+import { createAccountEmails } from './mail/account-emails.ts';
+import { createMailer } from './mail/create-mailer.ts';
+import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.ts';
+import { createSmtpTransport } from './mail/smtp-transport.ts';
+import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
+import { LOG_REDACT_PATHS } from './http/log-redaction.ts';
 
 export type GatehouseOptions = {
   logger?: Logger;
@@ -82,7 +88,7 @@ export type GatehouseOptions = {
  * the HTTP handler. The server and the CLI both start here.
  */
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
-  const logger = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: LOG_REDACT_PATHS });
   const derived = deriveSecrets(await resolveSecret(config));
 
   const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
@@ -123,6 +129,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
   });
   const accounts = createAccountService({ repository: createAccountRepository(knex), audit });
+  // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
+  const mailer = createMailer({
+    transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
+    from: config.mail.from,
+    logger,
+    onOutcome: (kind, result) => metrics.mailMessages.inc({ kind, result }),
+  });
+  const accountEmails = createAccountEmails({ issuer: config.issuer }); // links from ISSUER only
+  const oneTimeTokens = createOneTimeTokenStore(knex); // single-use links: verification, password reset
   const consents = createConsentService({ repository: createConsentRepository(knex) });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
@@ -288,7 +303,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams },
+    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens },
     get provider() {
       return provider!;
     },
@@ -303,7 +318,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
     sweep: () => sweeper?.runOnce(),
     async close() {
-      await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close()]);
+      await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close(), mailer.close()]);
       await audit.close();
       await notices.close();
       redis?.disconnect();

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load-config.ts';
 
 const SECRET = 'a-production-secret-of-at-least-32-chars';
+// Production requires an SMTP server; tests of other production rules bring one.
+const SMTP_URL = 'smtps://gatehouse:mail-password@smtp.example.com:465';
 
 /** The ConfigError's problems, or a failure if the environment was accepted. */
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -72,12 +74,12 @@ describe('loadConfig', () => {
   });
 
   it('refuses NODE_ENV=production without GATEHOUSE_SECRET', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', ISSUER: 'https://id.example.com' });
+    const problems = problemsOf({ NODE_ENV: 'production', ISSUER: 'https://id.example.com', SMTP_URL });
     expect(problems).toEqual([expect.stringMatching(/^GATEHOUSE_SECRET .*required/)]);
   });
 
   it('refuses a production http:// issuer unless TLS is terminated by a trusted proxy', () => {
-    const production = { NODE_ENV: 'production', GATEHOUSE_SECRET: SECRET };
+    const production = { NODE_ENV: 'production', GATEHOUSE_SECRET: SECRET, SMTP_URL };
     expect(problemsOf({ ...production, ISSUER: 'http://id.example.com' })).toEqual([expect.stringMatching(/^ISSUER .*https/)]);
     // No ISSUER means http://localhost:PORT, which is refused just the same.
     expect(problemsOf(production)).toEqual([expect.stringMatching(/^ISSUER /)]);
@@ -109,7 +111,7 @@ describe('loadConfig', () => {
       trustProxy: false,
     });
     // An empty secret in production is a missing secret, not a short one.
-    expect(problemsOf({ NODE_ENV: 'production', GATEHOUSE_SECRET: '', ISSUER: 'https://id.example.com' })).toEqual([
+    expect(problemsOf({ NODE_ENV: 'production', GATEHOUSE_SECRET: '', ISSUER: 'https://id.example.com', SMTP_URL })).toEqual([
       expect.stringMatching(/^GATEHOUSE_SECRET .*required/),
     ]);
   });
@@ -138,6 +140,60 @@ describe('loadConfig', () => {
       throw new Error('accepted');
     } catch (err) {
       expect((err as Error).message).not.toContain(secret);
+    }
+  });
+});
+
+describe('loadConfig: email', () => {
+  const production = { NODE_ENV: 'production', GATEHOUSE_SECRET: SECRET, ISSUER: 'https://id.example.com' };
+
+  it('without SMTP_URL uses the outbox, from no-reply at the issuer host', () => {
+    expect(loadConfig({}).mail).toEqual({ smtpUrl: undefined, from: 'Gatehouse <no-reply@localhost>' });
+    expect(loadConfig({ ISSUER: 'https://id.example.com/' }).mail.from).toBe('Gatehouse <no-reply@id.example.com>');
+    expect(Object.isFrozen(loadConfig({}).mail)).toBe(true);
+  });
+
+  it('accepts smtp:// and smtps:// URLs with credentials, and a MAIL_FROM address', () => {
+    expect(loadConfig({ SMTP_URL: 'smtp://mail.internal:25' }).mail.smtpUrl).toBe('smtp://mail.internal:25');
+    expect(loadConfig({ SMTP_URL }).mail.smtpUrl).toBe(SMTP_URL);
+    expect(loadConfig({ SMTP_URL: 'smtps://u%40corp:p%2Fss@mail.example.com' }).mail.smtpUrl).toBe('smtps://u%40corp:p%2Fss@mail.example.com');
+    expect(loadConfig({ MAIL_FROM: 'Acme Sign-in <login@acme.example>' }).mail.from).toBe('Acme Sign-in <login@acme.example>');
+    expect(loadConfig({ MAIL_FROM: 'login@acme.example' }).mail.from).toBe('login@acme.example');
+  });
+
+  it.each(['http://mail.example.com', 'mail.example.com:25', 'smtp://', 'redis://mail:25', 'not a url'])('refuses SMTP_URL=%s, naming the key', (value) => {
+    expect(problemsOf({ SMTP_URL: value })).toEqual([expect.stringMatching(/^SMTP_URL must be an smtp:\/\/ or smtps:\/\/ URL/)]);
+  });
+
+  it.each(['no-reply', 'Gatehouse', 'a@b.example, c@d.example', 'Eve <eve@example.com>\r\nBcc: victim@example.com', '<>'])(
+    'refuses MAIL_FROM=%j: it must be one address',
+    (value) => {
+      expect(problemsOf({ MAIL_FROM: value })).toEqual([expect.stringMatching(/^MAIL_FROM /)]);
+    },
+  );
+
+  it('refuses an overlong MAIL_FROM in one problem', () => {
+    expect(problemsOf({ MAIL_FROM: `${'a'.repeat(320)}@example.com` })).toEqual([expect.stringMatching(/^MAIL_FROM /)]);
+  });
+
+  it('refuses production without SMTP_URL in one line that says why', () => {
+    expect(problemsOf(production)).toEqual([expect.stringMatching(/^SMTP_URL is required when NODE_ENV=production .*outbox/)]);
+    expect(loadConfig({ ...production, SMTP_URL }).mail.smtpUrl).toBe(SMTP_URL);
+  });
+
+  it('never repeats SMTP credentials in an error message', () => {
+    for (const env of [
+      { SMTP_URL: 'http://gatehouse:hunter2-mail-secret@smtp.example.com', PORT: 'bad' },
+      { SMTP_URL: 'smtp://gatehouse:hunter2-mail-secret@', PORT: 'bad' },
+      { SMTP_URL: 'smtps://gatehouse:hunter2-mail-secret@smtp.example.com', MAIL_FROM: 'nobody' },
+    ]) {
+      try {
+        loadConfig(env);
+        throw new Error('accepted');
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as Error).message).not.toContain('hunter2');
+      }
     }
   });
 });

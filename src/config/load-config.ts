@@ -1,3 +1,4 @@
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 
 // The only code that reads the environment (STYLE.md). Every key has its default beside it.
@@ -67,6 +68,56 @@ const hostPortList = z
   .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port…]')
   .transform((list) => list.split(',').map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) })));
 
+// ---- Email (SMTP_URL, MAIL_FROM) ----
+// Credentials travel inside SMTP_URL, so no message here ever repeats a value.
+const smtpUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}, 'must be an smtp:// or smtps:// URL with a host (credentials as smtp://user:password@host:port)');
+
+/** One mailbox (`Name <a@b>` or `a@b`), as nodemailer will read it; CR/LF would inject headers. */
+export function isMailbox(value: string): boolean {
+  if (/[\r\n]/.test(value)) return false;
+  const parsed = addressparser(value);
+  return parsed.length === 1 && typeof parsed[0]!.address === 'string' && /^[^\s@<>]+@[^\s@<>]+$/.test(parsed[0]!.address);
+}
+
+const mailKeys = {
+  // Unset: mail is written to the log and to DATA_DIR/outbox/ (refused in production).
+  SMTP_URL: smtpUrl.optional(),
+  // Unset: `Gatehouse <no-reply@ISSUER's host>`.
+  MAIL_FROM: z
+    .string()
+    .refine((v) => v.length <= 320 && isMailbox(v), 'must be one address of at most 320 characters, like "Gatehouse <no-reply@example.com>"')
+    .optional(),
+};
+
+function refineMail(env: { NODE_ENV: string; SMTP_URL?: string }, ctx: z.RefinementCtx): void {
+  if (env.NODE_ENV === 'production' && !env.SMTP_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SMTP_URL'],
+      message: 'is required when NODE_ENV=production (without it mail only goes to the log and DATA_DIR/outbox/)',
+    });
+  }
+}
+
+function mailFromEnv(e: { ISSUER?: string; SMTP_URL?: string; MAIL_FROM?: string }): MailSettings {
+  const host = e.ISSUER ? new URL(e.ISSUER).hostname : 'localhost'; // the default issuer is http://localhost:PORT
+  return Object.freeze({ smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `Gatehouse <no-reply@${host}>` });
+}
+
+export type MailSettings = Readonly<{
+  /** Secret: carries the SMTP credentials. Undefined = the outbox (log + DATA_DIR/outbox/). */
+  smtpUrl: string | undefined;
+  from: string;
+}>;
+// ---- end of email ----
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
@@ -122,8 +173,10 @@ const schema = z
     // Every token issued goes to the audit trail (buffered writes); false keeps sign-ins, changes and revocations only.
     AUDIT_TOKENS_ISSUED: booleanFromEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ...mailKeys,
   })
   .superRefine((env, ctx) => {
+    refineMail(env, ctx);
     for (const name of UPSTREAM_NAMES) {
       const has = (key: string) => Boolean((env as Record<string, unknown>)[`UPSTREAM_${name}_${key}`]);
       if (has('CLIENT_ID') !== has('CLIENT_SECRET')) {
@@ -196,6 +249,7 @@ export type Config = Readonly<{
   metricsToken: string | undefined;
   isTokenAuditOn: boolean;
   logLevel: string;
+  mail: MailSettings;
 }>;
 
 export class ConfigError extends Error {
@@ -254,5 +308,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     metricsToken: e.METRICS_TOKEN,
     isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,
+    mail: mailFromEnv(e),
   });
 }

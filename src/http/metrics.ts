@@ -46,7 +46,14 @@ export function createMetrics() {
     help: 'Buffered audit events dropped because Postgres could not take them',
     registers,
   });
-  return { registry, requests, duration, tokensIssued, reuseDetected, signIns, auditDropped };
+  // Both labels are fixed sets: kind is MailKind (src/mail/mail-message.ts), result one of four.
+  const mailMessages = new Counter({
+    name: 'gatehouse_mail_messages_total',
+    help: 'Mail by kind and outcome: sent; retried (an attempt failed, another follows); failed (given up); dropped (queue full, or shutdown)',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  });
+  return { registry, requests, duration, tokensIssued, reuseDetected, signIns, auditDropped, mailMessages };
 }
 
 /** Gauges read at scrape time from the running parts. */

@@ -1,0 +1,28 @@
+import type { EmailMessages } from './email-messages-en.ts';
+
+// 한국어: the same shape as email-messages-en.ts (the type checker says so), in the polite 합쇼체.
+
+/** "24시간", "30분". */
+const lifetime = (minutes: number) => (minutes % 60 === 0 ? `${minutes / 60}시간` : `${minutes}분`);
+
+export const emailKo: EmailMessages = {
+  greeting: (name) => (name ? `${name}님, 안녕하세요.` : '안녕하세요.'),
+  buttonFallback: '버튼이 작동하지 않으면 아래 주소를 복사해 브라우저에 붙여 넣으세요.',
+  signature: '이 메일은 자동으로 발송되었습니다. 회신은 확인하지 않습니다.',
+
+  verifyEmail: {
+    subject: '이메일 주소를 확인해 주세요',
+    intro: (email) => `아래 링크를 열어 ${email}이(가) 본인의 이메일 주소임을 확인해 주세요.`,
+    action: '이메일 주소 확인',
+    expiry: (minutes) => `이 링크는 한 번만 사용할 수 있으며 ${lifetime(minutes)} 후에 만료됩니다.`,
+    notYou: '이 주소로 계정을 만든 적이 없다면 이 메일을 무시하세요.',
+  },
+
+  resetPassword: {
+    subject: '비밀번호를 재설정하세요',
+    intro: (email) => `${email} 계정의 비밀번호 재설정이 요청되었습니다. 새 비밀번호를 정하려면 아래 링크를 여세요.`,
+    action: '새 비밀번호 정하기',
+    expiry: (minutes) => `이 링크는 한 번만 사용할 수 있으며 ${lifetime(minutes)} 후에 만료됩니다.`,
+    notYou: '본인이 요청하지 않았다면 이 메일을 무시하세요. 비밀번호는 바뀌지 않습니다.',
+  },
+};

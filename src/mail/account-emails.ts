@@ -1,0 +1,106 @@
+import { html, type SafeHtml } from '../http/html.ts';
+import { emailEn, type EmailMessages } from '../i18n/email-messages-en.ts';
+import { emailKo } from '../i18n/email-messages-ko.ts';
+import type { Locale } from '../i18n/locales.ts';
+import { MESSAGES } from '../i18n/messages.ts';
+import { ONE_TIME_TOKEN_TTL_SECONDS } from '../one-time-tokens/one-time-token-store.ts';
+import type { MailKind, MailMessage } from './mail-message.ts';
+
+const EMAILS: Readonly<Record<Locale, EmailMessages>> = { en: emailEn, ko: emailKo };
+
+/** Where each link leads (pages of the accounts flows); the token travels as `?token=`. */
+export const LINK_PATHS: Readonly<Record<MailKind, string>> = Object.freeze({
+  verify_email: '/account/verify-email',
+  reset_password: '/account/reset-password',
+});
+
+export type Recipient = { address: string; name?: string | null };
+
+/**
+ * A display name as it may appear in a message. Anyone can sign up with someone else's address
+ * and choose the name, so the name is text the victim reads in a mail from us: control
+ * characters (CR/LF: fake paragraphs) become spaces, it is cut to 64 characters, and a name that
+ * looks like a link or an address is left out rather than shown next to our real link.
+ */
+export function displayName(name: string | null | undefined): string | undefined {
+  const clean = (name ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ').replace(/\s+/g, ' ').trim();
+  if (!clean || /:\/\/|www\.|@|\.[a-z]{2,}\b/i.test(clean)) return undefined;
+  return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
+}
+
+type Parts = { subject: string; intro: string; action: string; expiry: string; notYou: string };
+
+/**
+ * The two messages the accounts flows send first. Links are built from ISSUER alone, never from
+ * a request's Host header (which a caller controls: a reset link to an attacker's host would
+ * hand them the token). Both parts come from the same strings; the HTML part escapes every one.
+ */
+export function createAccountEmails(deps: { issuer: string }) {
+  const linkFor = (kind: MailKind, token: string) => `${deps.issuer}${LINK_PATHS[kind]}?token=${encodeURIComponent(token)}`;
+
+  const render = (kind: MailKind, locale: Locale, to: Recipient, token: string, ttlSeconds: number, parts: (t: EmailMessages) => Parts): MailMessage => {
+    const t = EMAILS[locale];
+    const p = parts(t);
+    const link = linkFor(kind, token);
+    const name = displayName(to.name);
+    const siteName = MESSAGES[locale].siteName;
+    const text = [t.greeting(name), '', p.intro, '', link, '', p.expiry, '', p.notYou, '', '-- ', `${siteName}: ${t.signature}`, ''].join('\n');
+    return {
+      kind,
+      to: { address: to.address, name },
+      subject: `${p.subject} (${siteName})`,
+      text,
+      html: page({ locale, siteName, subject: p.subject, greeting: t.greeting(name), parts: p, link, fallback: t.buttonFallback, signature: t.signature }).value,
+      language: locale,
+      notAfter: new Date(Date.now() + ttlSeconds * 1000),
+    };
+  };
+
+  return {
+    /** "Verify your email address": the link proves the address (single use, 24 h). */
+    verifyEmail(input: { to: Recipient; locale: Locale; token: string; ttlSeconds?: number }): MailMessage {
+      const ttl = input.ttlSeconds ?? ONE_TIME_TOKEN_TTL_SECONDS.verify_email;
+      return render('verify_email', input.locale, input.to, input.token, ttl, (t) => ({
+        ...t.verifyEmail,
+        intro: t.verifyEmail.intro(input.to.address),
+        expiry: t.verifyEmail.expiry(Math.round(ttl / 60)),
+      }));
+    },
+    /** "Reset your password": the link lets its holder choose a new password (single use, 30 min). */
+    resetPassword(input: { to: Recipient; locale: Locale; token: string; ttlSeconds?: number }): MailMessage {
+      const ttl = input.ttlSeconds ?? ONE_TIME_TOKEN_TTL_SECONDS.reset_password;
+      return render('reset_password', input.locale, input.to, input.token, ttl, (t) => ({
+        ...t.resetPassword,
+        intro: t.resetPassword.intro(input.to.address),
+        expiry: t.resetPassword.expiry(Math.round(ttl / 60)),
+      }));
+    },
+  };
+}
+
+export type AccountEmails = ReturnType<typeof createAccountEmails>;
+
+/** A plain, table-based layout with inline styles: what mail clients render consistently. */
+function page(v: { locale: Locale; siteName: string; subject: string; greeting: string; parts: Parts; link: string; fallback: string; signature: string }): SafeHtml {
+  const para = 'margin:0 0 16px;font-size:15px;line-height:1.5';
+  const muted = 'margin:0 0 16px;font-size:13px;line-height:1.5;color:#555555';
+  return html`<!doctype html>
+<html lang="${v.locale}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${v.subject}</title></head>
+<body style="margin:0;padding:0;background:#f4f4f5;color:#18181b;font-family:-apple-system,'Segoe UI',Roboto,'Apple SD Gothic Neo','Malgun Gothic',sans-serif">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="background:#f4f4f5;padding:24px 12px"><tr><td align="center">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:480px;background:#ffffff;border-radius:8px;padding:32px"><tr><td>
+<p style="margin:0 0 24px;font-size:18px;font-weight:600">${v.siteName}</p>
+<p style="${para}">${v.greeting}</p>
+<p style="${para}">${v.parts.intro}</p>
+<p style="margin:24px 0"><a href="${v.link}" style="display:inline-block;background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:6px;font-size:15px;font-weight:600;text-decoration:none">${v.parts.action}</a></p>
+<p style="${para}">${v.parts.expiry}</p>
+<p style="${muted}">${v.parts.notYou}</p>
+<p style="${muted}">${v.fallback}<br><a href="${v.link}" style="color:#1d4ed8;word-break:break-all">${v.link}</a></p>
+<p style="margin:24px 0 0;font-size:12px;color:#71717a">${v.signature}</p>
+</td></tr></table>
+</td></tr></table>
+</body>
+</html>
+`;
+}
