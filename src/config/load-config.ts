@@ -1,3 +1,4 @@
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 // The only code that reads the environment (STYLE.md). Every key has its default beside it.
@@ -54,6 +55,46 @@ function upstreamsFromEnv(e: object): UpstreamSettings[] {
   });
 }
 
+/**
+ * Whose X-Forwarded-For/-Proto/-Host to believe: the `hops` proxies nearest to Gatehouse, or the
+ * peers whose addresses are listed (addresses, CIDRs, or proxy-addr's `loopback`, `linklocal`,
+ * `uniquelocal`). The client is the right-most address not written by a trusted proxy, as nginx
+ * `real_ip_recursive`, Express `trust proxy` and Koa `maxIpsCount` take it.
+ */
+export type TrustProxy = Readonly<{ hops: number } | { addresses: readonly string[] }>;
+
+const MAX_PROXY_HOPS = 16;
+
+/**
+ * TRUST_PROXY: unset, `false`, `0` or `no` trust no one; a number of hops; or proxy addresses.
+ * `true`/`yes` used to trust the left-most X-Forwarded-For, which the client writes: refused with
+ * the fix in the message rather than guessed at (too few hops would put every user behind one
+ * address, too many would trust the client again).
+ */
+const trustProxy = z.string().transform((value, ctx): TrustProxy | undefined => {
+  const v = value.trim().toLowerCase();
+  if (['false', 'no', '0'].includes(v)) return undefined;
+  if (v === 'true' || v === 'yes') {
+    ctx.addIssue('is no longer a yes/no setting: give the number of proxies in front of Gatehouse (TRUST_PROXY=1 for one nginx or load balancer) or their addresses (e.g. TRUST_PROXY=10.0.0.0/8)');
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops <= MAX_PROXY_HOPS) return { hops };
+    ctx.addIssue(`must be at most ${MAX_PROXY_HOPS} proxy hops`);
+    return z.NEVER;
+  }
+  const addresses = v.split(',').map((a) => a.trim());
+  try {
+    if (addresses.some((a) => !a)) throw new TypeError('an empty entry');
+    proxyAddr.compile(addresses); // throws on anything that is not an address, a CIDR or a known name
+    return { addresses };
+  } catch (err) {
+    ctx.addIssue(`must be a number of proxy hops or proxy addresses/CIDRs separated by commas (${(err as Error).message})`);
+    return z.NEVER;
+  }
+});
+
 export type HostPort = { host: string; port: number };
 
 /** Where Redis is: one server (a URL), a Redis Cluster (seed nodes) or a master behind Sentinels. */
@@ -83,7 +124,7 @@ const schema = z
     REDIS_PASSWORD: z.string().min(1).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    TRUST_PROXY: booleanFromEnv.default(false),
+    TRUST_PROXY: trustProxy.optional(),
     WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     // A new signing key every N days; announced in the JWKS before it signs.
     KEY_ROTATION_DAYS: z.coerce.number().min(1).max(365).default(30),
@@ -147,7 +188,7 @@ const schema = z
       ctx.addIssue({
         code: 'custom',
         path: ['ISSUER'],
-        message: 'must be https:// in production (or set TRUST_PROXY=true behind a TLS terminator)',
+        message: 'must be https:// in production (or set TRUST_PROXY to the TLS terminator: a hop count or its address)',
       });
     }
   });
@@ -181,7 +222,8 @@ export type Config = Readonly<{
   dataDir: string;
   /** Undefined outside production means "use the generated dev secret in dataDir". */
   secret: string | undefined;
-  trustProxy: boolean;
+  /** Undefined: no proxy is trusted, X-Forwarded-* are ignored. */
+  trustProxy: TrustProxy | undefined;
   workers: number | 'auto';
   keyRotationIntervalSeconds: number;
   jwksMaxAgeSeconds: number;
