@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load-config.ts';
 
@@ -133,6 +134,18 @@ describe('loadConfig', () => {
   it('refuses the old TRUST_PROXY=true (it trusted what the client wrote) and says what to set instead', () => {
     for (const old of ['true', 'yes', 'TRUE']) {
       expect(problemsOf({ TRUST_PROXY: old })).toEqual([expect.stringMatching(/^TRUST_PROXY .*number of proxies.*TRUST_PROXY=1.*addresses/)]);
+    }
+  });
+
+  it('bounds argon2 per process: by default its share of the cores and eight waiting each; both settable', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({}).argon2).toEqual({ maxConcurrent: cores, maxQueued: 8 * cores });
+    expect(loadConfig({ WORKERS: 'auto' }).argon2).toEqual({ maxConcurrent: 1, maxQueued: 8 });
+    expect(loadConfig({ WORKERS: String(cores * 4) }).argon2.maxConcurrent).toBe(1);
+    expect(loadConfig({ ARGON2_CONCURRENCY: '3', ARGON2_MAX_QUEUED: '0' }).argon2).toEqual({ maxConcurrent: 3, maxQueued: 0 });
+    expect(loadConfig({ ARGON2_CONCURRENCY: '3' }).argon2).toEqual({ maxConcurrent: 3, maxQueued: 24 });
+    for (const [key, bad] of [['ARGON2_CONCURRENCY', '0'], ['ARGON2_CONCURRENCY', 'lots'], ['ARGON2_MAX_QUEUED', '-1']]) {
+      expect(problemsOf({ [key!]: bad }), `${key}=${bad}`).toEqual([expect.stringMatching(new RegExp(`^${key}\\b`))]);
     }
   });
 

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
@@ -156,6 +157,11 @@ const schema = z
     LOGIN_THROTTLE_BLOCK_AFTER: z.coerce.number().int().min(1).max(10_000).default(10),
     LOGIN_THROTTLE_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     LOGIN_THROTTLE_IP_FACTOR: z.coerce.number().int().min(1).max(1000).default(10),
+    // argon2 (sign-in, sign-up) per process: this many computations at once ('auto': this process's
+    // share of the cores, cores / WORKERS), ARGON2_MAX_QUEUED more waiting (default 8 per running
+    // one); beyond that the page answers 503 with Retry-After instead of pinning every core.
+    ARGON2_CONCURRENCY: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default('auto'),
+    ARGON2_MAX_QUEUED: z.coerce.number().int().min(0).max(100_000).optional(),
     // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
     TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
     // /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open (restrict it in the network).
@@ -235,10 +241,20 @@ export type Config = Readonly<{
   loginThrottle: Readonly<{ freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }>;
   /** Per client and instance; 0 = no limit. */
   tokenRateLimitPerSecond: number;
+  /** Bound on argon2 work in this process (sign-in, sign-up). */
+  argon2: Readonly<{ maxConcurrent: number; maxQueued: number }>;
   metricsToken: string | undefined;
   isTokenAuditOn: boolean;
   logLevel: string;
 }>;
+
+/** `auto`: the cores this process may count on, i.e. its share when WORKERS processes run on the host. */
+function argon2Limit(concurrency: number | 'auto', maxQueued: number | undefined, workers: number | 'auto') {
+  const cores = availableParallelism();
+  const processes = workers === 'auto' ? cores : workers;
+  const maxConcurrent = concurrency === 'auto' ? Math.max(1, Math.floor(cores / processes)) : concurrency;
+  return { maxConcurrent, maxQueued: maxQueued ?? 8 * maxConcurrent };
+}
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -293,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ipFactor: e.LOGIN_THROTTLE_IP_FACTOR,
     }),
     tokenRateLimitPerSecond: e.TOKEN_RATE_LIMIT_PER_SECOND,
+    argon2: Object.freeze(argon2Limit(e.ARGON2_CONCURRENCY, e.ARGON2_MAX_QUEUED, e.WORKERS)),
     metricsToken: e.METRICS_TOKEN,
     isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,
