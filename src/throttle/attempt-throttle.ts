@@ -31,17 +31,24 @@ export function createAttemptThrottle(deps: { store: ShortLivedStore }) {
 
   return {
     /**
-     * Counts one attempt against every key and decides it, before any work is done. Allowed only if
-     * every key allows it; a refused attempt is given back to the keys that had counted it, so it
-     * costs nothing anywhere (a blocked email cannot use up its IP's allowance, nor the reverse).
+     * Counts one attempt against the keys and decides it, before any work is done: key by key, the
+     * most specific first (the email, then the IP), stopping at the first that refuses, whose wait
+     * is the answer. The keys that had counted it get it back, so a refused attempt costs nothing
+     * anywhere: a burst at one blocked email does not use up (or block) its IP, nor the reverse.
      */
     async take(keys: ThrottleKey[]): Promise<TakenAttempt> {
-      const taken = await Promise.all(keys.map(async (key) => ({ key, decision: await deps.store.takeAttempt(id(key), key.policy) })));
-      const isAllowed = taken.every(({ decision }) => decision.isAllowed);
-      const retryAfterMs = Math.max(0, ...taken.map(({ decision }) => decision.retryAfterMs));
-      const attempt = { isAllowed, retryAfterSeconds: isAllowed ? 0 : Math.max(1, Math.ceil(retryAfterMs / 1000)), taken };
-      if (!isAllowed) await giveBack(attempt);
-      return attempt;
+      const taken: TakenAttempt['taken'] = [];
+      for (const key of keys) {
+        const decision = await deps.store.takeAttempt(id(key), key.policy);
+        if (decision.isAllowed) {
+          taken.push({ key, decision });
+          continue;
+        }
+        const refused = { isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), taken };
+        await giveBack(refused);
+        return refused;
+      }
+      return { isAllowed: true, retryAfterSeconds: 0, taken };
     },
 
     /** Un-counts an allowed attempt on its keys (or only on those `scopes`): it was not checked after all, or it must not count. */
