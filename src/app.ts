@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { adminApi, adminApiResource } from './admin/admin-api.ts';
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
+import { createPasswordHasher } from './accounts/password-hashing.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
@@ -128,7 +129,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       }
     },
   });
-  const accounts = createAccountService({ repository: createAccountRepository(knex), audit });
+  // One bounded argon2 per process for every password check and hash (503 + Retry-After beyond it).
+  const accounts = createAccountService({ repository: createAccountRepository(knex), audit, passwords: createPasswordHasher(config.argon2) });
   // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
   const mailer = createMailer({
     transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),

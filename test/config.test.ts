@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/load-config.ts';
 
@@ -27,7 +28,7 @@ describe('loadConfig', () => {
       redisUrl: undefined,
       dataDir: './data',
       secret: undefined,
-      trustProxy: false,
+      trustProxy: undefined,
       workers: 1,
       logLevel: 'info',
     });
@@ -84,8 +85,10 @@ describe('loadConfig', () => {
     // No ISSUER means http://localhost:PORT, which is refused just the same.
     expect(problemsOf(production)).toEqual([expect.stringMatching(/^ISSUER /)]);
 
-    const proxied = loadConfig({ ...production, ISSUER: 'http://id.example.com', TRUST_PROXY: 'true' });
-    expect(proxied).toMatchObject({ isProduction: true, trustProxy: true, issuer: 'http://id.example.com' });
+    const proxied = loadConfig({ ...production, ISSUER: 'http://id.example.com', TRUST_PROXY: '1' });
+    expect(proxied).toMatchObject({ isProduction: true, trustProxy: { hops: 1 }, issuer: 'http://id.example.com' });
+    expect(loadConfig({ ...production, ISSUER: 'http://id.example.com', TRUST_PROXY: '10.0.0.0/8' }).trustProxy).toEqual({ addresses: ['10.0.0.0/8'] });
+    expect(problemsOf({ ...production, ISSUER: 'http://id.example.com', TRUST_PROXY: '0' })).toEqual([expect.stringMatching(/^ISSUER .*https/)]);
     expect(loadConfig({ ...production, ISSUER: 'https://id.example.com' })).toMatchObject({ isProduction: true, secret: SECRET });
   });
 
@@ -108,7 +111,7 @@ describe('loadConfig', () => {
       workers: 1,
       secret: undefined,
       issuer: 'http://localhost:3000',
-      trustProxy: false,
+      trustProxy: undefined,
     });
     // An empty secret in production is a missing secret, not a short one.
     expect(problemsOf({ NODE_ENV: 'production', GATEHOUSE_SECRET: '', ISSUER: 'https://id.example.com', SMTP_URL })).toEqual([
@@ -121,9 +124,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);
   });
 
-  it('reads TRUST_PROXY as a boolean from the usual spellings', () => {
-    for (const yes of ['true', '1', 'yes']) expect(loadConfig({ TRUST_PROXY: yes }).trustProxy).toBe(true);
-    for (const no of ['false', '0', 'no']) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBe(false);
+  it('reads TRUST_PROXY as a number of proxy hops or as proxy addresses, and false/0/no as none', () => {
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toEqual({ hops: 1 });
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toEqual({ hops: 2 });
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.5,fd00::/8' }).trustProxy).toEqual({ addresses: ['10.0.0.0/8', '192.168.1.5', 'fd00::/8'] });
+    expect(loadConfig({ TRUST_PROXY: 'loopback,uniquelocal' }).trustProxy).toEqual({ addresses: ['loopback', 'uniquelocal'] });
+    for (const no of ['false', '0', 'no']) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBeUndefined();
+    for (const bad of ['10.0.0.0/33', '300.1.1.1', '10.0.0.1,', '17']) expect(problemsOf({ TRUST_PROXY: bad }), bad).toEqual([expect.stringMatching(/^TRUST_PROXY /)]);
+  });
+
+  it('refuses the old TRUST_PROXY=true (it trusted what the client wrote) and says what to set instead', () => {
+    for (const old of ['true', 'yes', 'TRUE']) {
+      expect(problemsOf({ TRUST_PROXY: old })).toEqual([expect.stringMatching(/^TRUST_PROXY .*number of proxies.*TRUST_PROXY=1.*addresses/)]);
+    }
+  });
+
+  it('bounds argon2 per process: by default its share of the cores and eight waiting each; both settable', () => {
+    const cores = availableParallelism();
+    expect(loadConfig({}).argon2).toEqual({ maxConcurrent: cores, maxQueued: 8 * cores });
+    expect(loadConfig({ WORKERS: 'auto' }).argon2).toEqual({ maxConcurrent: 1, maxQueued: 8 });
+    expect(loadConfig({ WORKERS: String(cores * 4) }).argon2.maxConcurrent).toBe(1);
+    expect(loadConfig({ ARGON2_CONCURRENCY: '3', ARGON2_MAX_QUEUED: '0' }).argon2).toEqual({ maxConcurrent: 3, maxQueued: 0 });
+    expect(loadConfig({ ARGON2_CONCURRENCY: '3' }).argon2).toEqual({ maxConcurrent: 3, maxQueued: 24 });
+    for (const [key, bad] of [['ARGON2_CONCURRENCY', '0'], ['ARGON2_CONCURRENCY', 'lots'], ['ARGON2_MAX_QUEUED', '-1']]) {
+      expect(problemsOf({ [key!]: bad }), `${key}=${bad}`).toEqual([expect.stringMatching(new RegExp(`^${key}\\b`))]);
+    }
   });
 
   it('enables sign-up by default; SIGNUP_ENABLED=false turns it off; anything else is refused', () => {

@@ -187,12 +187,12 @@ describe('operations', () => {
   });
 });
 
-describe('operations behind a TLS terminator (TRUST_PROXY=true)', () => {
+describe('operations behind a TLS terminator (TRUST_PROXY=1)', () => {
   const storage = newStorage();
   let gh: TestGatehouse;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { TRUST_PROXY: 'true' });
+    gh = await startTestGatehouse(storage, { TRUST_PROXY: '1' });
   });
   afterAll(async () => {
     await gh?.stop();

@@ -12,6 +12,7 @@ import { createRedis } from '../src/redis/create-redis.ts';
 import { startRedisCluster, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
 import { testRedisUrl } from './support/test-env.ts';
 import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
+import { waitSecondsAfter } from '../src/throttle/throttle-policy.ts';
 
 /**
  * The stores that have a Redis and a Postgres backend besides oidc-provider's adapter (the
@@ -55,6 +56,62 @@ function contract(backend: () => Backend) {
     expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     // The window is fixed from the first increment: later increments do not stretch it.
     await vi.waitFor(async () => expect(await store.increment(key, 1)).toBe(1), { timeout: 4000, interval: 200 });
+  });
+
+  it('lets through only the allowance of many concurrent attempts, counting none of the refused', async () => {
+    const { store } = backend();
+    const key = randomUUID();
+    const policy = { freeAttempts: 5, blockAfter: 5, blockSeconds: 60, maxDelaySeconds: 60, windowSeconds: 3600 };
+    const decisions = await Promise.all(Array.from({ length: 50 }, () => store.takeAttempt(key, policy)));
+    const allowed = decisions.filter((d) => d.isAllowed);
+    expect(allowed.map((d) => d.count).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5]);
+    // The fifth set the block; every refusal says how long it has left.
+    for (const refused of decisions.filter((d) => !d.isAllowed)) {
+      expect(refused.count).toBe(5);
+      expect(refused.retryAfterMs).toBeGreaterThan(55_000);
+      expect(refused.retryAfterMs).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it('holds a key for the wait waitSecondsAfter gives, then counts again; a window restarts the count', async () => {
+    const { store } = backend();
+    const key = randomUUID();
+    const policy = { freeAttempts: 1, blockAfter: 2, blockSeconds: 30, maxDelaySeconds: 60, windowSeconds: 3600 };
+    const first = await store.takeAttempt(key, policy);
+    expect(first).toMatchObject({ isAllowed: true, count: 1 });
+    expect(waitSecondsAfter(1, policy)).toBe(1); // the first attempt past the free ones: 1 s
+    const early = await store.takeAttempt(key, policy);
+    expect(early.isAllowed).toBe(false);
+    expect(early.retryAfterMs).toBeGreaterThan(0);
+    expect(early.retryAfterMs).toBeLessThanOrEqual(1000);
+    let second = early;
+    await vi.waitFor(async () => expect((second = await store.takeAttempt(key, policy)).isAllowed).toBe(true), { timeout: 4000, interval: 100 });
+    expect(second.count).toBe(2);
+    expect(waitSecondsAfter(2, policy)).toBe(30); // blockAfter reached: the block
+    expect((await store.takeAttempt(key, policy)).retryAfterMs).toBeGreaterThan(28_000);
+
+    const windowed = randomUUID();
+    const short = { freeAttempts: 10, blockAfter: 10, blockSeconds: 60, maxDelaySeconds: 60, windowSeconds: 1 };
+    expect((await store.takeAttempt(windowed, short)).count).toBe(1);
+    expect((await store.takeAttempt(windowed, short)).count).toBe(2);
+    await vi.waitFor(async () => expect((await store.takeAttempt(windowed, short)).count).toBe(1), { timeout: 4000, interval: 200 });
+  });
+
+  it('gives an attempt back: one count less, and its own hold lifted, not a later one', async () => {
+    const { store } = backend();
+    const key = randomUUID();
+    const policy = { freeAttempts: 2, blockAfter: 3, blockSeconds: 60, maxDelaySeconds: 60, windowSeconds: 3600 };
+    await store.takeAttempt(key, policy);
+    const holding = await store.takeAttempt(key, policy); // the second sets a 1 s hold
+    expect(holding.holdUntilMs).toBeGreaterThan(0);
+    await store.returnAttempt(key, holding);
+    const next = await store.takeAttempt(key, policy); // not held, and counted as the second again
+    expect(next).toMatchObject({ isAllowed: true, count: 2 });
+    // A stale give-back (its hold long replaced) only un-counts.
+    await store.returnAttempt(key, { ...holding, holdUntilMs: 1 });
+    expect((await store.takeAttempt(key, policy)).isAllowed).toBe(false);
+    // Refused attempts have nothing to give back.
+    await store.returnAttempt(key, { isAllowed: false, count: 0, retryAfterMs: 0, holdUntilMs: 0 });
   });
 
   it('matches revoked tokens by jti, by grant digest, and by subject cut-off', async () => {

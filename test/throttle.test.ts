@@ -105,6 +105,118 @@ for (const backend of backends) {
   });
 }
 
+for (const backend of backends) {
+  describe.runIf(backend.enabled)(`concurrent attempts are counted and decided in one step, counters in ${backend.name}`, () => {
+    const storage = newStorage({ useRedis: backend.useRedis });
+    let gh: TestGatehouse;
+    let config: oauth.Configuration;
+
+    beforeAll(async () => {
+      // Three failures per email, twelve per IP, then a block long enough to outlast each burst.
+      // The argon2 queue is made deep enough not to refuse anything here (that bound has its own test).
+      ({ gh, config } = await startWith(storage, {
+        LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
+        LOGIN_THROTTLE_BLOCK_AFTER: '3',
+        LOGIN_THROTTLE_BLOCK_SECONDS: '60',
+        LOGIN_THROTTLE_IP_FACTOR: '4',
+        ARGON2_MAX_QUEUED: '1000',
+      }));
+      await gh.services.accounts.registerAccount({ email: 'target@example.test', password: PASSWORD });
+    });
+    afterAll(async () => {
+      await gh?.stop();
+      await dropStorage(storage);
+    });
+
+    const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+
+    it('checks only the allowance of 120 concurrent wrong passwords for one email; the rest get 429 unchecked', async () => {
+      const form = await loginForm(config);
+      const answers = await Promise.all(Array.from({ length: 120 }, (_, i) => form.attempt('target@example.test', `guess ${i}`)));
+      expect(tally(answers.map((a) => a.status))).toEqual({ 401: 3, 429: 117 });
+      for (const refused of answers.filter((a) => a.status === 429)) expect(Number(refused.res.headers.get('retry-after'))).toBeGreaterThan(0);
+    });
+
+    it('checks only the IP\'s allowance of concurrent wrong passwords spread over many emails', async () => {
+      const form = await loginForm(config);
+      const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => form.attempt(`sprayed${i}@example.test`, 'guess')));
+      // Twelve per IP, less the three the burst above used up (refused attempts are not counted).
+      expect(tally(answers.map((a) => a.status))).toEqual({ 401: 9, 429: 31 });
+    });
+
+    it('creates only the allowance of accounts from 130 concurrent sign-ups from one IP', async () => {
+      const ua = createUserAgent();
+      const { pages } = await walkPages(ua, await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid' }), REDIRECT_URI, () => 'stop');
+      const signup = `${pages[0]!.url.href.replace(/\/$/, '')}/signup`;
+      const emails = Array.from({ length: 130 }, (_, i) => `bulk${i}@example.test`);
+      const answers = await Promise.all(emails.map((email) => ua.postForm(signup, { name: 'Bulk', email, password: 'a fine long passphrase' })));
+      expect(tally(answers.map((a) => a.status))).toEqual({ 303: 12, 429: 118 });
+      const created = await gh.knex('accounts').whereIn('email', emails).count<{ count: string }[]>({ count: '*' });
+      expect(Number(created[0]!.count)).toBe(12);
+    });
+  });
+}
+
+describe('a burst of password checks beyond the argon2 queue', () => {
+  const storage = newStorage();
+  let gh: TestGatehouse;
+  let config: oauth.Configuration;
+  const known = Array.from({ length: 15 }, (_, i) => `burst${i}@example.test`);
+
+  beforeAll(async () => {
+    // One argon2 computation at a time and two waiting; no throttle in the way.
+    ({ gh, config } = await startWith(storage, {
+      ARGON2_CONCURRENCY: '1',
+      ARGON2_MAX_QUEUED: '2',
+      LOGIN_THROTTLE_FREE_ATTEMPTS: '1000',
+      LOGIN_THROTTLE_BLOCK_AFTER: '1000',
+      LOGIN_THROTTLE_IP_FACTOR: '10',
+    }));
+    for (const email of known) await gh.services.accounts.registerAccount({ email, password: PASSWORD });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await dropStorage(storage);
+  });
+
+  it('answers what does not fit with 503, Retry-After and the sign-in page, alike for known and unknown emails', async () => {
+    const attempts = [...known.map((email) => ({ email, isKnown: true })), ...known.map((_, i) => ({ email: `nobody${i}@example.test`, isKnown: false }))];
+    const forms = await Promise.all(attempts.map(() => loginForm(config)));
+    const answers = await Promise.all(attempts.map(async (a, i) => ({ ...a, uid: forms[i]!.uid, answer: await forms[i]!.attempt(a.email, 'not the password') })));
+    const busy = answers.filter((a) => a.answer.status === 503);
+    expect(answers.every((a) => [401, 503].includes(a.answer.status))).toBe(true);
+    // 30 at once, room for 3 at a time: most are turned away without any argon2 work.
+    expect(busy.length).toBeGreaterThanOrEqual(15);
+    for (const { answer } of busy) {
+      expect(answer.res.headers.get('retry-after')).toBe('1');
+      expect(answer.body).toContain('name="password"'); // the sign-in form, to try again
+    }
+    const knownBusy = busy.find((a) => a.isKnown)!;
+    const unknownBusy = busy.find((a) => !a.isKnown)!;
+    expect(comparable(unknownBusy.answer, unknownBusy.email, unknownBusy.uid)).toEqual(comparable(knownBusy.answer, knownBusy.email, knownBusy.uid));
+    // Refused before any check: the right password still works right after.
+    const form = await loginForm(config);
+    expect((await form.attempt(known[0]!, PASSWORD)).status).toBe(303);
+  });
+
+  it('answers a burst of sign-ups beyond the queue with 503 and Retry-After, creating only the accounts it hashed', async () => {
+    const ua = createUserAgent();
+    const { pages } = await walkPages(ua, await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid' }), REDIRECT_URI, () => 'stop');
+    const signup = `${pages[0]!.url.href.replace(/\/$/, '')}/signup`;
+    const emails = Array.from({ length: 20 }, (_, i) => `rush${i}@example.test`);
+    const answers = await Promise.all(emails.map((email) => ua.postForm(signup, { email, password: 'a fine long passphrase' })));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 303 || s === 503)).toBe(true);
+    expect(statuses.filter((s) => s === 503).length).toBeGreaterThanOrEqual(10);
+    for (const busy of answers.filter((a) => a.status === 503)) {
+      expect(busy.headers.get('retry-after')).toBe('1');
+      expect(await busy.text()).toContain('busy');
+    }
+    const created = await gh.knex('accounts').whereIn('email', emails).count<{ count: string }[]>({ count: '*' });
+    expect(Number(created[0]!.count)).toBe(statuses.filter((s) => s === 303).length);
+  });
+});
+
 describe('sign-in answers for unknown and known emails', () => {
   const storage = newStorage();
   let gh: TestGatehouse;

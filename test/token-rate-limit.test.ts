@@ -78,6 +78,32 @@ describe('token endpoint rate limit per client', () => {
     expect(second.headers.get('retry-after')).toBe('2');
   });
 
+  it('holds the per-client rate whatever the case of the Basic scheme, and for credentials in the form', async () => {
+    // RFC 9110 §11.1: the scheme is case-insensitive, and oidc-provider accepts any case, so the
+    // limiter must read the client id from every spelling (and from client_secret_post).
+    const encode = (c: Registered) => Buffer.from(`${encodeURIComponent(c.clientId)}:${encodeURIComponent(c.clientSecret)}`).toString('base64');
+    const styles: Record<string, (c: Registered) => RequestInit> = {
+      basic: (c) => ({ headers: { authorization: `basic ${encode(c)}` } }),
+      BASIC: (c) => ({ headers: { authorization: `BASIC ${encode(c)}` } }),
+      form: (c) => ({ body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read', client_id: c.clientId, client_secret: c.clientSecret }) }),
+    };
+    for (const [style, init] of Object.entries(styles)) {
+      const client = await register(`Spelling ${style}`, 0.5); // a burst of 1, then one every 2 s
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const { headers, body } = init(client);
+        const res = await fetch(`${gh.issuer}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...(headers as Record<string, string>) },
+          body: body ?? new URLSearchParams({ grant_type: 'client_credentials', scope: 'read' }),
+        });
+        statuses.push(res.status);
+        await res.body?.cancel();
+      }
+      expect(statuses, style).toEqual([200, 429, 429, 429]);
+    }
+  });
+
   it('does not let wrong credentials for a client id use up that client\'s rate', async () => {
     for (let i = 0; i < 10; i += 1) {
       const res = await requestToken(impersonated, 'not-the-secret');

@@ -1,7 +1,7 @@
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
-import { AppError } from '../errors/app-error.ts';
+import { AppError, ServerBusy } from '../errors/app-error.ts';
 import type { Account, AccountRepository } from './account-repository.ts';
-import { hashPassword, needsRehash, verifyPassword } from './password-hashing.ts';
+import { createPasswordHasher, type PasswordHasher } from './password-hashing.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from './password-policy.ts';
 
 export type { Account };
@@ -16,11 +16,17 @@ export function isPlausibleEmail(email: string): boolean {
   return email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
 }
 
-export function createAccountService(deps: { repository: AccountRepository; audit?: Pick<AuditLog, 'record'> }) {
+export function createAccountService(deps: { repository: AccountRepository; audit?: Pick<AuditLog, 'record'>; passwords?: PasswordHasher }) {
+  // Bounded argon2 (ServerBusy past its queue): the one hasher of every password check and hash.
+  const passwords = deps.passwords ?? createPasswordHasher();
   // Unknown emails are checked against this hash so that both answers cost the same time
-  // (no account enumeration by timing).
+  // (no account enumeration by timing). A refused first try (ServerBusy) is not kept.
   let dummyHash: Promise<string> | undefined;
-  const dummy = () => (dummyHash ??= hashPassword('gatehouse-dummy-password-for-timing'));
+  const dummy = () =>
+    (dummyHash ??= passwords.hash('gatehouse-dummy-password-for-timing').catch((err: unknown) => {
+      dummyHash = undefined;
+      throw err;
+    }));
 
   const strip = ({ passwordHash: _h, ...account }: Account & { passwordHash: string | null }): Account => account;
 
@@ -35,7 +41,7 @@ export function createAccountService(deps: { repository: AccountRepository; audi
       if (problem === 'too_common') throw new AppError('common_password', 'password is one of the most common passwords');
       const name = input.name?.trim() || null;
       if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
-      const created = await deps.repository.insert({ email, name, passwordHash: await hashPassword(input.password) });
+      const created = await deps.repository.insert({ email, name, passwordHash: await passwords.hash(input.password) });
       if (!created) throw new AppError('conflict', 'an account with this email already exists', 409);
       if (actor) {
         await deps.audit?.record({
@@ -55,12 +61,17 @@ export function createAccountService(deps: { repository: AccountRepository; audi
       const account = usable ? await deps.repository.findByEmail(email) : undefined;
       // No account, or one made by an upstream sign-in (no password): the same argon2 work, no.
       if (!account?.passwordHash) {
-        await verifyPassword(await dummy(), usable ? password : 'x');
+        await passwords.verify(await dummy(), usable ? password : 'x');
         return undefined;
       }
-      if (!(await verifyPassword(account.passwordHash, password))) return undefined;
-      if (needsRehash(account.passwordHash)) {
-        await deps.repository.updatePasswordHash(account.id, await hashPassword(password));
+      if (!(await passwords.verify(account.passwordHash, password))) return undefined;
+      if (passwords.needsRehash(account.passwordHash)) {
+        // Best effort: a busy server upgrades the hash at a later sign-in instead of refusing this one.
+        const upgraded = await passwords.hash(password).catch((err: unknown) => {
+          if (err instanceof ServerBusy) return undefined;
+          throw err;
+        });
+        if (upgraded) await deps.repository.updatePasswordHash(account.id, upgraded);
       }
       return strip(account);
     },

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { JSONWebKeySet } from 'jose';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { AppError } from '../errors/app-error.ts';
+import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { readJsonBody } from '../http/read-json.ts';
 import type { ResourceServer } from '../resources/resource-service.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
@@ -71,6 +71,7 @@ export function adminApi(deps: AdminServices & { issuer: string; publicJwks: JSO
         ctx.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
         return sendError(ctx, err.status, err.code ?? 'invalid_request', err.message);
       }
+      if (err instanceof ServerBusy) ctx.set('Retry-After', String(err.retryAfterSeconds));
       if (err instanceof AppError) return sendError(ctx, err.status, err.code, err.message);
       if ((err as { status?: number }).status === 405) return sendError(ctx, 405, 'method_not_allowed', 'method not allowed');
       throw err;

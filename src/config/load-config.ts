@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+import proxyAddr from 'proxy-addr';
 import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 
@@ -54,6 +56,46 @@ function upstreamsFromEnv(e: object): UpstreamSettings[] {
       : [{ ...common, kind: 'oidc' as const, issuer: key('ISSUER') }];
   });
 }
+
+/**
+ * Whose X-Forwarded-For/-Proto/-Host to believe: the `hops` proxies nearest to Gatehouse, or the
+ * peers whose addresses are listed (addresses, CIDRs, or proxy-addr's `loopback`, `linklocal`,
+ * `uniquelocal`). The client is the right-most address not written by a trusted proxy, as nginx
+ * `real_ip_recursive`, Express `trust proxy` and Koa `maxIpsCount` take it.
+ */
+export type TrustProxy = Readonly<{ hops: number } | { addresses: readonly string[] }>;
+
+const MAX_PROXY_HOPS = 16;
+
+/**
+ * TRUST_PROXY: unset, `false`, `0` or `no` trust no one; a number of hops; or proxy addresses.
+ * `true`/`yes` used to trust the left-most X-Forwarded-For, which the client writes: refused with
+ * the fix in the message rather than guessed at (too few hops would put every user behind one
+ * address, too many would trust the client again).
+ */
+const trustProxy = z.string().transform((value, ctx): TrustProxy | undefined => {
+  const v = value.trim().toLowerCase();
+  if (['false', 'no', '0'].includes(v)) return undefined;
+  if (v === 'true' || v === 'yes') {
+    ctx.addIssue('is no longer a yes/no setting: give the number of proxies in front of Gatehouse (TRUST_PROXY=1 for one nginx or load balancer) or their addresses (e.g. TRUST_PROXY=10.0.0.0/8)');
+    return z.NEVER;
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    if (hops <= MAX_PROXY_HOPS) return { hops };
+    ctx.addIssue(`must be at most ${MAX_PROXY_HOPS} proxy hops`);
+    return z.NEVER;
+  }
+  const addresses = v.split(',').map((a) => a.trim());
+  try {
+    if (addresses.some((a) => !a)) throw new TypeError('an empty entry');
+    proxyAddr.compile(addresses); // throws on anything that is not an address, a CIDR or a known name
+    return { addresses };
+  } catch (err) {
+    ctx.addIssue(`must be a number of proxy hops or proxy addresses/CIDRs separated by commas (${(err as Error).message})`);
+    return z.NEVER;
+  }
+});
 
 export type HostPort = { host: string; port: number };
 
@@ -134,7 +176,7 @@ const schema = z
     REDIS_PASSWORD: z.string().min(1).optional(),
     DATA_DIR: z.string().min(1).default('./data'),
     GATEHOUSE_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    TRUST_PROXY: booleanFromEnv.default(false),
+    TRUST_PROXY: trustProxy.optional(),
     WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
     // A new signing key every N days; announced in the JWKS before it signs.
     KEY_ROTATION_DAYS: z.coerce.number().min(1).max(365).default(30),
@@ -166,6 +208,11 @@ const schema = z
     LOGIN_THROTTLE_BLOCK_AFTER: z.coerce.number().int().min(1).max(10_000).default(10),
     LOGIN_THROTTLE_BLOCK_SECONDS: z.coerce.number().int().min(1).max(86_400).default(900),
     LOGIN_THROTTLE_IP_FACTOR: z.coerce.number().int().min(1).max(1000).default(10),
+    // argon2 (sign-in, sign-up) per process: this many computations at once ('auto': this process's
+    // share of the cores, cores / WORKERS), ARGON2_MAX_QUEUED more waiting (default 8 per running
+    // one); beyond that the page answers 503 with Retry-After instead of pinning every core.
+    ARGON2_CONCURRENCY: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default('auto'),
+    ARGON2_MAX_QUEUED: z.coerce.number().int().min(0).max(100_000).optional(),
     // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
     TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
     // /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open (restrict it in the network).
@@ -200,7 +247,7 @@ const schema = z
       ctx.addIssue({
         code: 'custom',
         path: ['ISSUER'],
-        message: 'must be https:// in production (or set TRUST_PROXY=true behind a TLS terminator)',
+        message: 'must be https:// in production (or set TRUST_PROXY to the TLS terminator: a hop count or its address)',
       });
     }
   });
@@ -234,7 +281,8 @@ export type Config = Readonly<{
   dataDir: string;
   /** Undefined outside production means "use the generated dev secret in dataDir". */
   secret: string | undefined;
-  trustProxy: boolean;
+  /** Undefined: no proxy is trusted, X-Forwarded-* are ignored. */
+  trustProxy: TrustProxy | undefined;
   workers: number | 'auto';
   keyRotationIntervalSeconds: number;
   jwksMaxAgeSeconds: number;
@@ -246,11 +294,21 @@ export type Config = Readonly<{
   loginThrottle: Readonly<{ freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }>;
   /** Per client and instance; 0 = no limit. */
   tokenRateLimitPerSecond: number;
+  /** Bound on argon2 work in this process (sign-in, sign-up). */
+  argon2: Readonly<{ maxConcurrent: number; maxQueued: number }>;
   metricsToken: string | undefined;
   isTokenAuditOn: boolean;
   logLevel: string;
   mail: MailSettings;
 }>;
+
+/** `auto`: the cores this process may count on, i.e. its share when WORKERS processes run on the host. */
+function argon2Limit(concurrency: number | 'auto', maxQueued: number | undefined, workers: number | 'auto') {
+  const cores = availableParallelism();
+  const processes = workers === 'auto' ? cores : workers;
+  const maxConcurrent = concurrency === 'auto' ? Math.max(1, Math.floor(cores / processes)) : concurrency;
+  return { maxConcurrent, maxQueued: maxQueued ?? 8 * maxConcurrent };
+}
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -305,6 +363,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ipFactor: e.LOGIN_THROTTLE_IP_FACTOR,
     }),
     tokenRateLimitPerSecond: e.TOKEN_RATE_LIMIT_PER_SECOND,
+    argon2: Object.freeze(argon2Limit(e.ARGON2_CONCURRENCY, e.ARGON2_MAX_QUEUED, e.WORKERS)),
     metricsToken: e.METRICS_TOKEN,
     isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { errorPage } from '../../views/error.ts';
-import { AppError } from '../errors/app-error.ts';
+import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { pageUi } from './page-ui.ts';
 import { renderPage } from './render-page.ts';
 
@@ -26,6 +26,7 @@ export function errorHandler(logger: Logger): Middleware {
       const message = isClientError && (err instanceof AppError || e.expose) ? e.message! : 'Something went wrong on our side.';
       const code = err instanceof AppError ? err.code : isClientError ? 'invalid_request' : 'server_error';
       ctx.set('Cache-Control', 'no-store');
+      if (err instanceof ServerBusy) ctx.set('Retry-After', String(err.retryAfterSeconds));
       if (ctx.accepts('html', 'json') === 'json') {
         ctx.status = status;
         ctx.body = { error: code, error_description: message };

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { RevocationList } from '../revocation/revocation-list.ts';
+import { parseBasicAuth } from './basic-auth.ts';
 
 const MAX_LIMIT = 1000;
 
@@ -19,20 +20,9 @@ export function revocationFeed(options: { provider: Provider; revocations: Revoc
     if (ctx.path !== '/revocations' || ctx.method !== 'GET') return next();
     ctx.state.route = 'revocations';
     ctx.set('Cache-Control', 'no-store');
-    const [scheme, encoded] = ctx.get('authorization').split(' ');
-    if (scheme?.toLowerCase() !== 'basic' || !encoded) return unauthorized(ctx);
-    const decoded = Buffer.from(encoded, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon < 1) return unauthorized(ctx);
-    let clientId: string;
-    let secret: string;
-    try {
-      // RFC 6749 §2.3.1: both parts are form-urlencoded inside Basic.
-      clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-      secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, ' '));
-    } catch {
-      return unauthorized(ctx);
-    }
+    const credentials = parseBasicAuth(ctx.get('authorization'));
+    if (!credentials) return unauthorized(ctx);
+    const { clientId, clientSecret: secret } = credentials;
     const client = await options.provider.Client.find(clientId).catch(() => undefined);
     const allowed = client && (client as unknown as { can_introspect?: boolean }).can_introspect === true;
     if (!client || !(await client.compareClientSecret(secret)) || !allowed) return unauthorized(ctx);

@@ -1,22 +1,12 @@
 import type { Middleware } from 'koa';
+import { parseBasicAuth } from './basic-auth.ts';
 import { FormTooLarge, readProtocolForm, rejectTooLarge } from '../oidc/protocol-form.ts';
 
 type Bucket = { tokens: number; updatedMs: number; perSecond: number };
 
-/** The client id a token request names: HTTP Basic (RFC 6749 §2.3.1, form-encoded) or the form's client_id. */
+/** The client id a token request names: HTTP Basic in any spelling of the scheme (RFC 6749 §2.3.1), or the form's client_id. */
 function presentedClientId(authorization: string, form: URLSearchParams | undefined): string | undefined {
-  if (authorization.startsWith('Basic ')) {
-    const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    if (colon > 0) {
-      try {
-        return decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, ' '));
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return form?.get('client_id') ?? undefined;
+  return parseBasicAuth(authorization)?.clientId ?? form?.get('client_id') ?? undefined;
 }
 
 /**

@@ -16,6 +16,7 @@ export const en = {
     cancel: 'Cancel',
     failed: 'Email or password is incorrect.',
     throttled: (seconds: number) => `Too many attempts. Try again in ${seconds} ${seconds === 1 ? 'second' : 'seconds'}.`,
+    busy: 'Gatehouse is busy right now and could not check your password. Try again in a moment.',
     newHere: 'New here?',
     createAccount: 'Create an account',
     upstreamHeading: 'Or sign in with',
@@ -98,6 +99,8 @@ export const en = {
 
   errors: {
     throttledTitle: 'Too many attempts',
+    busyTitle: 'Busy right now',
+    busyMessage: 'Gatehouse is busy right now. Try again in a moment.',
     codeLabel: 'Error',
     referenceLabel: 'Reference',
     expiredTitle: 'This sign-in has expired',

@@ -16,6 +16,7 @@ export const ko: Messages = {
     cancel: '취소',
     failed: '이메일 또는 비밀번호가 올바르지 않습니다.',
     throttled: (seconds) => `시도 횟수가 너무 많습니다. ${seconds}초 후에 다시 시도하세요.`,
+    busy: '지금은 요청이 많아 비밀번호를 확인하지 못했습니다. 잠시 후 다시 시도하세요.',
     newHere: '처음이신가요?',
     createAccount: '계정 만들기',
     upstreamHeading: '다른 계정으로 로그인',
@@ -96,6 +97,8 @@ export const ko: Messages = {
 
   errors: {
     throttledTitle: '시도 횟수가 너무 많습니다',
+    busyTitle: '요청이 많습니다',
+    busyMessage: '지금은 요청이 많습니다. 잠시 후 다시 시도하세요.',
     codeLabel: '오류',
     referenceLabel: '참조 번호',
     expiredTitle: '로그인 시간이 만료되었습니다',

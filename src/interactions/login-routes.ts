@@ -1,6 +1,7 @@
 import type { Context, Middleware } from 'koa';
 import { loginPage, type UpstreamOption } from '../../views/login.ts';
 import type { AccountService } from '../accounts/account-service.ts';
+import { ServerBusy } from '../errors/app-error.ts';
 import { field } from '../http/read-form.ts';
 import { renderPage } from '../http/render-page.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
@@ -41,7 +42,16 @@ export function loginHandler(ic: InteractionContext, deps: LoginDeps): Middlewar
     const form = ctx.state.form as URLSearchParams;
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
     const email = field(form, 'email');
-    const account = await deps.accounts.authenticate(email, field(form, 'password'));
+    let account: Awaited<ReturnType<AccountService['authenticate']>>;
+    try {
+      account = await deps.accounts.authenticate(email, field(form, 'password'));
+    } catch (err) {
+      // Refused before any argon2 work, for a known and an unknown email alike: the form again,
+      // 503 + Retry-After (RFC 9110 §15.6.4). No outcome is recorded: the attempt does not count.
+      if (!(err instanceof ServerBusy)) throw err;
+      ctx.set('Retry-After', String(err.retryAfterSeconds));
+      return renderLogin(ctx, ic, deps, details, { email, error: ic.ui(ctx, details).t.login.busy, status: 503 });
+    }
     ctx.state.signInAttempt = { email, isSuccess: Boolean(account) } satisfies SignInAttempt;
     if (!account) {
       // One answer for an unknown email and a wrong password (no account enumeration).

@@ -3,7 +3,7 @@ import type { Context, Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
 import { signupPage, type SignupField } from '../../views/signup.ts';
 import type { AccountService } from '../accounts/account-service.ts';
-import { AppError } from '../errors/app-error.ts';
+import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { pageUi } from '../http/page-ui.ts';
 import { field } from '../http/read-form.ts';
 import { renderPage } from '../http/render-page.ts';
@@ -49,6 +49,14 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
     renderPage(ctx, page, error ? 400 : 200);
   };
 
+  // Too many argon2 computations at once: 503 + Retry-After (RFC 9110 §15.6.4), nothing created or counted.
+  const renderBusy = (ctx: Context, details: Details, err: ServerBusy) => {
+    const ui = ic.ui(ctx, details, '/signup');
+    ctx.set('Retry-After', String(err.retryAfterSeconds));
+    const link = { href: `/interaction/${details.uid}/signup`, text: ui.t.signup.title };
+    renderPage(ctx, errorPage({ ui, title: ui.t.errors.busyTitle, message: ui.t.errors.busyMessage, code: err.code, link }), 503);
+  };
+
   router.get('/signup', ic.withInteraction, async (ctx) => {
     const details = ctx.state.interaction as Details;
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
@@ -64,6 +72,7 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
     try {
       accountId = (await deps.accounts.registerAccount({ ...values, password: field(form, 'password') })).id;
     } catch (err) {
+      if (err instanceof ServerBusy) return renderBusy(ctx, details, err);
       const fieldInError = err instanceof AppError ? PROBLEMS[err.code] : undefined;
       if (!fieldInError) throw err;
       ctx.state.signUpAttempt = { email: values.email, isSuccess: false } satisfies SignInAttempt;

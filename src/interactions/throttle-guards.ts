@@ -22,42 +22,49 @@ const throttled = (ctx: Context, seconds: number) => {
 };
 
 /**
- * Before the password is even checked: an email or IP that must wait gets 429 with Retry-After,
- * so a blocked account cannot sign in with the right password either. After the handler: a
- * failure counts against both, a success clears the account's count.
+ * Before the password is even checked, the attempt is counted and decided in one step per key
+ * (email and IP): past the allowance it gets 429 with Retry-After, the same page for a known and
+ * an unknown email, so a blocked account cannot sign in with the right password either. After the
+ * handler: a failure stays counted; a success clears the email's count and does not count for the
+ * IP; an attempt that was not checked after all (the server too busy, not a sign-in step) is given back.
  */
 export function loginThrottleGuard(ic: InteractionContext, deps: LoginDeps, t: SignInThrottle): Middleware {
   return async (ctx, next) => {
     const email = field(ctx.state.form as URLSearchParams, 'email');
     const account: ThrottleKey = { scope: 'login:account', value: normalizeEmail(email), policy: t.account };
     const ip: ThrottleKey = { scope: 'login:ip', value: ctx.ip, policy: t.ip };
-    const wait = await t.throttle.retryAfterSeconds([account, ip]);
-    if (wait > 0) {
+    const attempt = await t.throttle.take([account, ip]);
+    if (!attempt.isAllowed) {
       const details = ctx.state.interaction as Details;
-      throttled(ctx, wait);
-      return renderLogin(ctx, ic, deps, details, { email, error: ic.ui(ctx, details).t.login.throttled(wait), status: 429 });
+      throttled(ctx, attempt.retryAfterSeconds);
+      return renderLogin(ctx, ic, deps, details, { email, error: ic.ui(ctx, details).t.login.throttled(attempt.retryAfterSeconds), status: 429 });
     }
-    await next();
-    const attempt = ctx.state.signInAttempt as SignInAttempt | undefined;
-    if (!attempt) return;
-    if (attempt.isSuccess) await t.throttle.reset(account);
-    else await t.throttle.count([account, ip]);
+    try {
+      await next();
+    } finally {
+      const outcome = ctx.state.signInAttempt as SignInAttempt | undefined;
+      if (!outcome) await t.throttle.giveBack(attempt);
+      else if (outcome.isSuccess) await Promise.all([t.throttle.reset(account), t.throttle.giveBack(attempt, [ip.scope])]);
+    }
   };
 }
 
-/** Sign-up: every attempt counts per IP (creating accounts in bulk is the abuse). */
+/** Sign-up: every attempt counts per IP (creating accounts in bulk is the abuse), decided before any work. */
 export function signupThrottleGuard(ic: InteractionContext, t: SignInThrottle): Middleware {
   return async (ctx, next) => {
     const ip: ThrottleKey = { scope: 'signup:ip', value: ctx.ip, policy: t.ip };
-    const wait = await t.throttle.retryAfterSeconds([ip]);
-    if (wait > 0) {
+    const attempt = await t.throttle.take([ip]);
+    if (!attempt.isAllowed) {
       const details = ctx.state.interaction as Details;
       const ui = ic.ui(ctx, details, '/signup');
-      throttled(ctx, wait);
+      throttled(ctx, attempt.retryAfterSeconds);
       const link = { href: `/interaction/${details.uid}/signup`, text: ui.t.signup.title };
-      return renderPage(ctx, errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(wait), code: 'too_many_attempts', link }), 429);
+      return renderPage(ctx, errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(attempt.retryAfterSeconds), code: 'too_many_attempts', link }), 429);
     }
-    await t.throttle.count([ip]);
-    await next();
+    try {
+      await next();
+    } finally {
+      if (!ctx.state.signUpAttempt) await t.throttle.giveBack(attempt);
+    }
   };
 }

@@ -4,12 +4,15 @@ import { Provider, type JWK } from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
+import type { TrustProxy } from '../config/load-config.ts';
+import { trustedProxy } from '../http/trusted-proxy.ts';
 import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
   issuer: string;
-  trustProxy: boolean;
+  /** Undefined: X-Forwarded-* are ignored. */
+  trustProxy: TrustProxy | undefined;
   clientSecretPepper: Buffer;
   logger: Logger;
   revocations: RevocationList;
@@ -38,14 +41,16 @@ const publicJwks = (keys: JWK[]): JSONWebKeySet => ({
  */
 export function buildProvider(inputs: BuildProviderInputs): Provider {
   const provider = new Provider(inputs.issuer, providerConfiguration(inputs));
-  // Honour X-Forwarded-* only behind a trusted TLS terminator (notes §2).
-  provider.proxy = inputs.trustProxy;
+  // Honour X-Forwarded-* only from trusted proxies (notes §2): Koa reads them once proxy is on,
+  // so trustedProxy, first of all our middleware, leaves only what those proxies wrote.
+  provider.proxy = inputs.trustProxy !== undefined;
   // Stored secrets are keyed hashes; compare in constant time (notes §7).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
   cacheClientInstances(provider);
   const jwks = publicJwks(inputs.signingKeys);
+  if (inputs.trustProxy) provider.use(trustedProxy(inputs.trustProxy));
   for (const mw of inputs.middleware(provider, jwks)) provider.use(mw);
   const { revocations } = inputs;
   // A revoked grant (refresh-token reuse, a revoked refresh token, sign-out) takes its

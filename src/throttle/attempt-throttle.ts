@@ -1,41 +1,62 @@
 import { createHash } from 'node:crypto';
-import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
-import { scaled, waitSecondsAfter, type ThrottlePolicy } from './throttle-policy.ts';
+import type { AttemptDecision, ShortLivedStore } from '../short-lived/short-lived-store.ts';
+import { scaled, type ThrottlePolicy } from './throttle-policy.ts';
 
 /** One throttled subject: a name (`login:account`, `login:ip` …), a value and its policy. */
 export type ThrottleKey = { scope: string; value: string; policy: ThrottlePolicy };
 
+/** One attempt as the throttle took it: allowed by every key, or refused (and then counted by none). */
+export type TakenAttempt = {
+  isAllowed: boolean;
+  /** When refused: how long until the key that refused it lets the next attempt through. */
+  retryAfterSeconds: number;
+  taken: { key: ThrottleKey; decision: AttemptDecision }[];
+};
+
 /**
- * Counts attempts per key in the short-lived store (Redis, or Postgres without it) and holds a
- * "wait until" mark once a key has to wait. Key values are hashed: no email or IP in storage keys.
- * Every storage operation touches one key (Redis Cluster safe).
+ * Attempts per key in the short-lived store (Redis, or Postgres without it). Each key's check and
+ * count are one atomic step (takeAttempt), so of N concurrent attempts no more than the policy
+ * allows are let through to the password check: the old "read the mark, check, then count" let
+ * every one of a burst through before the first count landed. Key values are hashed: no email or
+ * IP in storage keys. Every storage operation touches one key (Redis Cluster safe).
  */
-export function createAttemptThrottle(deps: { store: ShortLivedStore; now?: () => number }) {
-  const now = deps.now ?? Date.now;
-  const id = (key: ThrottleKey) => `throttle:${key.scope}:${createHash('sha256').update(key.value).digest('base64url')}`;
+export function createAttemptThrottle(deps: { store: ShortLivedStore }) {
+  const id = (key: ThrottleKey) => `throttle:${key.scope}:${createHash('sha256').update(key.value).digest('base64url')}:attempts`;
+  const giveBack = (attempt: TakenAttempt, scopes?: string[]) =>
+    Promise.all(
+      attempt.taken
+        .filter(({ key }) => !scopes || scopes.includes(key.scope))
+        .map(({ key, decision }) => deps.store.returnAttempt(id(key), decision)),
+    ).then(() => undefined);
 
   return {
-    /** Seconds until the first of these keys may try again; 0 when all may. */
-    async retryAfterSeconds(keys: ThrottleKey[]): Promise<number> {
-      const marks = await Promise.all(keys.map((key) => deps.store.get(`${id(key)}:until`)));
-      const until = Math.max(0, ...marks.map((m) => Number(m ?? 0)));
-      return Math.max(0, Math.ceil((until - now()) / 1000));
+    /**
+     * Counts one attempt against the keys and decides it, before any work is done: key by key, the
+     * most specific first (the email, then the IP), stopping at the first that refuses, whose wait
+     * is the answer. The keys that had counted it get it back, so a refused attempt costs nothing
+     * anywhere: a burst at one blocked email does not use up (or block) its IP, nor the reverse.
+     */
+    async take(keys: ThrottleKey[]): Promise<TakenAttempt> {
+      const taken: TakenAttempt['taken'] = [];
+      for (const key of keys) {
+        const decision = await deps.store.takeAttempt(id(key), key.policy);
+        if (decision.isAllowed) {
+          taken.push({ key, decision });
+          continue;
+        }
+        const refused = { isAllowed: false, retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)), taken };
+        await giveBack(refused);
+        return refused;
+      }
+      return { isAllowed: true, retryAfterSeconds: 0, taken };
     },
 
-    /** Counts one attempt against each key; a key past its free attempts gets a wait mark. */
-    async count(keys: ThrottleKey[]): Promise<void> {
-      await Promise.all(
-        keys.map(async (key) => {
-          const attempts = await deps.store.increment(`${id(key)}:n`, key.policy.windowSeconds);
-          const wait = waitSecondsAfter(attempts, key.policy);
-          if (wait > 0) await deps.store.set(`${id(key)}:until`, String(now() + wait * 1000), wait);
-        }),
-      );
-    },
+    /** Un-counts an allowed attempt on its keys (or only on those `scopes`): it was not checked after all, or it must not count. */
+    giveBack,
 
     /** Forgets a key's attempts (an account after a successful sign-in). */
     async reset(key: ThrottleKey): Promise<void> {
-      await Promise.all([deps.store.delete(`${id(key)}:n`), deps.store.delete(`${id(key)}:until`)]);
+      await deps.store.delete(id(key));
     },
   };
 }

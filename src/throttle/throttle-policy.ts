@@ -2,7 +2,8 @@
  * How long a key (an account, an IP) must wait after its n-th counted attempt: nothing for the
  * first `freeAttempts`, then 1 s, 2 s, 4 s … (at most `maxDelaySeconds`), and from `blockAfter`
  * attempts on a block of `blockSeconds`. Attempts are counted in a window of `windowSeconds`
- * from the first one.
+ * from the first one. The short-lived stores apply this rule atomically in their own language (a
+ * Lua script, one SQL statement): the contract test keeps them in step with this function.
  */
 export type ThrottlePolicy = Readonly<{
   freeAttempts: number;

@@ -10,6 +10,8 @@ export type RawRequest = {
   body?: string | Buffer | Buffer[];
   /** A keep-alive agent, to send several requests on one connection; default: a fresh connection. */
   agent?: Agent;
+  /** The client's own address (any 127.x.y.z works on loopback): to be a listed proxy, or not. */
+  localAddress?: string;
 };
 
 /**
@@ -27,7 +29,7 @@ export function rawRequest(origin: string, options: RawRequest): Promise<RawResp
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', headers, agent: options.agent ?? false },
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', headers, agent: options.agent ?? false, localAddress: options.localAddress },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];
