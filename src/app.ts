@@ -52,6 +52,7 @@ import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
 import { createPostgresRevocationList } from './revocation/postgres-revocation-list.ts';
 import { createRedisRevocationList } from './revocation/redis-revocation-list.ts';
+import { grantDigest } from './revocation/revocation-list.ts';
 import { createSignOutEverywhere } from './revocation/sign-out-everywhere.ts';
 import { createPostgresShortLivedStore, createRedisShortLivedStore } from './short-lived/short-lived-store.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
@@ -182,7 +183,23 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const upstreamAccounts = createUpstreamAccounts({ accounts, identities: createUpstreamIdentityRepository(knex) });
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
-  const adapter = adapterForModel({ knex, redis, clients });
+  const adapter = adapterForModel({
+    knex,
+    redis,
+    clients,
+    // A destroyed grant (refresh-token reuse, a revoked refresh token, sign-out) takes its
+    // already-issued JWT access tokens with it: they carry the grant's digest as `gid`. Recorded
+    // before the response goes out; if it cannot be, the grant is still destroyed (its refresh
+    // tokens are the bigger prize) and the failure is logged.
+    onGrantDestroyed: async (grantId) => {
+      try {
+        const exp = Math.floor(Date.now() / 1000) + (await maxTokenTtlSeconds());
+        await revocations.record({ type: 'grant', gid: grantDigest(grantId), exp });
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'recording a grant revocation failed');
+      }
+    },
+  });
   const health = healthEndpoints([
     { name: 'postgres', check: () => knex.raw('select 1') },
     ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
@@ -207,9 +224,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       trustProxy: config.trustProxy,
       clientSecretPepper: derived.clientSecretPepper,
       logger,
-      revocations,
       audit,
-      maxTokenTtlSeconds,
       signingKeys: await signingKeys.loadProviderKeys(),
       cookieKeys: derived.cookieKeys,
       dpopNonceSecret: derived.dpopNonceSecret,

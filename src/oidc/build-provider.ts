@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import type { TrustProxy } from '../config/load-config.ts';
 import { trustedProxy } from '../http/trusted-proxy.ts';
-import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
@@ -15,10 +14,7 @@ export type BuildProviderInputs = ProviderConfigurationInputs & {
   trustProxy: TrustProxy | undefined;
   clientSecretPepper: Buffer;
   logger: Logger;
-  revocations: RevocationList;
   audit: AuditLog;
-  /** The longest lifetime of any token we sign: how long a grant revocation must be remembered. */
-  maxTokenTtlSeconds: () => Promise<number>;
   /** Our middleware, outermost first; runs before oidc-provider's router. Gets this build's public keys. */
   middleware: (provider: Provider, publicJwks: JSONWebKeySet) => Middleware[];
 };
@@ -52,15 +48,6 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   const jwks = publicJwks(inputs.signingKeys);
   if (inputs.trustProxy) provider.use(trustedProxy(inputs.trustProxy));
   for (const mw of inputs.middleware(provider, jwks)) provider.use(mw);
-  const { revocations } = inputs;
-  // A revoked grant (refresh-token reuse, a revoked refresh token, sign-out) takes its
-  // already-issued JWT access tokens with it: they carry the grant's digest as `gid`.
-  provider.on('grant.revoked', (ctx, grantId: string) => {
-    void (async () => {
-      const exp = Math.floor(Date.now() / 1000) + (await inputs.maxTokenTtlSeconds());
-      await revocations.record({ type: 'grant', gid: grantDigest(grantId), exp });
-    })().catch((err: Error) => inputs.logger.error({ err: err.message, requestId: ctx.state?.requestId }, 'recording a grant revocation failed'));
-  });
   provider.on('server_error', (ctx, err) => {
     inputs.logger.error({ err, requestId: ctx.state?.requestId, route: ctx.oidc?.route }, 'oidc server_error');
   });

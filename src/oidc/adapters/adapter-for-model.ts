@@ -20,8 +20,18 @@ const SHORT_LIVED = new Set([
   'BackchannelAuthenticationRequest',
 ]);
 
-/** Which model lives where. oidc-provider instantiates one adapter per model per Provider. */
-export function adapterForModel(deps: { knex: Knex; redis: Redis | undefined; clients: ClientService }) {
+/**
+ * Which model lives where. oidc-provider instantiates one adapter per model per Provider.
+ * `onGrantDestroyed` runs before a Grant is deleted, inside the request that revokes it (reuse
+ * detection, refresh-token revocation, sign-out): the library awaits the Grant's destroy but not
+ * its `grant.revoked` listeners, so only here is the revocation in force before the response goes out.
+ */
+export function adapterForModel(deps: {
+  knex: Knex;
+  redis: Redis | undefined;
+  clients: ClientService;
+  onGrantDestroyed: (grantId: string) => Promise<void>;
+}) {
   const cache = new Map<string, Adapter>();
   return (model: string): Adapter => {
     let adapter = cache.get(model);
@@ -29,8 +39,19 @@ export function adapterForModel(deps: { knex: Knex; redis: Redis | undefined; cl
       if (model === 'Client') adapter = createClientAdapter(deps.clients);
       else if (deps.redis && SHORT_LIVED.has(model)) adapter = createRedisAdapter(deps.redis, model);
       else adapter = createPostgresAdapter(deps.knex, model);
+      if (model === 'Grant') adapter = revokingOnDestroy(adapter, deps.onGrantDestroyed);
       cache.set(model, adapter);
     }
     return adapter;
   };
+}
+
+function revokingOnDestroy(adapter: Adapter, onDestroyed: (id: string) => Promise<void>): Adapter {
+  const destroy = adapter.destroy.bind(adapter);
+  return Object.assign(Object.create(adapter) as Adapter, {
+    async destroy(id: string) {
+      await onDestroyed(id);
+      await destroy(id);
+    },
+  });
 }
