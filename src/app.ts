@@ -41,6 +41,7 @@ import { createFindAccount } from './oidc/find-account.ts';
 import { introspectJwt } from './oidc/introspect-jwt.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { observeProvider } from './oidc/observe-provider.ts';
+import { createOwnTokenCheck, sharedDpopReplay } from './oidc/own-token-check.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
@@ -164,7 +165,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   };
   const upstreamAccounts = createUpstreamAccounts({ accounts, identities: createUpstreamIdentityRepository(knex) });
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
-  const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
+  const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics });
+  const dpopReplay = sharedDpopReplay(shortLived);
   const adapter = adapterForModel({ knex, redis, clients });
   const health = healthEndpoints([
     { name: 'postgres', check: () => knex.raw('select 1') },
@@ -202,18 +204,18 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       resourceIndicators: createResourceIndicators(resources),
       pages,
       refreshTokens: config.refreshTokens,
-      middleware: (p, publicJwks) => [
+      // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
+      middleware: (p, publicJwks, accessTokenCheck = createOwnTokenCheck({ issuer: config.issuer, publicJwks, isRevoked: (t) => revocations.isRevoked(t), dpopReplay })) => [
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
         errorHandler(logger),
         requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
-          '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
+          '/token/introspection': introspectJwt({ path: '/token/introspection', check: accessTokenCheck }),
           '/token/revocation': revokeJwt({
-            issuer: config.issuer,
             path: '/token/revocation',
-            publicJwks,
+            check: accessTokenCheck,
             revocations,
             onRevoked: (ctx, token) =>
               audit.recordSoon({ type: 'token.revoked', clientId: token.clientId, accountId: token.accountId, ip: ctx.ip, details: { kind: token.kind, jti: token.jti } }),
@@ -241,7 +243,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/revocations': revocationFeed({ provider: p, revocations }),
           '/admin/': adminApi({
             clients, resources, accounts, signOutEverywhere, signingKeys, audit, announceKeyChange,
-            issuer: config.issuer, publicJwks, revocations, logger, clockToleranceSeconds: CLOCK_SKEW_SECONDS,
+            issuer: config.issuer, accessTokenCheck, logger,
           }),
         }),
       ],

@@ -22,7 +22,9 @@ export type ProviderConfigurationInputs = {
 };
 
 export const ID_TOKEN_TTL_SECONDS = 3600;
-// oidc-provider's default clockTolerance: the skew it allows when checking our own tokens.
+// oidc-provider's default clockTolerance, for what it checks itself (client assertions, DPoP
+// proofs at /token), and the key schedule's margin. Our access tokens are checked everywhere
+// with access-token-check.ts's skew (5 s), which this exceeds.
 export const CLOCK_SKEW_SECONDS = 15;
 // No HS* anywhere: client secrets are stored hashed, so nothing can derive a MAC key from them (notes §7).
 const ASYMMETRIC_ALGS: ('RS256' | 'PS256' | 'ES256' | 'EdDSA')[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
