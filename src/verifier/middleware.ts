@@ -51,7 +51,7 @@ export function koaMiddleware(verify: Verify, options: MiddlewareOptions, origin
   return async (ctx, next) => {
     let claims: AccessTokenClaims;
     try {
-      const line = () => ({ method: ctx.method, url: `${origin ?? ctx.origin}${ctx.path}` });
+      const line = () => ({ method: ctx.method, url: `${origin ?? `${ctx.protocol}://${ctx.host}`}${ctx.path}` });
       claims = await authenticate(verify, ctx.get('authorization') || undefined, ctx.get('dpop') || undefined, line, options);
     } catch (err) {
       if (!(err instanceof VerificationError)) throw err;

@@ -19,7 +19,7 @@ export type VerifierOptions = {
     /**
      * This API's public origin, e.g. `https://api.example.com`: a proof's `htu` must be this
      * origin plus the request's path. Default: the origin the request names (its Host header and
-     * protocol, as Koa's `ctx.origin` and Express's `req.protocol` see them behind a proxy).
+     * protocol, as Koa's `ctx.protocol`/`ctx.host` and Express's `req.protocol` see them).
      */
     origin?: string;
     /** How many used proof ids are remembered, for replay detection. Default 100000. */
@@ -80,8 +80,9 @@ export type KoaContextLike = {
   method: string;
   /** The request's path, without the query. */
   path: string;
-  /** Protocol and host, as Koa sees them (`app.proxy` decides whether X-Forwarded-* count). */
-  origin: string;
+  /** As Koa sees them (`app.proxy` decides whether X-Forwarded-* count). */
+  protocol: string;
+  host: string;
   set(field: string, value: string): void;
   status: number;
   body: unknown;
