@@ -36,6 +36,7 @@ import { upstreamCallback } from './interactions/upstream-callback.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
+import { createClientPurge } from './oidc/adapters/purge-client.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { introspectJwt } from './oidc/introspect-jwt.ts';
@@ -112,6 +113,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     notices,
     maxRefreshTokenAbsoluteSeconds: config.refreshTokens.absoluteSeconds,
     audit,
+    revocation: {
+      // Every token issued to the client, remembered as long as any could still be valid.
+      revokeTokens: async (clientId) =>
+        revocations.record({ type: 'client', client_id: clientId, exp: Math.floor(Date.now() / 1000) + (await maxTokenTtlSeconds()) }),
+      purgeStored: createClientPurge({ knex, redis }),
+    },
     // oidc-provider's own validation, so nothing is saved that the engine would later refuse.
     validateMetadata: async (metadata) => {
       try {
