@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
+import { assertRegisteredSecretMethod } from './client-auth-method.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
@@ -40,8 +41,10 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   const provider = new Provider(inputs.issuer, providerConfiguration(inputs));
   // Honour X-Forwarded-* only behind a trusted TLS terminator (notes §2).
   provider.proxy = inputs.trustProxy;
-  // Stored secrets are keyed hashes; compare in constant time (notes §7).
-  provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
+  // Stored secrets are keyed hashes; compare in constant time (notes §7). Only with the
+  // registered method: Basic and form-posted secrets are not interchangeable.
+  provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string; clientAuthMethod?: string }, presented: string) {
+    assertRegisteredSecretMethod(Provider.ctx, this.clientAuthMethod);
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
   cacheClientInstances(provider);
