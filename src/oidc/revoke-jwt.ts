@@ -47,8 +47,9 @@ export function revokeJwt(options: {
 
     const caller = (ctx as unknown as KoaContextWithOIDC).oidc?.client;
     if (ctx.status !== 200 || !caller) return;
-    // No audience or binding is required: a client revokes its own tokens, bound ones included.
-    const result = await options.check(token);
+    // No audience or binding is required: a client revokes its own tokens, bound ones included;
+    // and one already revoked (say, with its grant) again: harmless, and the request is audited.
+    const result = await options.check(token, { isRevocationIgnored: true });
     if (!result.isValid || result.payload.client_id !== caller.clientId) return;
     const { jti, exp, sub } = result.payload;
     await options.revocations.record({ type: 'token', jti, exp });

@@ -68,6 +68,8 @@ export type CheckOptions = {
   audience?: readonly string[];
   /** Omitted at the issuer: the binding is reported there, not checked (RFC 9449 §6.2). */
   presentation?: TokenPresentation;
+  /** Revoking a token: one already revoked may be revoked again (RFC 7009 §2.2 answers 200 alike). */
+  isRevocationIgnored?: boolean;
 };
 
 const fail = (description: string, isDpop = false, error: CheckFailure['error'] = 'invalid_token'): CheckFailure => ({ isValid: false, error, description, isDpop });
@@ -152,7 +154,7 @@ export function createAccessTokenCheck(deps: AccessTokenCheckDeps) {
       }
     }
 
-    if (deps.isRevoked) {
+    if (deps.isRevoked && !options.isRevocationIgnored) {
       const facts = { jti: payload.jti, gid: payload.gid, sub: payload.sub, iat: payload.iat, clientId: payload.client_id };
       const isRevoked = await deps.isRevoked(facts);
       // Fail closed: until the revocation list has been read once, nothing is known to be valid.
