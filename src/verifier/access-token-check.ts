@@ -124,7 +124,10 @@ export function createAccessTokenCheck(deps: AccessTokenCheckDeps) {
 
     // The same rule as RFC 7519 §4.1.4/§4.1.5 with a skew, on every use (a cached token too).
     const now = Math.floor(Date.now() / 1000);
-    if (payload.exp <= now - tolerance) return fail('the token has expired', isDpop);
+    if (payload.exp <= now - tolerance) {
+      verified.delete(token); // the cache keeps live tokens only
+      return fail('the token has expired', isDpop);
+    }
     if (typeof payload.nbf === 'number' && payload.nbf > now + tolerance) return fail('the token is not valid yet', isDpop);
     // jose checks iat only against a maxTokenAge; a token from the future is a broken clock or a forgery.
     if (payload.iat > now + tolerance) return fail('the token was issued in the future', isDpop);
