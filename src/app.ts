@@ -37,11 +37,13 @@ import { upstreamCallback } from './interactions/upstream-callback.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
+import { createClientPurge } from './oidc/adapters/purge-client.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { introspectJwt } from './oidc/introspect-jwt.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { observeProvider } from './oidc/observe-provider.ts';
+import { createOwnTokenCheck, sharedDpopReplay } from './oidc/own-token-check.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
@@ -119,6 +121,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     notices,
     maxRefreshTokenAbsoluteSeconds: config.refreshTokens.absoluteSeconds,
     audit,
+    revocation: {
+      // Every token issued to the client, remembered as long as any could still be valid.
+      revokeTokens: async (clientId) =>
+        revocations.record({ type: 'client', client_id: clientId, exp: Math.floor(Date.now() / 1000) + (await maxTokenTtlSeconds()) }),
+      purgeStored: createClientPurge({ knex, redis }),
+    },
     // oidc-provider's own validation, so nothing is saved that the engine would later refuse.
     validateMetadata: async (metadata) => {
       try {
@@ -182,7 +190,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   };
   const upstreamAccounts = createUpstreamAccounts({ accounts, identities: createUpstreamIdentityRepository(knex) });
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
-  const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
+  const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics });
+  const dpopReplay = sharedDpopReplay(shortLived);
   const adapter = adapterForModel({
     knex,
     redis,
@@ -234,18 +243,18 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       resourceIndicators: createResourceIndicators(resources),
       pages,
       refreshTokens: config.refreshTokens,
-      middleware: (p, publicJwks) => [
+      // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
+      middleware: (p, publicJwks, accessTokenCheck = createOwnTokenCheck({ issuer: config.issuer, publicJwks, isRevoked: (t) => revocations.isRevoked(t), dpopReplay })) => [
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
         errorHandler(logger),
         requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
-          '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
+          '/token/introspection': introspectJwt({ path: '/token/introspection', check: accessTokenCheck }),
           '/token/revocation': revokeJwt({
-            issuer: config.issuer,
             path: '/token/revocation',
-            publicJwks,
+            check: accessTokenCheck,
             revocations,
             onRevoked: (ctx, token) =>
               audit.recordSoon({ type: 'token.revoked', clientId: token.clientId, accountId: token.accountId, ip: ctx.ip, details: { kind: token.kind, jti: token.jti } }),
@@ -273,7 +282,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/revocations': revocationFeed({ provider: p, revocations }),
           '/admin/': adminApi({
             clients, resources, accounts, signOutEverywhere, signingKeys, audit, announceKeyChange,
-            issuer: config.issuer, publicJwks, revocations, logger, clockToleranceSeconds: CLOCK_SKEW_SECONDS,
+            issuer: config.issuer, accessTokenCheck, logger,
           }),
         }),
       ],

@@ -32,7 +32,8 @@ describe('client credentials grant', () => {
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'charge' });
     service = await register({ name: 'Reporting job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
     bystander = await register({ name: 'Unrelated service', grantTypes: ['client_credentials'], scope: 'charge', resources: [OTHER_API] });
-    apiClient = await register({ name: 'The API itself', grantTypes: ['client_credentials'], canIntrospect: true });
+    // An API's own client introspects the tokens of the API it is registered for (RFC 7662 §4).
+    apiClient = await register({ name: 'The API itself', grantTypes: ['client_credentials'], canIntrospect: true, resources: [API] });
     config = await configure(service);
   });
   afterAll(async () => {

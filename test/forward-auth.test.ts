@@ -78,7 +78,7 @@ describe('forward auth (gateway mode)', () => {
   });
 
   it.each<[string, string, () => Promise<string>]>([
-    ['malformed', 'the token is malformed', async () => 'not-a-jwt'],
+    ['malformed', 'the token is not a JWT', async () => 'not-a-jwt'],
     ['tampered', 'the signature is invalid', async () => {
       const [h, p, s] = (await tokenFor(reader, 'read')).split('.');
       const claims = { ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'read write' };

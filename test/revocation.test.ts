@@ -56,7 +56,7 @@ describe('revocation that reaches resource servers', () => {
     await gh.services.accounts.registerAccount(user);
     service = await register({ name: 'svc', resources: [API], scope: 'read' });
     other = await register({ name: 'other', resources: [API], scope: 'read' });
-    apiClient = await register({ name: 'the API', canIntrospect: true });
+    apiClient = await register({ name: 'the API', canIntrospect: true, resources: [API] });
     const webClient = await register({ name: 'web', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API], refreshTokenGraceSeconds: 0 });
     web = await oauth.discovery(new URL(gh.issuer), webClient.id, undefined, oauth.ClientSecretBasic(webClient.secret), { execute: [oauth.allowInsecureRequests] });
   });

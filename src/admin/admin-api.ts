@@ -1,11 +1,11 @@
 import Router from '@koa/router';
-import type { JSONWebKeySet } from 'jose';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { readJsonBody } from '../http/read-json.ts';
 import type { ResourceServer } from '../resources/resource-service.ts';
-import type { RevocationList } from '../revocation/revocation-list.ts';
+import type { AccessTokenCheck } from '../verifier/access-token-check.ts';
+import { VerificationError } from '../verifier/verification-error.ts';
 import { ADMIN_SCOPE, AdminAuthError, createAdminAuth } from './admin-auth.ts';
 import { adminRoutes, type AdminServices } from './admin-routes.ts';
 import { openApiDocument } from './openapi.ts';
@@ -29,9 +29,9 @@ const sendError = (ctx: Context, status: number, error: string, description: str
  * /admin/v1: JSON over the CLI's services, for automation holding a client_credentials token with
  * the admin scope. GET /admin/v1/openapi.json describes it (and needs no token).
  */
-export function adminApi(deps: AdminServices & { issuer: string; publicJwks: JSONWebKeySet; revocations: RevocationList; logger: Logger; clockToleranceSeconds: number }): Middleware {
+export function adminApi(deps: AdminServices & { issuer: string; accessTokenCheck: AccessTokenCheck; logger: Logger }): Middleware {
   const audience = adminApiResource(deps.issuer).identifier;
-  const authenticate = createAdminAuth({ issuer: deps.issuer, audience, publicJwks: deps.publicJwks, revocations: deps.revocations, clockToleranceSeconds: deps.clockToleranceSeconds });
+  const authenticate = createAdminAuth({ audience, check: deps.accessTokenCheck });
   const routes = adminRoutes(deps);
   const document = openApiDocument(routes, { issuer: deps.issuer, prefix: ADMIN_PREFIX, audience });
   const router = new Router({ prefix: ADMIN_PREFIX });
@@ -41,7 +41,13 @@ export function adminApi(deps: AdminServices & { issuer: string; publicJwks: JSO
   });
   for (const route of routes) {
     router[route.method](route.path, async (ctx) => {
-      const caller = await authenticate(ctx.get('authorization'));
+      const caller = await authenticate({
+        authorization: ctx.get('authorization'),
+        dpop: ctx.get('dpop') || undefined,
+        method: ctx.method,
+        // RFC 9449 §4.3: htu is the URL the client called, i.e. at the issuer (never the Host header's idea).
+        url: `${deps.issuer}${ctx.path}`,
+      });
       const actor = { via: 'admin_api' as const, clientId: caller.clientId, ip: ctx.ip };
       const query = route.query ? parse(route.query, Object.fromEntries(new URLSearchParams(ctx.querystring)), 'query') : undefined;
       const body = route.body ? parse(route.body, await readJsonBody(ctx), 'body') : undefined;
@@ -67,8 +73,17 @@ export function adminApi(deps: AdminServices & { issuer: string; publicJwks: JSO
       if (ctx.status === 404 && !ctx.body) sendError(ctx, 404, 'not_found', 'no such admin endpoint');
     } catch (err) {
       if (err instanceof AdminAuthError) {
-        const params = [`realm="${audience}"`, ...(err.code ? [`error="${err.code}"`, `error_description="${err.message}"`] : []), ...(err.status === 403 ? [`scope="${ADMIN_SCOPE}"`] : [])];
-        ctx.set('WWW-Authenticate', `Bearer ${params.join(', ')}`);
+        // The verifier's challenge format (RFC 6750 §3, RFC 9449 §7.1), with this API as the realm.
+        const challenge = new VerificationError({
+          status: err.status,
+          code: err.code ?? 'invalid_request',
+          description: err.message,
+          realm: audience,
+          isTokenMissing: err.code === undefined,
+          scope: err.status === 403 ? ADMIN_SCOPE : undefined,
+          isDpop: err.isDpop,
+        });
+        ctx.set('WWW-Authenticate', challenge.wwwAuthenticate);
         return sendError(ctx, err.status, err.code ?? 'invalid_request', err.message);
       }
       if (err instanceof ServerBusy) ctx.set('Retry-After', String(err.retryAfterSeconds));

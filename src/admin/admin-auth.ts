@@ -1,47 +1,49 @@
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import type { RevocationList } from '../revocation/revocation-list.ts';
+import type { AccessTokenCheck } from '../verifier/access-token-check.ts';
+import { parseAuthorization } from '../verifier/middleware.ts';
 
 export const ADMIN_SCOPE = 'admin';
 
 export type AdminCaller = { clientId: string };
 
-/** Why a request is refused, as RFC 6750 §3.1 names it. */
+/** Why a request is refused, as RFC 6750 §3.1 (and RFC 9449 §7.1 for DPoP) name it. */
 export class AdminAuthError extends Error {
   readonly status: 401 | 403;
-  readonly code: 'invalid_token' | 'insufficient_scope' | undefined;
-  constructor(status: 401 | 403, code: AdminAuthError['code'], message: string) {
+  readonly code: 'invalid_token' | 'invalid_dpop_proof' | 'insufficient_scope' | undefined;
+  /** The challenge uses the DPoP scheme (a DPoP request, or a DPoP-bound token). */
+  readonly isDpop: boolean;
+  constructor(status: 401 | 403, code: AdminAuthError['code'], message: string, isDpop = false) {
     super(message);
     this.status = status;
     this.code = code;
+    this.isDpop = isDpop;
   }
 }
 
+/** What of the request the check needs: its credentials, and for a DPoP proof its method and URL. */
+export type AdminRequest = { authorization: string; dpop: string | undefined; method: string; url: string };
+
 /**
- * The admin API accepts only Gatehouse's own access tokens (RS256 at+jwt from this issuer) for its
- * own audience, not revoked, with the `admin` scope. Another audience is an invalid token (it was
- * not meant for us); a right token without the scope is insufficient_scope (403).
+ * The admin API accepts only Gatehouse's own access tokens, through the one access-token check
+ * (RS256 at+jwt from this issuer, for the admin audience, not revoked; a DPoP-bound token only
+ * under the DPoP scheme with a valid, unused proof), with the `admin` scope. Another audience is
+ * an invalid token (it was not meant for us); a right token without the scope is
+ * insufficient_scope (403).
  */
-export function createAdminAuth(options: { issuer: string; audience: string; publicJwks: JSONWebKeySet; revocations: RevocationList; clockToleranceSeconds: number }) {
-  const keys = createLocalJWKSet(options.publicJwks);
-  return async (authorization: string): Promise<AdminCaller> => {
-    const match = /^Bearer ([\w.~+/-]+=*)$/i.exec(authorization);
-    if (!match) throw new AdminAuthError(401, undefined, 'a bearer access token is required');
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(match[1]!, keys, {
-        issuer: options.issuer,
-        audience: options.audience,
-        typ: 'at+jwt',
-        algorithms: ['RS256'],
-        clockTolerance: options.clockToleranceSeconds,
-      }));
-    } catch {
-      throw new AdminAuthError(401, 'invalid_token', 'the access token is not valid for this API');
+export function createAdminAuth(options: { audience: string; check: AccessTokenCheck }) {
+  return async (request: AdminRequest): Promise<AdminCaller> => {
+    const credentials = parseAuthorization(request.authorization);
+    if (!credentials?.token) throw new AdminAuthError(401, undefined, 'an access token is required');
+    const presentation = credentials.scheme === 'DPoP'
+      ? { scheme: 'DPoP' as const, proof: request.dpop, method: request.method, url: request.url }
+      : { scheme: 'Bearer' as const };
+    const result = await options.check(credentials.token, { audience: [options.audience], presentation });
+    if (!result.isValid) {
+      const code = result.error === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';
+      throw new AdminAuthError(401, code, result.description, result.isDpop);
     }
-    const facts = { jti: payload.jti, gid: payload.gid as string | undefined, sub: payload.sub, iat: payload.iat };
-    if (await options.revocations.isRevoked(facts)) throw new AdminAuthError(401, 'invalid_token', 'the access token was revoked');
+    const { payload } = result;
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-    if (!scopes.includes(ADMIN_SCOPE)) throw new AdminAuthError(403, 'insufficient_scope', `the ${ADMIN_SCOPE} scope is required`);
-    return { clientId: String(payload.client_id ?? payload.sub) };
+    if (!scopes.includes(ADMIN_SCOPE)) throw new AdminAuthError(403, 'insufficient_scope', `the ${ADMIN_SCOPE} scope is required`, payload.cnf !== undefined);
+    return { clientId: payload.client_id };
   };
 }

@@ -41,6 +41,11 @@ export type ClientServiceDeps = {
   maxRefreshTokenAbsoluteSeconds: number;
   /** Every change goes to the audit trail, with who made it. */
   audit?: Pick<AuditLog, 'record'>;
+  /**
+   * What deleting a client revokes: every token issued to it (a revocation event, recorded before
+   * the client goes), then whatever is stored for it (grants, refresh tokens, sessions' entries).
+   */
+  revocation?: { revokeTokens(clientId: string): Promise<void>; purgeStored(clientId: string): Promise<{ deleted: number }> };
 };
 
 const CLI: Actor = { via: 'cli' };
@@ -139,9 +144,13 @@ export function createClientService(deps: ClientServiceDeps) {
     },
 
     async deleteClient(clientId: string, actor: Actor = CLI): Promise<void> {
+      if (!(await deps.repository.findById(clientId))) throw new AppError('not_found', `no client ${clientId}`, 404);
+      // Its tokens first: should this fail, the client is still there to delete again.
+      await deps.revocation?.revokeTokens(clientId);
       if (!(await deps.repository.delete(clientId))) throw new AppError('not_found', `no client ${clientId}`, 404);
       await changed(clientId);
-      await audit('client.deleted', clientId, actor);
+      const purged = await deps.revocation?.purgeStored(clientId);
+      await audit('client.deleted', clientId, actor, purged ? { deleted: purged.deleted } : {});
     },
 
     async listClients(): Promise<ClientMetadata[]> {

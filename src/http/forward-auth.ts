@@ -1,17 +1,16 @@
-import { createLocalJWKSet, errors as joseErrors, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { createOwnTokenCheck } from '../oidc/own-token-check.ts';
 import { createRevocationMirror } from '../revocation/revocation-mirror.ts';
-import type { RevocationList } from '../revocation/revocation-list.ts';
+import type { RevocationList, TokenFacts } from '../revocation/revocation-list.ts';
 // The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
-import { invalidToken, missingToken, VerificationError } from '../verifier/verification-error.ts';
+import { missingToken, refusal, VerificationError } from '../verifier/verification-error.ts';
 import type { Metrics } from './metrics.ts';
 
 const PATH = '/forward-auth';
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i; // RFC 6750 §2.1 (b64token)
 const VERIFIED_CACHE_SIZE = 10_000;
-
-type AccessToken = JWTPayload & { client_id?: string; scope?: string; gid?: string; cnf?: { jkt?: string } };
 
 export type ForwardAuth = {
   /** The endpoint for one Provider build: it verifies with that build's published keys. */
@@ -36,41 +35,25 @@ export function createForwardAuth(deps: {
   revocations: RevocationList;
   logger: Logger;
   metrics: Metrics;
-  clockToleranceSeconds: number;
   /** How often the revocation mirror follows the feed: the delay before a revocation bites here. */
   pollIntervalMs?: number;
 }): ForwardAuth {
   // Started by the first request, so instances that never serve as an auth backend never poll.
   const realm = deps.issuer; // the protection space, as the verifier library names it
   const mirror = createRevocationMirror({ revocations: deps.revocations, logger: deps.logger, pollIntervalMs: deps.pollIntervalMs ?? 1000 });
+  const isRevoked = async (facts: TokenFacts) => {
+    const known = mirror.isRevoked(facts);
+    if (known !== undefined) return known;
+    await mirror.start();
+    return mirror.isRevoked(facts); // still undefined: the check fails closed (503)
+  };
 
   return {
     middleware(publicJwks) {
-      const keys = createLocalJWKSet(publicJwks);
-      // A token's signature and fixed claims are checked once; exp and revocation on every use.
-      // Keyed by the whole token, per key set: a key change (or revoked key) starts afresh.
-      const verified = new Map<string, AccessToken>();
-      const verify = async (token: string): Promise<AccessToken> => {
-        const known = verified.get(token);
-        // The same test as jose's: expired once exp <= now - tolerance.
-        if (known && known.exp! > Math.floor(Date.now() / 1000) - deps.clockToleranceSeconds) return known;
-        if (known) verified.delete(token); // expired: verified again below, so jose says why
-        const { payload } = await jwtVerify<AccessToken>(token, keys, {
-          issuer: deps.issuer,
-          typ: 'at+jwt', // RFC 9068 §4: never an ID token or another JWT
-          algorithms: ['RS256'],
-          clockTolerance: deps.clockToleranceSeconds,
-          requiredClaims: ['exp', 'iat', 'sub', 'jti', 'client_id'],
-        });
-        // They become header values; and jose checks iat only against a maxTokenAge.
-        if (typeof payload.sub !== 'string' || typeof payload.client_id !== 'string') throw new ClaimError('sub and client_id must be strings');
-        if (payload.scope !== undefined && typeof payload.scope !== 'string') throw new ClaimError('scope must be a string');
-        if (payload.iat! > Date.now() / 1000 + deps.clockToleranceSeconds) throw new ClaimError('the token was issued in the future');
-        // Oldest first out: a Map iterates in insertion order.
-        if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-        verified.set(token, payload);
-        return payload;
-      };
+      // The one access-token check, with a cache: a token's signature and fixed claims are
+      // checked once; exp, audience, binding and revocation on every use. Per key set, so a key
+      // change (or a revoked key) starts afresh.
+      const check = createOwnTokenCheck({ issuer: deps.issuer, publicJwks, isRevoked, verifiedCacheSize: VERIFIED_CACHE_SIZE });
 
       return async (ctx, next) => {
         const path = ctx.path;
@@ -91,29 +74,15 @@ export function createForwardAuth(deps: {
         // RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
         if (!match) return refuse(ctx, missingToken(realm));
 
-        let claims: AccessToken;
-        try {
-          claims = await verify(match[1]!);
-        } catch (err) {
-          return refuse(ctx, invalidToken(realm, describe(err)));
-        }
-        if (claims.aud !== audience && !(Array.isArray(claims.aud) && claims.aud.includes(audience))) {
-          return refuse(ctx, invalidToken(realm, 'unexpected aud claim'));
-        }
-        // A DPoP-bound token is worthless without its proof (RFC 9449 §7.1), which a gateway does not forward.
-        if (claims.cnf?.jkt) return refuse(ctx, invalidToken(realm, 'a DPoP-bound token cannot be used as a bearer token'));
-
-        let isRevoked = mirror.isRevoked(claims);
-        if (isRevoked === undefined) {
-          await mirror.start();
-          isRevoked = mirror.isRevoked(claims);
-        }
-        if (isRevoked === undefined) {
-          // Fail closed: until the revocation list has been read once, nothing is known to be valid.
+        // A DPoP-bound token is refused as a bearer token (RFC 9449 §7.1): a gateway cannot forward its proof.
+        const result = await check(match[1]!, { audience: [audience], presentation: { scheme: 'Bearer' } });
+        if (!result.isValid && result.error === 'temporarily_unavailable') {
           ctx.set('Retry-After', '1');
-          return reply(ctx, 503, { error: 'temporarily_unavailable', error_description: 'the revocation list is not loaded yet' });
+          return reply(ctx, 503, { error: 'temporarily_unavailable', error_description: result.description });
         }
-        if (isRevoked) return refuse(ctx, invalidToken(realm, 'the token has been revoked'));
+        // Bearer challenges only: this endpoint offers no DPoP.
+        if (!result.isValid) return refuse(ctx, refusal(realm, { ...result, isDpop: false }));
+        const claims = result.payload;
 
         const granted = claims.scope ?? '';
         const required = requiredScope.split(' ').filter(Boolean);
@@ -124,8 +93,8 @@ export function createForwardAuth(deps: {
         }
 
         // All four always, even when empty, so a gateway overwrites any the client sent.
-        ctx.set('X-Auth-Subject', claims.sub!);
-        ctx.set('X-Auth-Client-Id', claims.client_id!);
+        ctx.set('X-Auth-Subject', claims.sub);
+        ctx.set('X-Auth-Client-Id', claims.client_id);
         ctx.set('X-Auth-Scope', granted);
         ctx.set('X-Auth-Audience', audience);
         ctx.status = 200;
@@ -138,9 +107,6 @@ export function createForwardAuth(deps: {
   };
 }
 
-/** A claim jose accepted but we cannot (its message is the error_description). */
-class ClaimError extends Error {}
-
 const single = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 
 function reply(ctx: Context, status: number, body: object): number {
@@ -152,20 +118,4 @@ function reply(ctx: Context, status: number, body: object): number {
 function refuse(ctx: Context, err: VerificationError): number {
   ctx.set('WWW-Authenticate', err.wwwAuthenticate);
   return reply(ctx, err.status, { error: err.code, error_description: err.description });
-}
-
-/** A short reason for error_description (the verifier library's wording); never the token's contents. */
-function describe(err: unknown): string {
-  if (err instanceof ClaimError) return err.message;
-  if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
-  if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.reason === 'missing') return `the token has no ${err.claim} claim`;
-    if (err.claim === 'nbf') return 'the token is not valid yet';
-    if (err.claim === 'typ') return 'the token is not an access token (typ must be at+jwt)';
-    return `unexpected ${err.claim} claim`;
-  }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the signing algorithm is not allowed';
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the signature is invalid';
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return 'the token was signed by an unknown key';
-  return 'the token is malformed';
 }

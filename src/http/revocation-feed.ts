@@ -24,7 +24,8 @@ export function revocationFeed(options: { provider: Provider; revocations: Revoc
     if (!credentials) return unauthorized(ctx);
     const { clientId, clientSecret: secret } = credentials;
     const client = await options.provider.Client.find(clientId).catch(() => undefined);
-    const allowed = client && (client as unknown as { can_introspect?: boolean }).can_introspect === true;
+    // HTTP Basic is the feed's only authentication: only for clients registered with it (RFC 7591 §2).
+    const allowed = client && (client as unknown as { can_introspect?: boolean }).can_introspect === true && client.clientAuthMethod === 'client_secret_basic';
     if (!client || !(await client.compareClientSecret(secret)) || !allowed) return unauthorized(ctx);
 
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined;

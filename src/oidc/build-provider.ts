@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import type { TrustProxy } from '../config/load-config.ts';
 import { trustedProxy } from '../http/trusted-proxy.ts';
+import { assertRegisteredSecretMethod } from './client-auth-method.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
@@ -40,8 +41,10 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   // Honour X-Forwarded-* only from trusted proxies (notes §2): Koa reads them once proxy is on,
   // so trustedProxy, first of all our middleware, leaves only what those proxies wrote.
   provider.proxy = inputs.trustProxy !== undefined;
-  // Stored secrets are keyed hashes; compare in constant time (notes §7).
-  provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
+  // Stored secrets are keyed hashes; compare in constant time (notes §7). Only with the
+  // registered method: Basic and form-posted secrets are not interchangeable.
+  provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string; clientAuthMethod?: string }, presented: string) {
+    assertRegisteredSecretMethod(Provider.ctx, this.clientAuthMethod);
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
   cacheClientInstances(provider);

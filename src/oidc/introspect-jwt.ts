@@ -1,27 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { RevocationList } from '../revocation/revocation-list.ts';
+import type { AccessTokenCheck } from '../verifier/access-token-check.ts';
+import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
 import { FormTooLarge, readProtocolForm, rejectTooLarge, setProtocolForm, single } from './protocol-form.ts';
-
-const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/;
-
-type CallerMetadata = { clientId: string; can_introspect?: boolean };
+import { isStructuredToken } from './structured-token.ts';
 
 /**
  * oidc-provider answers introspection of a structured (JWT) access token with
  * unsupported_token_type, since it never stores them (notes §10). This keeps its client
  * authentication and swaps the JWT for an unknown opaque value; when the library then answers
- * `{ active: false }` for an authenticated caller, the JWT is checked here instead (RFC 7662).
+ * `{ active: false }` for an authenticated caller, the JWT gets the one access-token check
+ * instead (RFC 7662), and the caller learns of it only if the policy lets it.
  */
-export function introspectJwt(options: {
-  issuer: string;
-  path: string;
-  publicJwks: JSONWebKeySet;
-  revocations: RevocationList;
-}): Middleware {
-  const keys = createLocalJWKSet(options.publicJwks);
+export function introspectJwt(options: { path: string; check: AccessTokenCheck }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== options.path) return next();
     let form: URLSearchParams | undefined;
@@ -32,7 +24,7 @@ export function introspectJwt(options: {
       throw err;
     }
     const token = form && single(form, 'token');
-    const isJwt = token !== undefined && JWT_SHAPE.test(token);
+    const isJwt = token !== undefined && isStructuredToken(token);
     if (isJwt) {
       form!.set('token', randomBytes(32).toString('base64url'));
       setProtocolForm(ctx, form!);
@@ -41,21 +33,15 @@ export function introspectJwt(options: {
 
     const body = ctx.body as { active?: boolean } | undefined;
     if (!isJwt || ctx.status !== 200 || body?.active !== false) return;
-    const caller = (ctx as unknown as KoaContextWithOIDC).oidc?.client as unknown as CallerMetadata | undefined;
+    const caller = (ctx as unknown as KoaContextWithOIDC).oidc?.client as unknown as IntrospectingClient | undefined;
     if (!caller) return;
-    try {
-      const { payload } = await jwtVerify(token, keys, {
-        issuer: options.issuer,
-        typ: 'at+jwt', // RFC 9068 §4: never accept an ID token or another JWT as an access token
-        algorithms: ['RS256'],
-      });
-      // Who may learn about a token: the client it was issued to, or an API's own client.
-      if (payload.client_id !== caller.clientId && caller.can_introspect !== true) return;
-      const { client_id, scope, exp, iat, sub, aud, iss, jti, gid } = payload as typeof payload & { gid?: string };
-      if (await options.revocations.isRevoked({ jti, gid, sub, iat })) return;
-      ctx.body = { active: true, token_type: 'Bearer', client_id, scope, exp, iat, sub, aud, iss, jti };
-    } catch {
-      // Invalid, expired, revoked or foreign: stays { active: false } (RFC 7662 §2.2).
-    }
+    // At the issuer no audience or binding is required: the caller's policy decides, and a
+    // binding is reported (RFC 9449 §6.2), not checked.
+    const result = await options.check(token);
+    // Invalid, expired, revoked or not the caller's to know: stays { active: false } (RFC 7662 §2.2).
+    if (!result.isValid) return;
+    const { client_id, scope, exp, iat, nbf, sub, aud, iss, jti, cnf } = result.payload;
+    if (!mayIntrospect(caller, { clientId: client_id, audience: aud, isRefreshToken: false })) return;
+    ctx.body = { active: true, token_type: cnf ? 'DPoP' : 'Bearer', client_id, scope, exp, iat, nbf, sub, aud, iss, jti, ...(cnf ? { cnf: { jkt: cnf.jkt } } : {}) };
   };
 }

@@ -1,6 +1,7 @@
 import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } from 'oidc-provider';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
+import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
 import type { createResourceIndicators } from './resources.ts';
 
 export type ProviderConfigurationInputs = {
@@ -22,13 +23,14 @@ export type ProviderConfigurationInputs = {
 };
 
 export const ID_TOKEN_TTL_SECONDS = 3600;
-// oidc-provider's default clockTolerance: the skew it allows when checking our own tokens.
+// oidc-provider's default clockTolerance, for what it checks itself (client assertions, DPoP
+// proofs at /token), and the key schedule's margin. Our access tokens are checked everywhere
+// with access-token-check.ts's skew (5 s), which this exceeds.
 export const CLOCK_SKEW_SECONDS = 15;
 // No HS* anywhere: client secrets are stored hashed, so nothing can derive a MAC key from them (notes §7).
 const ASYMMETRIC_ALGS: ('RS256' | 'PS256' | 'ES256' | 'EdDSA')[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
 type ClientExtras = {
-  can_introspect?: boolean;
   refresh_token_idle_seconds?: number;
   refresh_token_absolute_seconds?: number;
   clientId: string;
@@ -77,9 +79,14 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
-        // RFC 7662 §4: only the token's own client, or an API's client registered to introspect.
-        allowedPolicy: async (_ctx, client, token) =>
-          token.clientId === client.clientId || (client as unknown as ClientExtras).can_introspect === true,
+        // RFC 7662 §4: the token's own client, or an API's own client for that API's access tokens
+        // (introspection-policy.ts; JWTs take the same policy in introspect-jwt.ts). Never about
+        // a deleted client's tokens.
+        allowedPolicy: async (ctx, client, token) => {
+          const t = { clientId: token.clientId!, audience: (token as { aud?: unknown }).aud, isRefreshToken: token.kind === 'RefreshToken' };
+          if (!mayIntrospect(client as unknown as IntrospectingClient, t)) return false;
+          return t.clientId === client.clientId || (await ctx.oidc.provider.Client.find(t.clientId)) !== undefined;
+        },
       },
       // RFC 7009 §2.1: a client revokes only tokens issued to it.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },

@@ -16,7 +16,7 @@ export function createPostgresRevocationList(knex: Knex, options: { commitLagSec
     async record(event) {
       await knex('revocations').insert({
         kind: event.type,
-        subject: event.type === 'token' ? event.jti : event.type === 'grant' ? event.gid : event.sub,
+        subject: subjectOf(event),
         iat_before: event.type === 'subject' ? event.iat_before : null,
         event: JSON.stringify(event),
         expires_at: new Date(event.exp * 1000),
@@ -29,6 +29,7 @@ export function createPostgresRevocationList(knex: Knex, options: { commitLagSec
         .where((w) => {
           if (t.jti) w.orWhere({ kind: 'token', subject: t.jti });
           if (t.gid) w.orWhere({ kind: 'grant', subject: t.gid });
+          if (t.clientId) w.orWhere({ kind: 'client', subject: t.clientId });
           if (t.sub && t.iat !== undefined) w.orWhere((s) => s.where({ kind: 'subject', subject: t.sub }).where('iat_before', '>=', t.iat!));
           w.orWhereRaw('false');
         })
@@ -51,4 +52,14 @@ export function createPostgresRevocationList(knex: Knex, options: { commitLagSec
       };
     },
   };
+}
+
+/** What an event is looked up by: (kind, subject) is the lookup index. */
+function subjectOf(event: RevocationEvent): string {
+  switch (event.type) {
+    case 'token': return event.jti;
+    case 'grant': return event.gid;
+    case 'subject': return event.sub;
+    case 'client': return event.client_id;
+  }
 }

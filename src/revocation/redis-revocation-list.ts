@@ -3,8 +3,14 @@ import type { RevocationEvent, RevocationList } from './revocation-list.ts';
 
 const FEED = 'revocations:feed';
 
-const markerKey = (e: RevocationEvent) =>
-  e.type === 'token' ? `revoked:jti:${e.jti}` : e.type === 'grant' ? `revoked:gid:${e.gid}` : `revoked:sub:${e.sub}`;
+const markerKey = (e: RevocationEvent) => {
+  switch (e.type) {
+    case 'token': return `revoked:jti:${e.jti}`;
+    case 'grant': return `revoked:gid:${e.gid}`;
+    case 'subject': return `revoked:sub:${e.sub}`;
+    case 'client': return `revoked:client:${e.client_id}`;
+  }
+};
 
 /**
  * Revocation state in Redis: one expiring marker per event for lookups, and a stream for the
@@ -24,12 +30,13 @@ export function createRedisRevocationList(redis: Redis, options: { maxTokenTtlSe
     async isRevoked(t) {
       // GETs, not one MGET: the markers live in different hash slots on a Redis Cluster.
       const get = (key: string | undefined) => (key ? redis.get(key) : Promise.resolve(null));
-      const [jti, gid, sub] = await Promise.all([
+      const [jti, gid, sub, client] = await Promise.all([
         get(t.jti && `revoked:jti:${t.jti}`),
         get(t.gid && `revoked:gid:${t.gid}`),
         get(t.sub && `revoked:sub:${t.sub}`),
+        get(t.clientId && `revoked:client:${t.clientId}`),
       ]);
-      if ((t.jti && jti) || (t.gid && gid)) return true;
+      if ((t.jti && jti) || (t.gid && gid) || (t.clientId && client)) return true;
       return Boolean(t.sub && sub && t.iat !== undefined && t.iat <= Number(sub));
     },
 

@@ -10,12 +10,14 @@ export type RevocationEvent =
   /** Every token of one grant (refresh-token reuse, revocation of a refresh token). */
   | { type: 'grant'; gid: string; exp: number }
   /** Every token of a user issued up to `iat_before` (sign out everywhere). */
-  | { type: 'subject'; sub: string; iat_before: number; exp: number };
+  | { type: 'subject'; sub: string; iat_before: number; exp: number }
+  /** Every token issued to one client, whenever (the client was deleted). */
+  | { type: 'client'; client_id: string; exp: number };
 
 export type RevocationFeedPage = { events: (RevocationEvent & { cursor: string })[]; cursor: string };
 
 /** The claims of an access token that revocation can match. */
-export type TokenFacts = { jti?: string; gid?: string; sub?: string; iat?: number };
+export type TokenFacts = { jti?: string; gid?: string; sub?: string; iat?: number; clientId?: string };
 
 export type RevocationList = {
   record(event: RevocationEvent): Promise<void>;

@@ -27,6 +27,7 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
   const tokens = new Map<string, number>(); // jti → exp
   const grants = new Map<string, number>(); // gid → exp
   const subjects = new Map<string, { iatBefore: number; exp: number }>();
+  const clients = new Map<string, number>(); // client_id → exp
   let isLoaded = false;
   let cursors: (string | undefined)[] = [undefined]; // oldest first; undefined = the full snapshot
   let timer: NodeJS.Timeout | undefined;
@@ -38,11 +39,12 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
   const apply = (e: RevocationEvent) => {
     if (e.type === 'token') tokens.set(e.jti, Math.max(e.exp, tokens.get(e.jti) ?? 0));
     else if (e.type === 'grant') grants.set(e.gid, Math.max(e.exp, grants.get(e.gid) ?? 0));
-    else {
+    else if (e.type === 'client') clients.set(e.client_id, Math.max(e.exp, clients.get(e.client_id) ?? 0));
+    else if (e.type === 'subject') {
       const known = subjects.get(e.sub);
       // A later sign-out covers more; never let an older event narrow the cut-off.
       subjects.set(e.sub, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
-    }
+    } // an unknown type (written by a newer instance during a rolling upgrade): ignored
   };
 
   // An event outlives every token it covers, so once its exp has passed it can go.
@@ -51,6 +53,7 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
     for (const [k, exp] of tokens) if (exp < now) tokens.delete(k);
     for (const [k, exp] of grants) if (exp < now) grants.delete(k);
     for (const [k, s] of subjects) if (s.exp < now) subjects.delete(k);
+    for (const [k, exp] of clients) if (exp < now) clients.delete(k);
   };
 
   const poll = async () => {
@@ -84,6 +87,7 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
       if (!isLoaded) return undefined;
       if (t.jti !== undefined && tokens.has(t.jti)) return true;
       if (t.gid !== undefined && grants.has(t.gid)) return true;
+      if (t.clientId !== undefined && clients.has(t.clientId)) return true;
       const s = t.sub === undefined ? undefined : subjects.get(t.sub);
       return Boolean(s && t.iat !== undefined && t.iat <= s.iatBefore);
     },

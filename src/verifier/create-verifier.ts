@@ -1,26 +1,24 @@
-import { errors, jwtVerify, type JWTPayload } from 'jose';
+import { CLOCK_SKEW_SECONDS, createAccessTokenCheck } from './access-token-check.ts';
 import { createJwksCache } from './jwks-cache.ts';
 import { koaMiddleware, expressMiddleware } from './middleware.ts';
+import { createMemoryReplayGuard } from './replay-cache.ts';
 import { followRevocations } from './revocation-follower.ts';
-import type { AccessTokenClaims, Verifier, VerifierAlgorithm, VerifierOptions } from './types.ts';
-import { invalidToken, missingToken } from './verification-error.ts';
+import type { AccessTokenClaims, Verifier, VerifierAlgorithm, VerifierOptions, VerifyRequest } from './types.ts';
+import { missingToken, refusal } from './verification-error.ts';
 
 const ALLOWED_ALGORITHMS: readonly string[] = ['RS256', 'PS256', 'ES256', 'EdDSA'] satisfies VerifierAlgorithm[];
 /** On an unknown kid, refetch the JWKS at most this often. */
 const UNKNOWN_KID_COOLDOWN_MS = 10_000;
-/** Longer than any sane JWT; refused before any parsing. */
-const MAX_TOKEN_LENGTH = 16_384;
-/** Three base64url parts (RFC 7515 §7.1); also keeps the token within RFC 6750's b64token. */
-const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
-/** What every Gatehouse access token carries (RFC 9068 §2.2, less aud: checked by jose). */
-const REQUIRED_CLAIMS = ['iss', 'sub', 'client_id', 'exp', 'iat'];
+const DEFAULT_MAX_REPLAY_ENTRIES = 100_000;
 
 const consoleLogger = { warn: (obj: object, msg?: string) => console.warn(`[gatehouse/verifier] ${msg ?? ''}`, obj) };
 
 /**
- * Verifies Gatehouse's RFC 9068 access tokens offline: signature against the issuer's JWKS
- * (cached as it allows), pinned algorithms, `typ: at+jwt`, iss, aud, exp, nbf and iat within a
- * small clock skew, and, with `revocation` set, the revocation feed followed in the background.
+ * Verifies Gatehouse's RFC 9068 access tokens offline, with the same check Gatehouse itself
+ * uses (access-token-check.ts): signature against the issuer's JWKS (cached as it allows),
+ * pinned algorithms, `typ: at+jwt`, iss, aud, exp, nbf and iat within a small clock skew, the
+ * DPoP proof of a bound token (RFC 9449), and, with `revocation` set, the revocation feed
+ * followed in the background.
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const { issuer } = options;
@@ -31,7 +29,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   // Never 'none', never HS* (a public key used as an HMAC secret would verify forged tokens).
   const refused = algorithms.find((a) => !ALLOWED_ALGORITHMS.includes(a));
   if (refused !== undefined || algorithms.length === 0) throw new TypeError(`createVerifier: algorithm ${refused} is not allowed`);
-  const clockTolerance = options.clockToleranceSeconds ?? 5;
+  const clockTolerance = options.clockToleranceSeconds ?? CLOCK_SKEW_SECONDS;
   const logger = options.logger ?? consoleLogger;
   const getFetch = () => options.fetch ?? globalThis.fetch;
   const realm = issuer;
@@ -72,67 +70,44 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
   const started = Promise.all([jwks.refresh().catch(() => {}), revocations?.firstSync]).then(() => {});
 
-  async function verify(token: string): Promise<AccessTokenClaims> {
+  const check = createAccessTokenCheck({
+    issuer,
+    algorithms,
+    getKey: jwks.getKey,
+    clockToleranceSeconds: clockTolerance,
+    isRevoked: revocations ? (facts) => revocations.isRevoked(facts) : undefined,
+    dpopReplay: createMemoryReplayGuard({ maxEntries: options.dpop?.maxReplayEntries ?? DEFAULT_MAX_REPLAY_ENTRIES }),
+  });
+
+  async function verify(token: string, request: VerifyRequest = {}): Promise<AccessTokenClaims> {
     if (typeof token !== 'string' || token === '') throw missingToken(realm);
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) throw invalidToken(realm, 'the token is not a JWT');
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, jwks.getKey, {
-        issuer,
-        audience,
-        algorithms,
-        typ: 'at+jwt', // RFC 9068 §4: refuse ID tokens and other JWTs signed by the same keys
-        clockTolerance,
-        requiredClaims: REQUIRED_CLAIMS,
-      }));
-    } catch (err) {
-      throw invalidToken(realm, describe(err));
-    }
-    const { sub, client_id: clientId, scope, iat, jti, gid } = payload;
-    if (typeof sub !== 'string' || typeof clientId !== 'string') throw invalidToken(realm, 'sub and client_id must be strings');
-    // jose checks iat only against a maxTokenAge; a token from the future means a broken clock or a forgery.
-    if (iat! > Date.now() / 1000 + clockTolerance) throw invalidToken(realm, 'the token was issued in the future');
-    if (scope !== undefined && typeof scope !== 'string') throw invalidToken(realm, 'scope must be a string');
-    const claims: AccessTokenClaims = {
-      sub,
-      client_id: clientId,
-      scope: scope ? scope.split(' ').filter(Boolean) : [],
+    const presentation = request.scheme === 'DPoP' ? request : { scheme: 'Bearer' as const };
+    const result = await check(token, { audience, presentation });
+    if (!result.isValid) throw refusal(realm, result);
+    const { payload } = result;
+    return {
+      sub: payload.sub,
+      client_id: payload.client_id,
+      scope: payload.scope ? payload.scope.split(' ').filter(Boolean) : [],
       aud: payload.aud!,
-      iss: payload.iss!,
-      exp: payload.exp!,
-      iat: iat!,
-      jti: typeof jti === 'string' ? jti : undefined,
-      gid: typeof gid === 'string' ? gid : undefined,
+      iss: payload.iss,
+      exp: payload.exp,
+      iat: payload.iat,
+      jti: payload.jti,
+      gid: payload.gid,
+      cnf: payload.cnf,
       claims: payload,
     };
-    if (revocations?.isRevoked(claims)) throw invalidToken(realm, 'the token has been revoked');
-    return claims;
   }
 
   return {
     verify,
-    koa: (o = {}) => koaMiddleware(verify, o),
-    express: (o = {}) => expressMiddleware(verify, o),
+    koa: (o = {}) => koaMiddleware(verify, o, options.dpop?.origin),
+    express: (o = {}) => expressMiddleware(verify, o, options.dpop?.origin),
     ready: () => started,
     async close() {
       closing.abort();
       await revocations?.stop();
     },
   };
-}
-
-/** A short reason for error_description; never the token's contents. */
-function describe(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return 'the token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    if (err.reason === 'missing') return `the token has no ${err.claim} claim`;
-    if (err.claim === 'nbf') return 'the token is not valid yet';
-    if (err.claim === 'typ') return 'the token is not an access token (typ must be at+jwt)';
-    return `unexpected ${err.claim} claim`; // iss, aud, or a claim of the wrong type
-  }
-  if (err instanceof errors.JOSEAlgNotAllowed) return 'the signing algorithm is not allowed';
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'the signature is invalid';
-  if (err instanceof errors.JWKSNoMatchingKey) return 'the token was signed by an unknown key';
-  if (err instanceof errors.JOSEError) return 'the token is malformed';
-  return 'the signing keys could not be fetched';
 }

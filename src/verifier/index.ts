@@ -1,12 +1,13 @@
 /**
  * gatehouse/verifier: verify Gatehouse access tokens in any Node API. Standalone: it imports
- * nothing from the server, only jose.
+ * nothing from the server, only jose (the server imports its access-token check instead).
  */
 export { createVerifier } from './create-verifier.ts';
 export { VerificationError, requireScope, type VerificationErrorCode } from './verification-error.ts';
-export { bearerToken } from './middleware.ts';
+export { bearerToken, parseAuthorization } from './middleware.ts';
 export type {
   AccessTokenClaims,
+  VerifyRequest,
   ExpressMiddleware,
   KoaMiddleware,
   MiddlewareOptions,

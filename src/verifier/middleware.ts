@@ -1,4 +1,4 @@
-import type { AccessTokenClaims, ExpressMiddleware, KoaMiddleware, MiddlewareOptions } from './types.ts';
+import type { AccessTokenClaims, ExpressMiddleware, ExpressRequestLike, KoaMiddleware, MiddlewareOptions, VerifyRequest } from './types.ts';
 import { requireScope, VerificationError } from './verification-error.ts';
 
 declare global {
@@ -10,7 +10,7 @@ declare global {
   }
 }
 
-type Verify = (token: string) => Promise<AccessTokenClaims>;
+type Verify = (token: string, request?: VerifyRequest) => Promise<AccessTokenClaims>;
 
 /**
  * The token from `Authorization: Bearer <token>` (RFC 6750 §2.1), or '' when the request has no
@@ -22,19 +22,37 @@ export function bearerToken(authorization: string | undefined): string {
   return /^Bearer(?: +(.*))?$/i.exec(authorization?.trim() ?? '')?.[1]?.trim() ?? '';
 }
 
-async function authenticate(verify: Verify, authorization: string | undefined, options: MiddlewareOptions) {
-  const claims = await verify(bearerToken(authorization));
+/**
+ * The scheme and token of an `Authorization` header: `Bearer` (RFC 6750 §2.1) or `DPoP`
+ * (RFC 9449 §7.1); undefined when it has neither. "Bearer a b" comes back whole, for verify to
+ * refuse as malformed.
+ */
+export function parseAuthorization(authorization: string | undefined): { scheme: 'Bearer' | 'DPoP'; token: string } | undefined {
+  const match = /^(Bearer|DPoP)(?: +(.*))?$/i.exec(authorization?.trim() ?? '');
+  if (!match) return undefined;
+  return { scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer', token: match[2]?.trim() ?? '' };
+}
+
+/** What the middleware knows of the request, for a DPoP proof's htm and htu. */
+type RequestLine = { method: string; url: string };
+
+async function authenticate(verify: Verify, authorization: string | undefined, proof: string | string[] | undefined, line: () => RequestLine, options: MiddlewareOptions) {
+  const credentials = parseAuthorization(authorization);
+  // RFC 9449 §4.3: exactly one DPoP header; two are refused as no valid proof.
+  const request: VerifyRequest = credentials?.scheme === 'DPoP' ? { scheme: 'DPoP', proof: typeof proof === 'string' ? proof : undefined, ...line() } : {};
+  const claims = await verify(credentials?.token ?? '', request);
   if (options.scope !== undefined) requireScope(claims, options.scope);
   return claims;
 }
 
 const errorBody = (err: VerificationError) => ({ error: err.code, error_description: err.description });
 
-export function koaMiddleware(verify: Verify, options: MiddlewareOptions): KoaMiddleware {
+export function koaMiddleware(verify: Verify, options: MiddlewareOptions, origin?: string): KoaMiddleware {
   return async (ctx, next) => {
     let claims: AccessTokenClaims;
     try {
-      claims = await authenticate(verify, ctx.get('authorization') || undefined, options);
+      const line = () => ({ method: ctx.method, url: `${origin ?? `${ctx.protocol}://${ctx.host}`}${ctx.path}` });
+      claims = await authenticate(verify, ctx.get('authorization') || undefined, ctx.get('dpop') || undefined, line, options);
     } catch (err) {
       if (!(err instanceof VerificationError)) throw err;
       ctx.status = err.status;
@@ -47,9 +65,9 @@ export function koaMiddleware(verify: Verify, options: MiddlewareOptions): KoaMi
   };
 }
 
-export function expressMiddleware(verify: Verify, options: MiddlewareOptions): ExpressMiddleware {
+export function expressMiddleware(verify: Verify, options: MiddlewareOptions, origin?: string): ExpressMiddleware {
   return (req, res, next) => {
-    authenticate(verify, req.headers.authorization, options).then(
+    authenticate(verify, req.headers.authorization, req.headers.dpop, () => expressRequestLine(req, origin), options).then(
       (claims) => {
         req.auth = claims;
         next();
@@ -64,4 +82,9 @@ export function expressMiddleware(verify: Verify, options: MiddlewareOptions): E
       },
     );
   };
+}
+
+function expressRequestLine(req: ExpressRequestLike, origin: string | undefined): RequestLine {
+  const path = (req.originalUrl ?? req.url ?? '/').split(/[?#]/)[0]!;
+  return { method: req.method ?? 'GET', url: `${origin ?? `${req.protocol ?? 'http'}://${req.headers.host ?? ''}`}${path}` };
 }

@@ -4,10 +4,11 @@ const MAX_PAGES_PER_POLL = 50;
 type FeedEvent =
   | { type: 'token'; jti: string; exp: number }
   | { type: 'grant'; gid: string; exp: number }
-  | { type: 'subject'; sub: string; iat_before: number; exp: number };
+  | { type: 'subject'; sub: string; iat_before: number; exp: number }
+  | { type: 'client'; client_id: string; exp: number };
 
 export type RevocationFollower = {
-  isRevoked(token: { jti?: string; gid?: string; sub: string; iat: number }): boolean;
+  isRevoked(token: { jti?: string; gid?: string; sub: string; iat: number; clientId?: string }): boolean;
   /** Settles when the first sync has finished, successfully or not. */
   readonly firstSync: Promise<void>;
   stop(): Promise<void>;
@@ -31,6 +32,7 @@ export function followRevocations(deps: {
   const tokens = new Map<string, number>(); // jti → exp
   const grants = new Map<string, number>(); // gid → exp
   const subjects = new Map<string, { iatBefore: number; exp: number }>();
+  const clients = new Map<string, number>(); // client_id → exp
   let cursor: string | undefined; // none yet: the first poll reads the full snapshot
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -45,7 +47,8 @@ export function followRevocations(deps: {
       const known = subjects.get(e.sub);
       // A later sign-out covers more: never let an older event narrow the cut-off.
       subjects.set(e.sub, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
-    } // other types: a newer Gatehouse; ignored
+    } else if (e.type === 'client' && typeof e.client_id === 'string') clients.set(e.client_id, Math.max(e.exp, clients.get(e.client_id) ?? 0));
+    // Any other type comes from a newer Gatehouse: ignored, as the feed's specification says.
   };
 
   // An event outlives every token it covers, so once its exp has passed it can go.
@@ -54,6 +57,7 @@ export function followRevocations(deps: {
     for (const [k, exp] of tokens) if (exp < now) tokens.delete(k);
     for (const [k, exp] of grants) if (exp < now) grants.delete(k);
     for (const [k, s] of subjects) if (s.exp < now) subjects.delete(k);
+    for (const [k, exp] of clients) if (exp < now) clients.delete(k);
   };
 
   const page = async (cursor: string | undefined) => {
@@ -92,6 +96,7 @@ export function followRevocations(deps: {
     isRevoked(t) {
       if (t.jti !== undefined && tokens.has(t.jti)) return true;
       if (t.gid !== undefined && grants.has(t.gid)) return true;
+      if (t.clientId !== undefined && clients.has(t.clientId)) return true;
       const s = subjects.get(t.sub);
       return s !== undefined && t.iat <= s.iatBefore;
     },

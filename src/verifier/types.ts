@@ -12,8 +12,19 @@ export type VerifierOptions = {
   jwksUri?: string;
   /** Default `['RS256']` (what Gatehouse signs with). */
   algorithms?: VerifierAlgorithm[];
-  /** Allowed clock skew for exp, nbf and iat. Default 5. */
+  /** Allowed clock skew for exp, nbf and iat (and a DPoP proof's iat). Default 5, as Gatehouse's own checks. */
   clockToleranceSeconds?: number;
+  /** DPoP-bound tokens (RFC 9449): how the proofs that come with them are checked. */
+  dpop?: {
+    /**
+     * This API's public origin, e.g. `https://api.example.com`: a proof's `htu` must be this
+     * origin plus the request's path. Default: the origin the request names (its Host header and
+     * protocol, as Koa's `ctx.protocol`/`ctx.host` and Express's `req.protocol` see them).
+     */
+    origin?: string;
+    /** How many used proof ids are remembered, for replay detection. Default 100000. */
+    maxReplayEntries?: number;
+  };
   /** Follow Gatehouse's revocation feed with this API's own client (one created with --introspect). */
   revocation?: {
     clientId: string;
@@ -42,9 +53,18 @@ export type AccessTokenClaims = {
   jti?: string;
   /** Gatehouse's grant digest, matched by grant revocations. */
   gid?: string;
+  /** RFC 9449 §6.1: the token is DPoP-bound to the key with this thumbprint (and its proof was checked). */
+  cnf?: { jkt: string };
   /** Every claim of the token, as sent. */
   claims: Record<string, unknown>;
 };
+
+/**
+ * How the token came with the request. Default: `Authorization: Bearer` (RFC 6750). For
+ * `Authorization: DPoP` (RFC 9449 §7.1) give the scheme, the `DPoP` header, the request's method
+ * and its full URL (query and fragment are ignored).
+ */
+export type VerifyRequest = { scheme?: 'Bearer' } | { scheme: 'DPoP'; proof: string | undefined; method: string; url: string };
 
 export type MiddlewareOptions = {
   /** Scopes the route needs (all of them): `'read'`, `'read write'` or `['read', 'write']`. */
@@ -57,6 +77,12 @@ export type MiddlewareOptions = {
  */
 export type KoaContextLike = {
   get(field: string): string;
+  method: string;
+  /** The request's path, without the query. */
+  path: string;
+  /** As Koa sees them (`app.proxy` decides whether X-Forwarded-* count). */
+  protocol: string;
+  host: string;
   set(field: string, value: string): void;
   status: number;
   body: unknown;
@@ -64,7 +90,16 @@ export type KoaContextLike = {
 };
 export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
 
-export type ExpressRequestLike = { headers: { authorization?: string | undefined }; auth?: AccessTokenClaims };
+export type ExpressRequestLike = {
+  headers: { authorization?: string | undefined; dpop?: string | string[] | undefined; host?: string | undefined };
+  method?: string;
+  /** Express's, with the mount path; plain node:http has only `url`. */
+  originalUrl?: string;
+  url?: string;
+  /** Express's (its `trust proxy` setting decides whether X-Forwarded-Proto counts); default http. */
+  protocol?: string;
+  auth?: AccessTokenClaims;
+};
 export type ExpressResponseLike = {
   statusCode: number;
   setHeader(name: string, value: string): unknown;
@@ -73,8 +108,12 @@ export type ExpressResponseLike = {
 export type ExpressMiddleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: (err?: unknown) => void) => void;
 
 export type Verifier = {
-  /** Verifies a bearer token; throws a VerificationError (401) if it is not a valid, unrevoked access token. */
-  verify(token: string): Promise<AccessTokenClaims>;
+  /**
+   * Verifies an access token; throws a VerificationError (401) if it is not a valid, unrevoked
+   * access token. A DPoP-bound token passes only with `request` naming the DPoP scheme and a
+   * valid proof for this request.
+   */
+  verify(token: string, request?: VerifyRequest): Promise<AccessTokenClaims>;
   /** Koa middleware: sets `ctx.state.auth`, or answers 401/403 with `WWW-Authenticate`. */
   koa(options?: MiddlewareOptions): KoaMiddleware;
   /** Express (or connect) middleware: sets `req.auth`, or answers 401/403 with `WWW-Authenticate`. */

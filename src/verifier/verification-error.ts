@@ -1,16 +1,18 @@
+import { DPOP_ALGORITHMS } from './dpop-proof.ts';
 import type { AccessTokenClaims } from './types.ts';
 
-export type VerificationErrorCode = 'invalid_token' | 'insufficient_scope' | 'invalid_request';
+export type VerificationErrorCode = 'invalid_token' | 'insufficient_scope' | 'invalid_request' | 'invalid_dpop_proof';
 
 /**
- * Why a request's bearer token was refused, with everything an API needs to answer it: the
- * status (401 or 403), the RFC 6750 §3.1 error code and the `WWW-Authenticate` header value.
+ * Why a request's access token was refused, with everything an API needs to answer it: the
+ * status (401 or 403), the RFC 6750 §3.1 (or RFC 9449 §7.1) error code and the
+ * `WWW-Authenticate` header value.
  */
 export class VerificationError extends Error {
   readonly status: 401 | 403;
   readonly code: VerificationErrorCode;
   readonly description: string;
-  /** The `WWW-Authenticate` response header value (RFC 6750 §3). */
+  /** The `WWW-Authenticate` response header value (RFC 6750 §3, or RFC 9449 §7.1 for DPoP). */
   readonly wwwAuthenticate: string;
 
   constructor(init: {
@@ -26,6 +28,8 @@ export class VerificationError extends Error {
      * attribute, so clients are not told of an error they did not make.
      */
     isTokenMissing?: boolean;
+    /** RFC 9449 §7.1: the DPoP scheme, for a DPoP request or a DPoP-bound token. */
+    isDpop?: boolean;
   }) {
     super(init.description);
     this.name = 'VerificationError';
@@ -36,7 +40,9 @@ export class VerificationError extends Error {
     if (init.realm !== undefined) params.push(`realm=${quote(init.realm)}`);
     if (!init.isTokenMissing) params.push(`error=${quote(init.code)}`, `error_description=${quote(init.description)}`);
     if (init.scope !== undefined) params.push(`scope=${quote(init.scope)}`);
-    this.wwwAuthenticate = params.length > 0 ? `Bearer ${params.join(', ')}` : 'Bearer';
+    if (init.isDpop) params.push(`algs=${quote(DPOP_ALGORITHMS.join(' '))}`);
+    const scheme = init.isDpop ? 'DPoP' : 'Bearer';
+    this.wwwAuthenticate = params.length > 0 ? `${scheme} ${params.join(', ')}` : scheme;
   }
 }
 
@@ -46,8 +52,18 @@ const quote = (value: string) => `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E
 export const missingToken = (realm: string) =>
   new VerificationError({ status: 401, code: 'invalid_request', description: 'no access token in the request', realm, isTokenMissing: true });
 
-export const invalidToken = (realm: string, description: string) =>
-  new VerificationError({ status: 401, code: 'invalid_token', description, realm });
+export const invalidToken = (realm: string, description: string, isDpop = false) =>
+  new VerificationError({ status: 401, code: 'invalid_token', description, realm, isDpop });
+
+/** The refusal for a failed access-token check (access-token-check.ts). */
+export const refusal = (realm: string, failure: { error: string; description: string; isDpop: boolean }) =>
+  new VerificationError({
+    status: 401,
+    code: failure.error === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token',
+    description: failure.description,
+    realm,
+    isDpop: failure.isDpop,
+  });
 
 /**
  * Throws a 403 insufficient_scope unless the token carries every scope given
@@ -62,5 +78,6 @@ export function requireScope(claims: AccessTokenClaims, scope: string | string[]
     description: `the token lacks a required scope`,
     realm: claims.iss,
     scope: required.join(' '),
+    isDpop: claims.cnf !== undefined,
   });
 }
