@@ -8,6 +8,7 @@ import * as consents from '../../migrations/20261123000006_consents.ts';
 import * as upstreamSignIn from '../../migrations/20261123000008_upstream_sign_in.ts';
 import * as auditIndexes from '../../migrations/20261123000009_audit_indexes.ts';
 import * as accountEmailVerified from '../../migrations/20261204000101_account_email_verified.ts';
+import * as signInGrants from '../../migrations/20261204000102_sign_in_grants.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000008_upstream_sign_in': upstreamSignIn,
   '20261123000009_audit_indexes': auditIndexes,
   '20261204000101_account_email_verified': accountEmailVerified,
+  '20261204000102_sign_in_grants': signInGrants,
 };
 
 const source: Knex.MigrationSource<string> = {
