@@ -49,11 +49,11 @@ export function createAccountRepository(knex: Knex) {
       const row = await holds(knex<Row>('accounts').where({ email })).first();
       return row && fromRow(row as Row);
     },
-    /** Returns undefined when the address already has a holder (and this account would hold it). */
-    async insert(a: { email: string; emailVerified: boolean; name: string | null; passwordHash: string | null }): Promise<AccountWithHash | undefined> {
+    /** Unverified unless said otherwise. Undefined when the address already has a holder (and this account would hold it). */
+    async insert(a: { email: string; emailVerified?: boolean; name: string | null; passwordHash: string | null }): Promise<AccountWithHash | undefined> {
       const row = await unlessTaken(() =>
         knex<Row>('accounts')
-          .insert({ email: a.email, email_verified: a.emailVerified, name: a.name, password_hash: a.passwordHash })
+          .insert({ email: a.email, email_verified: a.emailVerified === true, name: a.name, password_hash: a.passwordHash })
           .returning('*') as Promise<Row[]>,
       );
       return row && fromRow(row);

@@ -32,7 +32,7 @@ export function createAccountService(deps: { repository: AccountRepository; audi
 
   return {
     /** `actor`: an operator made the account (CLI, admin API) and the audit trail says who; self sign-up has none. */
-    async registerAccount(input: { email: string; password: string; name?: string }, actor?: Actor): Promise<Account> {
+    async registerAccount(input: { email: string; password: string; name?: string }, actor?: Actor): Promise<Account & { email: string }> {
       const email = normalizeEmail(input.email);
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
       const problem = passwordProblem(input.password);
@@ -54,7 +54,7 @@ export function createAccountService(deps: { repository: AccountRepository; audi
           details: { via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) },
         });
       }
-      return strip(created);
+      return { ...strip(created), email };
     },
 
     /** Expected outcome as a value: the account, or undefined for any mismatch (same time either way). */
