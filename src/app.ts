@@ -12,6 +12,7 @@ import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
 import { createConsentRepository } from './consents/consent-repository.ts';
 import { createConsentService } from './consents/consent-service.ts';
+import { createSignInGrantRepository } from './consents/sign-in-grant-repository.ts';
 import { resolveSecret } from './config/dev-secret.ts';
 import type { Config } from './config/load-config.ts';
 import { deriveSecrets } from './crypto/derive-secrets.ts';
@@ -42,6 +43,7 @@ import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { introspectJwt } from './oidc/introspect-jwt.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
+import { createSignInGrants } from './oidc/sign-in-grants.ts';
 import { observeProvider } from './oidc/observe-provider.ts';
 import { createOwnTokenCheck, sharedDpopReplay } from './oidc/own-token-check.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
@@ -150,6 +152,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const accountEmails = createAccountEmails({ issuer: config.issuer }); // links from ISSUER only
   const oneTimeTokens = createOneTimeTokenStore(knex); // single-use links: verification, password reset
   const consents = createConsentService({ repository: createConsentRepository(knex) });
+  const signInGrants = createSignInGrants({ repository: createSignInGrantRepository(knex) });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
   const signingKeys = createSigningKeyStore({
@@ -239,7 +242,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       dpopNonceSecret: derived.dpopNonceSecret,
       adapter,
       findAccount: createFindAccount(accounts),
-      loadExistingGrant: createLoadExistingGrant({ consents }),
+      loadExistingGrant: createLoadExistingGrant({ consents, signInGrants }),
       resourceIndicators: createResourceIndicators(resources),
       pages,
       refreshTokens: config.refreshTokens,

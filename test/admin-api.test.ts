@@ -131,6 +131,8 @@ describe('admin API', () => {
     expect(await bad({ name: 'x', surprise: true })).toMatchObject({ status: 400 });
     expect(await bad({ name: 'x', resources: ['https://unknown.example'] })).toMatchObject({ status: 400 });
     expect((await json(await call('POST', '/resources', adminToken, { identifier: 'not a uri', scope: 'a' }))).status).toBe(400);
+    expect((await json(await call('POST', '/resources', adminToken, { identifier: 'javascript:alert(1)', scope: 'a' }))).status).toBe(400);
+    expect(await bad({ name: 'x', redirect_uris: ['http://app.example.test/callback'] })).toMatchObject({ status: 400 });
     expect((await json(await call('GET', '/audit?since=yesterday', adminToken))).status).toBe(400);
     expect((await json(await call('GET', '/audit?limit=0', adminToken))).status).toBe(400);
     expect((await json(await call('POST', '/keys/no-such-kid/revoke', adminToken))).status).toBe(404);

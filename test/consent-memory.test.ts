@@ -91,6 +91,26 @@ describe('remembered consent and first-party clients', () => {
     expect(prompted.pages[1]!.body).toContain('See your email address');
   });
 
+  it('asks for the password once with prompt=login and a consent to give, and says when it was given', async () => {
+    const config = await discover('Re-authenticating App');
+    const ua = createUserAgent();
+    const first = await flow(ua, config, 'openid email', allowAll, { prompt: 'login' });
+    expect(kinds(first)).toEqual(['login', 'consent']);
+    expect(first.callback?.searchParams.get('code')).toBeTruthy();
+    // Signed in already, in the same browser: prompt=login asks again, once, and the new scope's consent.
+    const beforeLogin = Math.floor(Date.now() / 1000);
+    const verifier = oauth.randomPKCECodeVerifier();
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API, prompt: 'login', state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const second = await walkPages(ua, url, REDIRECT_URI, allowAll);
+    expect(kinds(second)).toEqual(['login', 'consent']);
+    const tokens = await oauth.authorizationCodeGrant(config, second.callback!, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const authTime = tokens.claims()!.auth_time!;
+    expect(authTime).toBeGreaterThanOrEqual(beforeLogin); // the password just given, not the first sign-in
+  });
+
   it('never shows the consent page for a first-party client, and its tokens carry what it asked for', async () => {
     const config = await discover('Own App', { isFirstParty: true });
     const exchange = async (scope: string, resource?: string) => {

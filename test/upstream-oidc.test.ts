@@ -80,14 +80,37 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     expect(audit.filter((e) => e.accountId === account!.id)).toHaveLength(1);
   });
 
-  it('links a verified email to the existing account', async () => {
-    const existing = await gh.services.accounts.registerAccount({ email: 'linked@example.test', password: 'the existing passphrase' });
-    up.users.set('sub-linked', { email: 'Linked@Example.test', email_verified: true });
-    const claims = await signInWith('google', 'sub-linked');
-    expect(claims.sub).toBe(existing.id);
-    expect(await identities('google', 'sub-linked')).toEqual([{ account_id: existing.id }]);
-    expect((await gh.services.accounts.authenticate('linked@example.test', 'the existing passphrase'))?.id).toBe(existing.id);
-    expect((await gh.services.audit.list({ type: 'upstream.identity_linked' })).map((e) => e.accountId)).toContain(existing.id);
+  it('links a verified email to the account that holds it verified', async () => {
+    up.users.set('sub-linked-google', { email: 'linked@example.test', email_verified: true });
+    const first = await signInWith('google', 'sub-linked-google');
+    up.users.set('sub-linked-corp', { email: 'Linked@Example.test', email_verified: true });
+    const claims = await signInWith('corp', 'sub-linked-corp');
+    expect(claims.sub).toBe(first.sub);
+    expect(await identities('corp', 'sub-linked-corp')).toEqual([{ account_id: first.sub }]);
+    expect(await gh.services.accounts.findById(first.sub)).toMatchObject({ email: 'linked@example.test', emailVerified: true });
+    expect((await gh.services.audit.list({ type: 'upstream.identity_linked' })).map((e) => e.accountId)).toContain(first.sub);
+  });
+
+  it('does not link a verified email to a password account whose address nobody proved: the prover gets an account', async () => {
+    const existing = await gh.services.accounts.registerAccount({ email: 'unproven@example.test', password: 'the existing passphrase' });
+    up.users.set('sub-prover', { email: 'unproven@example.test', email_verified: true });
+    const claims = await signInWith('google', 'sub-prover');
+    expect(claims.sub).not.toBe(existing.id);
+    expect(await gh.services.accounts.findByEmail('unproven@example.test')).toMatchObject({ id: claims.sub, emailVerified: true });
+    // The unproven holder lost the address: no password sign-in with it, and the audit trail says so.
+    expect(await gh.services.accounts.findById(existing.id)).toMatchObject({ email: null, emailVerified: false });
+    expect(await gh.services.accounts.authenticate('unproven@example.test', 'the existing passphrase')).toBeUndefined();
+    const released = await gh.services.audit.list({ type: 'account.email_released' });
+    expect(released.find((e) => e.accountId === existing.id)?.details).toEqual({ to_account: claims.sub });
+  });
+
+  it('verifies an account’s address at its next sign-in through its own upstream that vouches for it', async () => {
+    // As an account from before email_verified was recorded: linked, its address unverified.
+    const old = await gh.services.accounts.createUnverifiedAccount({ email: 'earlier@example.test' });
+    await gh.knex('upstream_identities').insert({ upstream_id: 'google', subject: 'sub-earlier', account_id: old.id });
+    up.users.set('sub-earlier', { email: 'earlier@example.test', email_verified: true });
+    expect((await signInWith('google', 'sub-earlier')).sub).toBe(old.id);
+    expect(await gh.services.accounts.findById(old.id)).toMatchObject({ email: 'earlier@example.test', emailVerified: true });
   });
 
   it('does not link an unverified email to an existing account: a 409 page says to use the password', async () => {

@@ -11,6 +11,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
+/** A name an upstream sent: cut to size; dropped if it carries control characters. */
+function cleanName(name: string | undefined): string | null {
+  const trimmed = name?.trim().slice(0, 200) || null;
+  return trimmed && !CONTROL.test(trimmed) ? trimmed : null;
+}
+
 /** A syntactically plausible address; real verification is by mail, not by regex. */
 export function isPlausibleEmail(email: string): boolean {
   return email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
@@ -32,7 +38,7 @@ export function createAccountService(deps: { repository: AccountRepository; audi
 
   return {
     /** `actor`: an operator made the account (CLI, admin API) and the audit trail says who; self sign-up has none. */
-    async registerAccount(input: { email: string; password: string; name?: string }, actor?: Actor): Promise<Account> {
+    async registerAccount(input: { email: string; password: string; name?: string }, actor?: Actor): Promise<Account & { email: string }> {
       const email = normalizeEmail(input.email);
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
       const problem = passwordProblem(input.password);
@@ -41,7 +47,10 @@ export function createAccountService(deps: { repository: AccountRepository; audi
       if (problem === 'too_common') throw new AppError('common_password', 'password is one of the most common passwords');
       const name = input.name?.trim() || null;
       if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
-      const created = await deps.repository.insert({ email, name, passwordHash: await passwords.hash(input.password) });
+      // Unverified: nobody checked that the address is the user's. It is how the account signs in,
+      // so it holds the address (one password account per address), but an upstream proving the
+      // address is never linked to it (claimVerifiedEmail).
+      const created = await deps.repository.insert({ email, emailVerified: false, name, passwordHash: await passwords.hash(input.password) });
       if (!created) throw new AppError('conflict', 'an account with this email already exists', 409);
       if (actor) {
         await deps.audit?.record({
@@ -51,14 +60,14 @@ export function createAccountService(deps: { repository: AccountRepository; audi
           details: { via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) },
         });
       }
-      return strip(created);
+      return { ...strip(created), email };
     },
 
     /** Expected outcome as a value: the account, or undefined for any mismatch (same time either way). */
     async authenticate(emailInput: string, password: string): Promise<Account | undefined> {
       const email = normalizeEmail(emailInput);
       const usable = isPlausibleEmail(email) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
-      const account = usable ? await deps.repository.findByEmail(email) : undefined;
+      const account = usable ? await deps.repository.findHolder(email) : undefined;
       // No account, or one made by an upstream sign-in (no password): the same argon2 work, no.
       if (!account?.passwordHash) {
         await passwords.verify(await dummy(), usable ? password : 'x');
@@ -77,22 +86,57 @@ export function createAccountService(deps: { repository: AccountRepository; audi
     },
 
     /**
-     * An account for someone an upstream identity provider vouches for: no password (they sign in
-     * through the upstream). Undefined when the email is taken.
+     * An account for someone an upstream signed in without vouching for their address (Naver, or
+     * OIDC without `email_verified: true`): no password, the address stored unverified. It holds
+     * no address, so it never blocks a sign-up, is never found by email, and loses the address
+     * to whoever proves it.
      */
-    async createPasswordlessAccount(input: { email: string; name?: string }): Promise<Account | undefined> {
+    async createUnverifiedAccount(input: { email: string; name?: string }): Promise<Account> {
       const email = normalizeEmail(input.email);
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
-      const trimmed = input.name?.trim().slice(0, 200) || null;
-      const name = trimmed && !CONTROL.test(trimmed) ? trimmed : null;
-      const created = await deps.repository.insert({ email, name, passwordHash: null });
-      return created && strip(created);
+      const created = await deps.repository.insert({ email, emailVerified: false, name: cleanName(input.name), passwordHash: null });
+      return strip(created!); // holds no address, so nothing can conflict
     },
 
+    /**
+     * Someone proved they control `email`: an upstream said `email_verified: true` (later also a
+     * link mailed to the address). The address goes to the prover:
+     * - an account already holding it verified is theirs (returned as it is; isNew false);
+     * - otherwise every account that has it unverified loses it (its email becomes null: an
+     *   unproven claim never outlives a proof), and the prover's account gets it verified: the
+     *   account named by `accountId` (the prover's own, e.g. the one the mailed link was for), or
+     *   else a new account without a password.
+     * Undefined when `accountId` is given but another account holds the address verified.
+     */
+    async claimVerifiedEmail(input: { email: string; name?: string; accountId?: string }): Promise<{ account: Account; isNew: boolean } | undefined> {
+      const email = normalizeEmail(input.email);
+      if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
+      if (input.accountId && !(await deps.repository.findById(input.accountId))) return undefined;
+      // Three tries: a concurrent claim or sign-up may take the address between our steps.
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const holder = await deps.repository.findHolder(email);
+        if (holder?.emailVerified) {
+          if (input.accountId && holder.id !== input.accountId) return undefined;
+          return { account: strip(holder), isNew: false };
+        }
+        const released = await deps.repository.releaseUnverified(email, input.accountId);
+        const account = input.accountId
+          ? await deps.repository.markVerified(input.accountId, email)
+          : await deps.repository.insert({ email, emailVerified: true, name: cleanName(input.name), passwordHash: null });
+        if (!account) continue;
+        for (const id of released) {
+          await deps.audit?.record({ type: 'account.email_released', accountId: id, details: { to_account: account.id } });
+        }
+        return { account: strip(account), isNew: !input.accountId };
+      }
+      throw new AppError('conflict', 'the address is being claimed concurrently', 409);
+    },
+
+    /** The account holding this address (verified, or signing in with it by password), if any. */
     async findByEmail(email: string): Promise<Account | undefined> {
       const normalized = normalizeEmail(email);
       if (!isPlausibleEmail(normalized)) return undefined;
-      const account = await deps.repository.findByEmail(normalized);
+      const account = await deps.repository.findHolder(normalized);
       return account && strip(account);
     },
 

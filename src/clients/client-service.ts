@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { createCache } from '../cache/create-cache.ts';
+import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
@@ -69,6 +70,12 @@ export function createClientService(deps: ClientServiceDeps) {
     const name = input.name.trim();
     if (!name) throw new AppError('invalid_client', 'name must not be empty');
     const redirectUris = input.redirectUris ?? [];
+    // RFC 9700 §2.6 and §4.1: the code travels to the redirect URI, so https, or plain http only
+    // to this machine (loopback, RFC 8252 §7.3). No other scheme, no fragment (RFC 6749 §3.1.2).
+    const unsafe = redirectUris.find((uri) => uri.includes('#') || !isSecureUrl(uri));
+    if (unsafe !== undefined) {
+      throw new AppError('invalid_client', `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`);
+    }
     const authMethod = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
     if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
       throw new AppError('invalid_client', `token endpoint auth method must be one of ${AUTH_METHODS.join(', ')}`);

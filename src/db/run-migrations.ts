@@ -7,6 +7,8 @@ import * as auditEvents from '../../migrations/20261123000005_audit_events.ts';
 import * as consents from '../../migrations/20261123000006_consents.ts';
 import * as upstreamSignIn from '../../migrations/20261123000008_upstream_sign_in.ts';
 import * as auditIndexes from '../../migrations/20261123000009_audit_indexes.ts';
+import * as accountEmailVerified from '../../migrations/20261204000101_account_email_verified.ts';
+import * as signInGrants from '../../migrations/20261204000102_sign_in_grants.ts';
 import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
@@ -20,6 +22,8 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000006_consents': consents,
   '20261123000008_upstream_sign_in': upstreamSignIn,
   '20261123000009_audit_indexes': auditIndexes,
+  '20261204000101_account_email_verified': accountEmailVerified,
+  '20261204000102_sign_in_grants': signInGrants,
   '20261204000801_one_time_tokens': oneTimeTokens,
 };
 

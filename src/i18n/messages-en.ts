@@ -55,7 +55,7 @@ export const en = {
     expiredMessage: 'This sign-in link is no longer valid. Go back to the application and start signing in again.',
     emailInUseTitle: 'This email already has an account',
     emailInUseMessage: (provider: string) =>
-      `An account with the email address from ${provider} already exists, and ${provider} has not confirmed that the address is yours. Sign in with your password instead.`,
+      `An account with the email address from ${provider} already exists, and ${provider} has not confirmed that the address is yours. Sign in the way you did before (with your password, or with the provider you used).`,
     noEmailTitle: 'An email address is needed',
     noEmailMessage: (provider: string) => `${provider} did not share your email address, which a new account needs. Allow it at ${provider}, or sign in another way.`,
   },

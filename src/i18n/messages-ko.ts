@@ -54,7 +54,7 @@ export const ko: Messages = {
     expiredMessage: '이 로그인 링크는 더 이상 유효하지 않습니다. 애플리케이션으로 돌아가 로그인을 다시 시작하세요.',
     emailInUseTitle: '이 이메일로 만든 계정이 이미 있습니다',
     emailInUseMessage: (provider) =>
-      `${provider}에서 받은 이메일 주소로 만든 계정이 이미 있지만, ${provider}이(가) 이 주소가 본인의 것임을 확인하지 않았습니다. 비밀번호로 로그인하세요.`,
+      `${provider}에서 받은 이메일 주소로 만든 계정이 이미 있지만, ${provider}이(가) 이 주소가 본인의 것임을 확인하지 않았습니다. 전에 로그인하던 방법(비밀번호 또는 사용하던 서비스)으로 로그인하세요.`,
     noEmailTitle: '이메일 주소가 필요합니다',
     noEmailMessage: (provider) => `${provider}에서 이메일 주소를 제공하지 않았습니다. 새 계정에는 이메일 주소가 필요합니다. ${provider}에서 이메일 제공에 동의하거나 다른 방법으로 로그인하세요.`,
   },

@@ -55,6 +55,6 @@ export function confirmHandler(provider: Provider, ic: InteractionContext, conse
       ip: ctx.ip,
       details: { scopes: allowed.oidcScopes, claims: allowed.oidcClaims, resource_scopes: allowed.resourceScopes },
     });
-    await ic.finish(ctx, { consent: { grantId } });
+    await ic.finish(ctx, { consent: { grantId } }, { keepSignIn: true });
   };
 }

@@ -40,8 +40,16 @@ export function createInteractionContext(provider: Provider) {
         path: `/interaction/${details.uid}${page}`,
       }),
 
-    async finish(ctx: Context, result: InteractionResult): Promise<void> {
-      const url = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    /**
+     * Ends this step. A sign-in records when it happened (`ts`: the ID token's auth_time) so that
+     * a later step which carries it forward does not move it. `keepSignIn` (the consent step)
+     * carries forward the sign-in made earlier in the same authorization request: without it
+     * oidc-provider sees only the consent, and with prompt=login it asks for the password again
+     * (its login prompt is pending until a result holds a login; notes §12).
+     */
+    async finish(ctx: Context, result: InteractionResult, options: { keepSignIn?: boolean } = {}): Promise<void> {
+      const stamped = result.login && result.login.ts === undefined ? { ...result, login: { ...result.login, ts: Math.floor(Date.now() / 1000) } } : result;
+      const url = await provider.interactionResult(ctx.req, ctx.res, stamped, { mergeWithLastSubmission: options.keepSignIn === true });
       ctx.status = 303; // a POST must be followed by a GET
       ctx.redirect(url);
     },

@@ -11,9 +11,9 @@ export function createFindAccount(accounts: AccountService): FindAccount {
       async claims() {
         return {
           sub: account.id,
-          email: account.email,
-          // Gatehouse does not verify addresses yet; say so rather than vouch for them.
-          email_verified: false,
+          // OIDC Core §5.1: true only when the address was proven (an upstream said so); an
+          // account that lost an unproven address to someone who proved it has none.
+          ...(account.email ? { email: account.email, email_verified: account.emailVerified } : {}),
           ...(account.name ? { name: account.name } : {}),
         };
       },

@@ -1,5 +1,6 @@
 import type { Configuration, Grant, KoaContextWithOIDC } from 'oidc-provider';
 import { type Consent, type ConsentService, intersectConsents, isEmptyConsent } from '../consents/consent-service.ts';
+import type { SignInGrants } from './sign-in-grants.ts';
 
 type LoadExistingGrant = NonNullable<Configuration['loadExistingGrant']>;
 
@@ -36,30 +37,34 @@ export function addToGrant(grant: Grant, allowed: Consent): void {
 
 /**
  * oidc-provider's loadExistingGrant hook (notes §12), run on every /auth with a signed-in user.
- * Starts like the default (the grant just consented to, or the session's own), then fills in what
- * the request is missing without asking when the user may not be asked:
+ * Takes the grant the user has just consented to, or else the one this request signs in on
+ * (sign-in-grants.ts: the session's own, one shared per user and client, or a new refresh-token
+ * family), then fills in what the request is missing without asking when the user may not be asked:
  * - a first-party client (metadata first_party: true) gets what it requests;
  * - any other client gets what this user allowed it before, in an earlier session
  *   (remembered in Postgres by the consent page), and only that.
  * Anything still missing makes oidc-provider show the consent page for just that part.
  */
-export function createLoadExistingGrant(deps: { consents: Pick<ConsentService, 'rememberedFor'> }): LoadExistingGrant {
+export function createLoadExistingGrant(deps: { consents: Pick<ConsentService, 'rememberedFor'>; signInGrants: SignInGrants }): LoadExistingGrant {
   return async (ctx) => {
     const { oidc } = ctx;
     const client = oidc.client!;
     const accountId = oidc.account!.accountId;
     const decided = oidc.result?.consent?.grantId;
-    const grantId = decided || oidc.session!.grantIdFor(client.clientId);
-    const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
-    if (decided) return existing; // the user has just answered the consent page: take it as it is
+    if (decided) return oidc.provider.Grant.find(decided); // the user has just answered the consent page: take it as it is
 
-    const grant = existing ?? new oidc.provider.Grant({ accountId, clientId: client.clientId });
+    const grant = await deps.signInGrants.forRequest(oidc.provider, {
+      accountId,
+      clientId: client.clientId,
+      sessionGrantId: oidc.session!.grantIdFor(client.clientId),
+      isOffline: oidc.requestParamScopes.has('offline_access'),
+    });
     const missing = missingFromGrant(ctx, grant);
-    if (isEmptyConsent(missing)) return existing;
+    if (isEmptyConsent(missing)) return grant;
     const isFirstParty = (client as unknown as { first_party?: boolean }).first_party === true;
     const remembered = isFirstParty ? undefined : await deps.consents.rememberedFor(accountId, client.clientId);
     const allowed = isFirstParty ? missing : remembered && intersectConsents(missing, remembered);
-    if (!allowed || isEmptyConsent(allowed)) return existing;
+    if (!allowed || isEmptyConsent(allowed)) return grant;
     addToGrant(grant, allowed);
     await grant.save();
     return grant;

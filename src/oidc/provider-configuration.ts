@@ -37,7 +37,7 @@ type ClientExtras = {
   clientAuthMethod: string;
   redirectUris: string[];
 };
-const SESSION_TTL_SECONDS = 14 * 86_400;
+export const SESSION_TTL_SECONDS = 14 * 86_400;
 
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {

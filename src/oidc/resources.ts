@@ -1,9 +1,23 @@
-import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import { errors, type Grant, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { isStandardScope } from '../clients/standard-scopes.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 
-type ClientExtras = { allowed_resources?: string[]; allowed_api_scopes?: string[] };
+type ClientExtras = { allowed_resources?: string[]; allowed_api_scopes?: string[]; first_party?: boolean };
 const extras = (client: unknown) => client as ClientExtras;
+
+/**
+ * A user token for an API needs a consent that covers the API: its grant holds scopes of it
+ * (a Grant keeps no empty resource entry, so "covers" is "has at least one scope"). Only at the
+ * token endpoint, where the grant is known (ctx.oidc.entities.Grant: code exchange and refresh;
+ * client_credentials has none). At /auth oidc-provider's consent prompt asks only for missing
+ * scopes, so a resource asked for with none of its scopes was never put before the user.
+ * First-party applications are never asked, so they are exempt.
+ */
+function isUncoveredUserGrant(ctx: KoaContextWithOIDC, indicator: unknown, client: unknown): boolean {
+  const grant = ctx.oidc.entities?.Grant as Grant | undefined;
+  if (!grant || typeof indicator !== 'string' || extras(client).first_party === true) return false;
+  return !grant.getResourceScope(indicator);
+}
 
 /**
  * Resource indicators (RFC 8707) are how oidc-provider decides a token is a JWT for an API
@@ -13,8 +27,11 @@ const extras = (client: unknown) => client as ClientExtras;
 export function createResourceIndicators(resources: ResourceService) {
   return {
     enabled: true,
-    // The grant's resource decides the token's audience at the token endpoint.
-    useGrantedResource: () => true,
+    // The grant's resource decides the token's audience at the token endpoint, if the user's
+    // consent covers it. If not, a request with openid falls back to a userinfo token (what the
+    // consent page did show); without openid the resource still applies and is refused below.
+    useGrantedResource: (ctx: KoaContextWithOIDC, model: { resource?: string | string[] }) =>
+      !isUncoveredUserGrant(ctx, model.resource, ctx.oidc.client),
     // A client with exactly one API gets it without sending `resource`, but only when it asks
     // for an API scope (or uses client_credentials): a plain sign-in (openid) keeps a userinfo token.
     defaultResource(ctx: KoaContextWithOIDC, client: unknown, oneOf?: string | string[]) {
@@ -29,6 +46,7 @@ export function createResourceIndicators(resources: ResourceService) {
       const { allowed_resources = [], allowed_api_scopes = [] } = extras(client);
       const api = allowed_resources.includes(indicator) ? await resources.find(indicator) : undefined;
       if (!api) throw new errors.InvalidTarget('resource indicator is unknown or not allowed for this client');
+      if (isUncoveredUserGrant(ctx, indicator, client)) throw new errors.InvalidTarget('the user has not allowed this client to use this resource');
       const permitted = api.scopes.filter((s) => allowed_api_scopes.includes(s));
       const requested = [...(ctx.oidc.requestParamScopes ?? [])];
       const denied = requested.find((s) => api.scopes.includes(s) && !permitted.includes(s));

@@ -1,6 +1,7 @@
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { createCache } from '../cache/create-cache.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
+import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceRepository, ResourceServer } from './resource-repository.ts';
@@ -30,14 +31,14 @@ export function createResourceService(deps: {
   return {
     async createResource(input: { identifier: string; scope: string; accessTokenTtlSeconds?: number }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
       if (builtIn.has(input.identifier)) throw new AppError('conflict', `resource ${input.identifier} is built in`, 409);
-      // RFC 8707 §2: an absolute URI without a fragment.
-      let url: URL;
-      try {
-        url = new URL(input.identifier);
-      } catch {
-        throw new AppError('invalid_resource', 'identifier must be an absolute URI');
+      // RFC 8707 §2: an absolute URI without a fragment. And https (plain http only on a loopback
+      // host, for local development): the identifier is where clients send the tokens, and
+      // anything else (javascript:, urn:) would only ever be shown, or followed, as a link.
+      if (!URL.canParse(input.identifier)) throw new AppError('invalid_resource', 'identifier must be an absolute URI');
+      if (input.identifier.includes('#')) throw new AppError('invalid_resource', 'identifier must not contain a fragment');
+      if (!isSecureUrl(input.identifier)) {
+        throw new AppError('invalid_resource', 'identifier must be an https:// URI (http:// only on a loopback host)');
       }
-      if (url.hash || input.identifier.includes('#')) throw new AppError('invalid_resource', 'identifier must not contain a fragment');
       const scopes = [...new Set(input.scope.split(' ').filter(Boolean))];
       if (scopes.length === 0) throw new AppError('invalid_resource', 'at least one scope is required');
       const bad = scopes.find((s) => !SCOPE_TOKEN.test(s) || isStandardScope(s));

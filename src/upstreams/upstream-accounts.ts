@@ -1,4 +1,4 @@
-import type { AccountService } from '../accounts/account-service.ts';
+import { normalizeEmail, type AccountService } from '../accounts/account-service.ts';
 import type { UpstreamIdentityRepository } from './upstream-identity-repository.ts';
 
 /** Who the upstream says signed in (after its tokens were checked). */
@@ -6,16 +6,21 @@ export type UpstreamProfile = { subject: string; email?: string; isEmailVerified
 
 export type UpstreamOutcome =
   | { kind: 'signed_in'; accountId: string; isNewAccount: boolean; isNewLink: boolean }
-  /** An account has this email, and the upstream does not vouch for it: no silent link. */
+  /** An account holds this email, and the upstream does not vouch for it: no link, no second account. */
   | { kind: 'email_in_use' }
   /** A first sign-in without an email address: nothing to make an account with. */
   | { kind: 'no_email' };
 
 /**
- * Linking rules. A known (upstream, subject) signs in to its account. Otherwise the email decides:
- * no account with it → a new account without a password; an account with it → linked only when
- * the upstream says the address is verified (OIDC `email_verified: true`), since anyone can put
- * any address on an upstream account; else refused (the owner signs in with their password).
+ * Linking rules. An address nobody has proven never owns an account (pre-account takeover):
+ * - a known (upstream, subject) signs in to its account; if the upstream now vouches for the
+ *   account's own address, the address becomes verified there;
+ * - a first sign-in whose upstream vouches for the address (OIDC `email_verified: true`) proves
+ *   it: it links to the account holding it verified, or else gets an account of its own with it
+ *   verified, and accounts that had it unverified (a password sign-up, an unverified upstream)
+ *   lose it (claimVerifiedEmail) — never linked into, since anyone can type any address;
+ * - a first sign-in whose upstream does not vouch (Naver never does) gets an account that keeps
+ *   the address unverified, unless an account holds it (then refused: the owner signs in as before).
  */
 export function createUpstreamAccounts(deps: { accounts: AccountService; identities: UpstreamIdentityRepository }) {
   return {
@@ -23,6 +28,7 @@ export function createUpstreamAccounts(deps: { accounts: AccountService; identit
       const known = await deps.identities.findAccountId(upstreamId, p.subject);
       if (known) {
         await deps.identities.touch(upstreamId, p.subject, p.email);
+        if (p.email && p.isEmailVerified) await verifyOwnAddress(known, p.email);
         return { kind: 'signed_in', accountId: known, isNewAccount: false, isNewLink: false };
       }
       if (!p.email) return { kind: 'no_email' };
@@ -30,16 +36,21 @@ export function createUpstreamAccounts(deps: { accounts: AccountService; identit
         const linked = await deps.identities.link({ upstreamId, subject: p.subject, accountId, email: p.email });
         return { kind: 'signed_in', accountId: linked, isNewAccount: isNewAccount && linked === accountId, isNewLink: true };
       };
-      // Twice: a concurrent first sign-in may create the account between our look-up and insert.
-      for (let attempt = 0; attempt < 2; attempt += 1) {
-        const existing = await deps.accounts.findByEmail(p.email);
-        if (existing) return p.isEmailVerified ? link(existing.id, false) : { kind: 'email_in_use' };
-        const created = await deps.accounts.createPasswordlessAccount({ email: p.email, name: p.name });
-        if (created) return link(created.id, true);
+      if (p.isEmailVerified) {
+        const claimed = (await deps.accounts.claimVerifiedEmail({ email: p.email, name: p.name }))!;
+        return link(claimed.account.id, claimed.isNew);
       }
-      return { kind: 'email_in_use' };
+      if (await deps.accounts.findByEmail(p.email)) return { kind: 'email_in_use' };
+      return link((await deps.accounts.createUnverifiedAccount({ email: p.email, name: p.name })).id, true);
     },
   };
+
+  /** The upstream this account signs in with vouches for the account's own (unverified) address. */
+  async function verifyOwnAddress(accountId: string, email: string): Promise<void> {
+    const account = await deps.accounts.findById(accountId);
+    if (!account || account.emailVerified || account.email !== normalizeEmail(email)) return;
+    await deps.accounts.claimVerifiedEmail({ email, accountId });
+  }
 }
 
 export type UpstreamAccounts = ReturnType<typeof createUpstreamAccounts>;

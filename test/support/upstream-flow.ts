@@ -45,6 +45,15 @@ export function upstreamFlow(gh: TestGatehouse, rp: oauth.Configuration, upstrea
       return tokens.claims()!;
     },
 
+    /** As complete, and what the application then reads at userinfo (email, email_verified). */
+    async completeWithUserInfo(ua: CookieAgent, callback: URL, verifier: string) {
+      const { url } = await ua.follow(await ua.get(callback.href), callback.href, (u) => u.href.startsWith(RP_REDIRECT));
+      expect(url.href.startsWith(RP_REDIRECT), url.href).toBe(true);
+      const tokens = await oauth.authorizationCodeGrant(rp, url, { pkceCodeVerifier: verifier, expectedState: 'rp-state' });
+      const sub = tokens.claims()!.sub;
+      return { sub, userInfo: await oauth.fetchUserInfo(rp, tokens.access_token, sub) };
+    },
+
     async signIn(upstreamId: string) {
       const { ua, verifier, upstreamAuthorization } = await flow.begin(upstreamId);
       return flow.complete(ua, await flow.atUpstream(ua, upstreamAuthorization), verifier);
