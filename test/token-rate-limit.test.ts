@@ -11,8 +11,15 @@ describe('token endpoint rate limit per client', () => {
   let quiet: Registered;
   let impersonated: Registered;
 
-  const register = async (name: string, tokenRateLimitPerSecond?: number): Promise<Registered> => {
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name, grantTypes: ['client_credentials'], scope: 'read', resources: [API], tokenRateLimitPerSecond });
+  const register = async (name: string, tokenRateLimitPerSecond?: number, tokenEndpointAuthMethod?: string): Promise<Registered> => {
+    const { client, clientSecret } = await gh.services.clients.registerClient({
+      name,
+      grantTypes: ['client_credentials'],
+      scope: 'read',
+      resources: [API],
+      tokenRateLimitPerSecond,
+      tokenEndpointAuthMethod,
+    });
     return { clientId: client.client_id, clientSecret: clientSecret! };
   };
   const requestToken = (c: Registered, secret = c.clientSecret) =>
@@ -88,7 +95,8 @@ describe('token endpoint rate limit per client', () => {
       form: (c) => ({ body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read', client_id: c.clientId, client_secret: c.clientSecret }) }),
     };
     for (const [style, init] of Object.entries(styles)) {
-      const client = await register(`Spelling ${style}`, 0.5); // a burst of 1, then one every 2 s
+      // A burst of 1, then one every 2 s; form credentials need a client registered for them.
+      const client = await register(`Spelling ${style}`, 0.5, style === 'form' ? 'client_secret_post' : undefined);
       const statuses: number[] = [];
       for (let i = 0; i < 4; i += 1) {
         const { headers, body } = init(client);
