@@ -23,6 +23,7 @@ import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createForwardAuth } from './http/forward-auth.ts';
 import { healthEndpoints } from './http/health.ts';
+import { issuerHost } from './http/issuer-host.ts';
 import { jwksCacheControl } from './http/jwks-cache.ts';
 import { createMetrics, metricsEndpoint, registerStateGauges } from './http/metrics.ts';
 import { requestLog } from './http/request-log.ts';
@@ -206,6 +207,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
         errorHandler(logger),
         requestLog(logger, metrics),
+        issuerHost(config.issuer), // every URL we write comes from ISSUER, never from Host / X-Forwarded-*
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
