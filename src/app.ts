@@ -19,6 +19,7 @@ import { createDatabase } from './db/create-knex.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { AppError } from './errors/app-error.ts';
 import { assets } from './http/assets.ts';
+import { authorizationRateLimit } from './http/authorization-rate-limit.ts';
 import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createForwardAuth } from './http/forward-auth.ts';
@@ -184,6 +185,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       config.refreshTokens.graceSeconds,
   });
   const signInThrottle = createSignInThrottle(config.loginThrottle, shortLived);
+  const limitAuthorizationRequests = authorizationRateLimit({ store: shortLived, perMinute: config.authorizationRateLimitPerMinute, path: '/auth' });
 
   const build = async () =>
     buildProvider({
@@ -211,6 +213,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
+          '/auth': limitAuthorizationRequests, // /auth/:uid (resume) needs an interaction already started
           '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
           '/token/revocation': revokeJwt({
             issuer: config.issuer,

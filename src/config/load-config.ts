@@ -117,6 +117,9 @@ const schema = z
     LOGIN_THROTTLE_IP_FACTOR: z.coerce.number().int().min(1).max(1000).default(10),
     // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
     TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
+    // New authorization requests (GET/POST /auth) per client address per minute, over all
+    // instances (counted in Redis, or Postgres without it); 0 = no limit.
+    AUTHORIZATION_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
     // /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open (restrict it in the network).
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     // Every token issued goes to the audit trail (buffered writes); false keeps sign-ins, changes and revocations only.
@@ -193,6 +196,8 @@ export type Config = Readonly<{
   loginThrottle: Readonly<{ freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }>;
   /** Per client and instance; 0 = no limit. */
   tokenRateLimitPerSecond: number;
+  /** /auth requests per client address per minute, over all instances; 0 = no limit. */
+  authorizationRateLimitPerMinute: number;
   metricsToken: string | undefined;
   isTokenAuditOn: boolean;
   logLevel: string;
@@ -251,6 +256,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ipFactor: e.LOGIN_THROTTLE_IP_FACTOR,
     }),
     tokenRateLimitPerSecond: e.TOKEN_RATE_LIMIT_PER_SECOND,
+    authorizationRateLimitPerMinute: e.AUTHORIZATION_RATE_LIMIT_PER_MINUTE,
     metricsToken: e.METRICS_TOKEN,
     isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,
