@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { up as migrateToDigests } from '../migrations/20261204000401_token_digests.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
@@ -111,7 +111,7 @@ describe('tokens at rest', () => {
     await dropStorage(storage);
   });
 
-  const signInFor = async (ua: ReturnType<typeof createUserAgent>, scope: string, extra: Record<string, string> = {}) => {
+  const signInFor = async (ua: ReturnType<typeof createUserAgent>, scope: string) => {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(web, {
       redirect_uri: REDIRECT_URI,
@@ -121,7 +121,6 @@ describe('tokens at rest', () => {
       nonce: oauth.randomNonce(),
       code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
-      ...extra,
     });
     const callback = await signIn(ua, url, user, REDIRECT_URI);
     return { callback, verifier, state: url.searchParams.get('state')!, nonce: url.searchParams.get('nonce')! };
@@ -201,6 +200,11 @@ describe('tokens at rest', () => {
     // Secrets the server only ever compares belong in the dump as hashes too.
     add(webSecret, serviceSecret, user.password);
 
+    // Issued tokens reach the audit trail in batches: wait for them, so the dump has them too.
+    await vi.waitFor(async () => {
+      expect(await gh.services.audit.list({ type: 'token.revoked' })).not.toHaveLength(0);
+      expect((await gh.services.audit.list({ type: 'token.issued' })).length).toBeGreaterThanOrEqual(5);
+    }, { timeout: 5000, interval: 100 });
     const needles = [...seen].filter((v) => v.length >= 20); // short values (lang=ko) cannot be credentials
     expect(needles.length).toBeGreaterThan(20);
     const dump = `${await dumpPostgres(gh.knex, storage.schema)}\n${await dumpRedis(storage.redisPrefix)}`;
