@@ -185,7 +185,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       config.refreshTokens.graceSeconds,
   });
   const signInThrottle = createSignInThrottle(config.loginThrottle, shortLived);
-  const limitAuthorizationRequests = authorizationRateLimit({ store: shortLived, perMinute: config.authorizationRateLimitPerMinute, path: '/auth' });
+  const limitAuthorizationRequests = authorizationRateLimit({
+    store: shortLived,
+    perMinute: config.authorizationRateLimitPerMinute,
+    authorizationPath: '/auth',
+    parPath: '/request',
+  });
 
   const build = async () =>
     buildProvider({
@@ -214,6 +219,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
           '/auth': limitAuthorizationRequests, // /auth/:uid (resume) needs an interaction already started
+          '/request': limitAuthorizationRequests, // PAR (RFC 9126) of a public client
           '/token/introspection': introspectJwt({ issuer: config.issuer, path: '/token/introspection', publicJwks, revocations }),
           '/token/revocation': revokeJwt({
             issuer: config.issuer,

@@ -35,6 +35,8 @@ describe('authorization request flood', () => {
   let clientId: string;
   let basic: string;
   let limitedClientId: string;
+  let limitedPublicClientId: string;
+  let limitedBasic: string;
   const params = (extra: Record<string, string> = {}, id = clientId) =>
     new URLSearchParams({
       response_type: 'code',
@@ -56,7 +58,12 @@ describe('authorization request flood', () => {
     const registered = await gh.services.clients.registerClient({ name: 'Flood App', redirectUris: [REDIRECT_URI], scope: 'openid email read', resources: [API] });
     clientId = registered.client.client_id;
     basic = `Basic ${Buffer.from(`${clientId}:${registered.clientSecret}`).toString('base64')}`;
-    limitedClientId = (await limited.services.clients.registerClient({ name: 'Flood App', redirectUris: [REDIRECT_URI], scope: 'openid' })).client.client_id;
+    const confidential = await limited.services.clients.registerClient({ name: 'Flood App', redirectUris: [REDIRECT_URI], scope: 'openid' });
+    limitedClientId = confidential.client.client_id;
+    limitedBasic = `Basic ${Buffer.from(`${limitedClientId}:${confidential.clientSecret}`).toString('base64')}`;
+    limitedPublicClientId = (
+      await limited.services.clients.registerClient({ name: 'Flood SPA', redirectUris: [REDIRECT_URI], scope: 'openid', tokenEndpointAuthMethod: 'none' })
+    ).client.client_id;
   });
   afterAll(async () => {
     await Promise.all([gh?.stop(), limited?.stop()]);
@@ -180,5 +187,23 @@ describe('authorization request flood', () => {
     // Another address is not affected (TRUST_PROXY: the client address comes from X-Forwarded-For).
     const other = await rawRequest(limited.issuer, { path: `/auth?${params({}, limitedClientId)}`, headers: { ...html, 'x-forwarded-for': '203.0.113.7' } });
     expect(other.status).toBe(303);
+  });
+
+  // A public client's pushed request needs no credentials and is stored too: the same budget.
+  it("counts a public client's pushed authorization requests against the address, not a confidential backend's", async () => {
+    const from = { 'x-forwarded-for': '198.51.100.9', 'content-type': FORM };
+    const pushedBy = (headers: Record<string, string>, body: URLSearchParams) =>
+      rawRequest(limited.issuer, { method: 'POST', path: '/request', headers: { ...from, ...headers }, body: body.toString() });
+    const burst = await Promise.all(Array.from({ length: 60 }, () => pushedBy({}, params({ state: 's'.repeat(4000) }, limitedPublicClientId))));
+    expect(burst.filter((r) => r.status === 201)).toHaveLength(20);
+    const refused = burst.filter((r) => r.status === 429);
+    expect(refused).toHaveLength(40);
+    expect(JSON.parse(refused[0]!.text)).toMatchObject({ error: 'rate_limited' });
+    expect(Number(refused[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // The address's /auth budget is spent as well.
+    expect((await rawRequest(limited.issuer, { path: `/auth?${params({}, limitedClientId)}`, headers: { ...html, 'x-forwarded-for': '198.51.100.9' } })).status).toBe(429);
+    // A confidential client's backend pushes for all of its users from one address: not counted.
+    const backend = await Promise.all(Array.from({ length: 30 }, () => pushedBy({ authorization: limitedBasic }, params({}, limitedClientId))));
+    expect(backend.every((r) => r.status === 201)).toBe(true);
   });
 });

@@ -117,8 +117,8 @@ const schema = z
     LOGIN_THROTTLE_IP_FACTOR: z.coerce.number().int().min(1).max(1000).default(10),
     // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
     TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
-    // New authorization requests (GET/POST /auth) per client address per minute, over all
-    // instances (counted in Redis, or Postgres without it); 0 = no limit.
+    // New authorization requests (GET/POST /auth, and PAR without client credentials) per client
+    // address per minute, over all instances (counted in Redis, or Postgres without it); 0 = no limit.
     AUTHORIZATION_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
     // /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open (restrict it in the network).
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
