@@ -52,7 +52,7 @@ describe('authorization request flood', () => {
   beforeAll(async () => {
     // A limit high enough that the cap tests never meet it; the rate test has its own instance.
     gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '100000' });
-    limited = await startTestGatehouse(limitedStorage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '20', TRUST_PROXY: 'true' });
+    limited = await startTestGatehouse(limitedStorage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '20', TRUST_PROXY: '1' });
     await gh.services.accounts.registerAccount(user);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const registered = await gh.services.clients.registerClient({ name: 'Flood App', redirectUris: [REDIRECT_URI], scope: 'openid email read', resources: [API] });

@@ -73,7 +73,7 @@ describe('Host header', () => {
 
   beforeAll(async () => {
     gh = await startTestGatehouse(storage);
-    proxied = await startTestGatehouse(proxiedStorage, { TRUST_PROXY: 'true' });
+    proxied = await startTestGatehouse(proxiedStorage, { TRUST_PROXY: '1' });
     await gh.services.accounts.registerAccount(user);
     await proxied.services.accounts.registerAccount(user);
     const { client } = await gh.services.clients.registerClient({
