@@ -21,10 +21,12 @@ import { createDatabase } from './db/create-knex.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { AppError } from './errors/app-error.ts';
 import { assets } from './http/assets.ts';
+import { authorizationRateLimit } from './http/authorization-rate-limit.ts';
 import { discoveryAlias } from './http/discovery-alias.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createForwardAuth } from './http/forward-auth.ts';
 import { healthEndpoints } from './http/health.ts';
+import { issuerHost } from './http/issuer-host.ts';
 import { jwksCacheControl } from './http/jwks-cache.ts';
 import { createMetrics, metricsEndpoint, registerStateGauges } from './http/metrics.ts';
 import { requestLog } from './http/request-log.ts';
@@ -229,6 +231,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       config.refreshTokens.graceSeconds,
   });
   const signInThrottle = createSignInThrottle(config.loginThrottle, shortLived);
+  const limitAuthorizationRequests = authorizationRateLimit({
+    store: shortLived,
+    perMinute: config.authorizationRateLimitPerMinute,
+    authorizationPath: '/auth',
+    parPath: '/request',
+  });
 
   const build = async () =>
     buildProvider({
@@ -251,9 +259,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
         errorHandler(logger),
         requestLog(logger, metrics),
+        issuerHost(config.issuer), // every URL we write comes from ISSUER, never from Host / X-Forwarded-*
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),
+          '/auth': limitAuthorizationRequests, // /auth/:uid (resume) needs an interaction already started
+          '/request': limitAuthorizationRequests, // PAR (RFC 9126) of a public client
           '/token/introspection': introspectJwt({ path: '/token/introspection', check: accessTokenCheck }),
           '/token/revocation': revokeJwt({
             path: '/token/revocation',

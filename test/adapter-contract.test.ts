@@ -3,7 +3,8 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresAdapter } from '../src/oidc/adapters/postgres-adapter.ts';
 import { createRedisAdapter } from '../src/oidc/adapters/redis-adapter.ts';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
+import { storedId } from '../src/oidc/adapters/stored-entry.ts';
 import { createRedis } from '../src/redis/create-redis.ts';
 import { startRedisCluster, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
 import { testRedisUrl } from './support/test-env.ts';
@@ -15,9 +16,39 @@ import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
  */
 type Backend = {
   adapter: (model: string) => Adapter;
-  /** Redis only: TTL of the raw entry key (-2 = no key, -1 = a key that never expires). */
+  /** Redis only: TTL of the entry's key (-2 = no key, -1 = a key that never expires). */
   keyTtl?: (model: string, id: string) => Promise<number>;
+  /** Everything the backend holds, as text: what a backup or a dump would show. */
+  dump: () => Promise<string>;
+  /** Writes an entry as the adapter did before ids were digests (raw id, jti in the payload, raw index entries). */
+  writeLegacy: (model: string, id: string, payload: AdapterPayload, expiresIn: number) => Promise<void>;
 };
+
+/** Every key under a prefix with its value, on one Redis server (a bare client: SCAN patterns are not prefixed). */
+async function dumpRedisServer(bare: Redis, prefix: string): Promise<string> {
+  const parts: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await bare.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    for (const key of keys) {
+      const type = await bare.type(key);
+      const value = type === 'hash' ? await bare.hgetall(key) : type === 'set' ? await bare.smembers(key) : type === 'string' ? await bare.get(key) : type;
+      parts.push(`${key} ${JSON.stringify(value)}`);
+    }
+    cursor = next;
+  } while (cursor !== '0');
+  return parts.join('\n');
+}
+
+/** The pre-digest Redis format: a hash under the raw id, raw ids in the grant/account sets and the uid pointer. */
+async function writeLegacyRedis(redis: Redis, model: string, id: string, payload: AdapterPayload, expiresIn: number) {
+  const key = `${model}:${id}`;
+  if (payload.grantId) await redis.sadd(`grant:${payload.grantId}`, key);
+  if (payload.accountId) await redis.sadd(`account:${payload.accountId}`, key);
+  if (payload.uid) await redis.set(`${model}:uid:${payload.uid}`, id, 'EX', expiresIn);
+  await redis.hset(key, 'payload', JSON.stringify({ ...payload, jti: id }));
+  await redis.expire(key, expiresIn);
+}
 
 const newId = () => randomUUID();
 const IMPLAUSIBLE_IDS = ['\u0000', `abc\u0000def`, 'x'.repeat(1000)];
@@ -158,8 +189,11 @@ function contract(getBackend: () => Backend) {
       },
     );
 
+    // oidc-provider's payloads carry their id as jti (notes §4); it comes back though it is stored only as a digest.
     it('round-trips a JSON payload exactly', async () => {
+      const id = newId();
       const payload = {
+        jti: id,
         kind: 'Interaction',
         nested: { deeper: { list: [1, 'two', null, true, { empty: [] }, []], empty: {} } },
         unicode: 'héllo — 日本語 🚀 \u2028 "quoted" \\ back\tslash, and the text \\u0000 (not a NUL)',
@@ -167,16 +201,18 @@ function contract(getBackend: () => Backend) {
         numbers: [0, -1, 1.5, 0.1 + 0.2, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1e21, 5e-324],
         claims: { id_token: { email: { essential: true } } },
       } as unknown as AdapterPayload;
-      const id = newId();
       await adapter('Interaction').upsert(id, payload, 60);
       expect(await adapter('Interaction').find(id)).toStrictEqual(payload);
+      // The same payload for a model that is not sealed.
+      await adapter('AccessToken').upsert(id, { ...payload, kind: 'AccessToken' }, 60);
+      expect(await adapter('AccessToken').find(id)).toStrictEqual({ ...payload, kind: 'AccessToken' });
     });
 
     // A request's state or nonce lands in payloads. jsonb cannot hold U+0000, so Postgres may
     // refuse such a payload, but as a 400, never a driver error (a 500 server_error).
     it('stores a payload holding U+0000 exactly or refuses it with invalid_request', async () => {
-      const payload = { kind: 'Interaction', params: { state: 'a\u0000b' } } as unknown as AdapterPayload;
       const id = newId();
+      const payload = { jti: id, kind: 'Interaction', params: { state: 'a\u0000b' } } as unknown as AdapterPayload;
       const refused = await adapter('Interaction').upsert(id, payload, 60).then(
         () => undefined,
         (err: unknown) => err,
@@ -187,6 +223,93 @@ function contract(getBackend: () => Backend) {
       } else {
         expect(await adapter('Interaction').find(id)).toStrictEqual(payload);
       }
+    });
+
+    // A backup or a Redis dump must not hand out working tokens: every token, code, session and
+    // interaction id is stored as a digest, and no payload or index holds one in the clear.
+    it('keeps no token, code, session or interaction id in the clear, in entries, payloads or indexes', async () => {
+      const session = newId();
+      const token = newId();
+      const refresh = newId();
+      const code = newId();
+      const par = newId();
+      const interaction = newId();
+      const grantId = newId();
+      const uid = newId();
+      const accountId = newId();
+      await adapter('Session').upsert(session, { jti: session, uid, accountId, kind: 'Session' }, 60);
+      await adapter('AccessToken').upsert(token, { jti: token, grantId, accountId, sessionUid: uid, kind: 'AccessToken' }, 60);
+      await adapter('RefreshToken').upsert(refresh, { jti: refresh, grantId, accountId, kind: 'RefreshToken' }, 60);
+      await adapter('AuthorizationCode').upsert(code, { jti: code, grantId, accountId, kind: 'AuthorizationCode' }, 60);
+      await adapter('PushedAuthorizationRequest').upsert(par, { jti: par, kind: 'PushedAuthorizationRequest', request: 'eyJ.e30.' }, 60);
+      // oidc-provider's Interaction names the session cookie, the PAR, its own uid and the client's hint.
+      const idTokenHint = `eyJhbGciOiJSUzI1NiJ9.${newId()}.sig`;
+      await adapter('Interaction').upsert(
+        interaction,
+        {
+          jti: interaction,
+          kind: 'Interaction',
+          returnTo: `https://id.example/auth/${interaction}`,
+          session: { accountId, uid, cookie: session },
+          parJti: par,
+          grantId,
+          params: { client_id: 'c1', id_token_hint: idTokenHint },
+        } as unknown as AdapterPayload,
+        60,
+      );
+      await adapter('AuthorizationCode').consume(code);
+
+      const dump = await getBackend().dump();
+      expect(dump).toContain(storedId('RefreshToken', refresh)); // the dump did see the entries
+      for (const value of [session, token, refresh, code, par, interaction, idTokenHint]) expect(dump).not.toContain(value);
+      // Found by what the client holds, each with its id back as jti.
+      expect(await adapter('Session').find(session)).toMatchObject({ jti: session, uid, accountId });
+      expect(await adapter('Session').findByUid(uid)).toMatchObject({ uid, accountId });
+      expect(await adapter('AccessToken').find(token)).toMatchObject({ jti: token, grantId });
+      expect(await adapter('AuthorizationCode').find(code)).toMatchObject({ jti: code, consumed: expect.any(Number) });
+      expect(await adapter('Interaction').find(interaction)).toMatchObject({ jti: interaction, parJti: par, session: { cookie: session } });
+    });
+
+    it('finds nothing under the digest an entry is stored under, and lets no one consume or destroy it by that digest', async () => {
+      for (const model of ['Session', 'AccessToken', 'RefreshToken', 'AuthorizationCode', 'PushedAuthorizationRequest', 'Interaction']) {
+        const id = newId();
+        const uid = newId();
+        await adapter(model).upsert(id, { jti: id, kind: model, grantId: newId(), uid }, 60);
+        const digest = storedId(model, id);
+        expect(await adapter(model).find(digest), model).toBeUndefined();
+        await adapter(model).destroy(digest);
+        if (model !== 'Session' && model !== 'Interaction') expect(await providerError(adapter(model).consume(digest))).toMatch(/^invalid_(grant|request_uri)$/);
+        expect(await adapter(model).find(id), model).toMatchObject({ jti: id });
+        expect((await adapter(model).find(id))?.consumed, model).toBeFalsy();
+      }
+    });
+
+    // Upgrading: entries written before digests keep working until they expire or are migrated.
+    it('finds, consumes, revokes and destroys entries written before ids were digests', async () => {
+      const { writeLegacy } = getBackend();
+      const session = newId();
+      const uid = newId();
+      const code = newId();
+      const token = newId();
+      const grantId = newId();
+      const accountId = newId();
+      await writeLegacy('Session', session, { uid, accountId, kind: 'Session' }, 60);
+      await writeLegacy('AuthorizationCode', code, { grantId, accountId, kind: 'AuthorizationCode' }, 60);
+      await writeLegacy('AccessToken', token, { grantId, kind: 'AccessToken' }, 60);
+
+      expect(await adapter('Session').find(session)).toMatchObject({ jti: session, uid, accountId });
+      expect(await adapter('Session').findByUid(uid)).toMatchObject({ jti: session, accountId });
+      await adapter('AuthorizationCode').consume(code);
+      expect((await adapter('AuthorizationCode').find(code))?.consumed).toBeTruthy();
+      expect(await providerError(adapter('AuthorizationCode').consume(code))).toBe('invalid_grant');
+      await adapter('AccessToken').revokeByGrantId(grantId);
+      expect(await adapter('AccessToken').find(token)).toBeUndefined();
+
+      // Saved again by the new code (a Session is re-saved on use), then destroyed: no twin survives.
+      await adapter('Session').upsert(session, { jti: session, uid, accountId, kind: 'Session', loginTs: 1 }, 60);
+      expect(await adapter('Session').find(session)).toMatchObject({ loginTs: 1 });
+      await adapter('Session').destroy(session);
+      expect(await adapter('Session').find(session)).toBeUndefined();
     });
   });
 }
@@ -200,7 +323,21 @@ describe('Postgres', () => {
     await db?.drop();
   });
 
-  contract(() => ({ adapter: (model) => createPostgresAdapter(db.knex, model) }));
+  contract(() => ({
+    adapter: (model) => createPostgresAdapter(db.knex, model),
+    dump: async () => JSON.stringify(await db.knex('oidc_payloads').select('*')),
+    writeLegacy: async (model, id, payload, expiresIn) => {
+      await db.knex('oidc_payloads').insert({
+        model,
+        id,
+        payload: JSON.stringify({ ...payload, jti: id }),
+        grant_id: payload.grantId ?? null,
+        uid: payload.uid ?? null,
+        account_id: payload.accountId ?? null,
+        expires_at: new Date(Date.now() + expiresIn * 1000),
+      });
+    },
+  }));
 
   it('keeps entries for a new adapter instance on the same database', async () => {
     const id = newId();
@@ -221,7 +358,16 @@ describe.runIf(testRedisUrl)('Redis', () => {
   contract(() => ({
     adapter: (model) => createRedisAdapter(testRedis.redis, model),
     // ioredis applies keyPrefix to TTL, so this reads the very key the adapter writes.
-    keyTtl: (model, id) => testRedis.redis.ttl(`${model}:${id}`),
+    keyTtl: (model, id) => testRedis.redis.ttl(`${model}:${storedId(model, id)}`),
+    dump: async () => {
+      const bare = new Redis(testRedisUrl!);
+      try {
+        return await dumpRedisServer(bare, testRedis.prefix);
+      } finally {
+        bare.disconnect();
+      }
+    },
+    writeLegacy: (model, id, payload, expiresIn) => writeLegacyRedis(testRedis.redis, model, id, payload, expiresIn),
   }));
 });
 
@@ -241,6 +387,20 @@ describe.runIf(testRedisUrl)('Redis Cluster', () => {
 
   contract(() => ({
     adapter: (model) => createRedisAdapter(redis, model),
-    keyTtl: (model, id) => redis.ttl(`${model}:${id}`),
+    keyTtl: (model, id) => redis.ttl(`${model}:${storedId(model, id)}`),
+    // Each master holds its own slots: the dump is every node's keys.
+    dump: async () => {
+      const parts: string[] = [];
+      for (const port of cluster.ports) {
+        const bare = new Redis({ port, host: '127.0.0.1' });
+        try {
+          parts.push(await dumpRedisServer(bare, 'contract:'));
+        } finally {
+          bare.disconnect();
+        }
+      }
+      return parts.join('\n');
+    },
+    writeLegacy: (model, id, payload, expiresIn) => writeLegacyRedis(redis, model, id, payload, expiresIn),
   }));
 });

@@ -215,6 +215,9 @@ const schema = z
     ARGON2_MAX_QUEUED: z.coerce.number().int().min(0).max(100_000).optional(),
     // Token requests per second per client on each instance (a token bucket with a burst of twice that); 0 = no limit.
     TOKEN_RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(1000),
+    // New authorization requests (GET/POST /auth, and PAR without client credentials) per client
+    // address per minute, over all instances (counted in Redis, or Postgres without it); 0 = no limit.
+    AUTHORIZATION_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(120),
     // /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is open (restrict it in the network).
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     // Every token issued goes to the audit trail (buffered writes); false keeps sign-ins, changes and revocations only.
@@ -296,6 +299,8 @@ export type Config = Readonly<{
   tokenRateLimitPerSecond: number;
   /** Bound on argon2 work in this process (sign-in, sign-up). */
   argon2: Readonly<{ maxConcurrent: number; maxQueued: number }>;
+  /** /auth requests per client address per minute, over all instances; 0 = no limit. */
+  authorizationRateLimitPerMinute: number;
   metricsToken: string | undefined;
   isTokenAuditOn: boolean;
   logLevel: string;
@@ -364,6 +369,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     tokenRateLimitPerSecond: e.TOKEN_RATE_LIMIT_PER_SECOND,
     argon2: Object.freeze(argon2Limit(e.ARGON2_CONCURRENCY, e.ARGON2_MAX_QUEUED, e.WORKERS)),
+    authorizationRateLimitPerMinute: e.AUTHORIZATION_RATE_LIMIT_PER_MINUTE,
     metricsToken: e.METRICS_TOKEN,
     isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,

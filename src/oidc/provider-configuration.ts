@@ -2,6 +2,7 @@ import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } fro
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
 import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
+import { authorizationParameterCaps } from './authorization-parameter-caps.ts';
 import type { createResourceIndicators } from './resources.ts';
 
 export type ProviderConfigurationInputs = {
@@ -38,6 +39,11 @@ type ClientExtras = {
   redirectUris: string[];
 };
 export const SESSION_TTL_SECONDS = 14 * 86_400;
+// Anyone can start an interaction with a GET /auth; most that never lead to a sign-in are bots or
+// abandoned tabs, so they get a short life (the sign-in page, its upstream round trips and
+// sign-up all fit in it). Once someone has signed in, the consent step may take longer.
+export const SIGN_IN_INTERACTION_TTL_SECONDS = 600;
+export const SIGNED_IN_INTERACTION_TTL_SECONDS = 3600;
 
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
@@ -100,7 +106,8 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       AuthorizationCode: 60,
       IdToken: ID_TOKEN_TTL_SECONDS,
-      Interaction: 3600,
+      Interaction: (_ctx, interaction) =>
+        interaction.session?.accountId ? SIGNED_IN_INTERACTION_TTL_SECONDS : SIGN_IN_INTERACTION_TTL_SECONDS,
       Session: SESSION_TTL_SECONDS,
       // Sliding: each rotation gets the idle time again, but never past the chain's absolute end
       // (iiat is when the chain began).
@@ -126,6 +133,8 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     clockTolerance: CLOCK_SKEW_SECONDS,
     loadExistingGrant: o.loadExistingGrant,
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // Size caps on free-text parameters of /auth and PAR (a flood of big ones filled Redis).
+    extraParams: authorizationParameterCaps(),
     renderError: o.pages.renderError,
   };
 }
