@@ -9,10 +9,14 @@ import { embeddedSocketDirectory, embeddedSocketFile } from './embedded-socket.t
  * through the socket it keeps in DATA_DIR (embedded-socket.ts), with plain pg.
  */
 export function joinEmbeddedServer(options: { dataDir: string; schema?: string; inUse: EmbeddedDatabaseInUse }): Database {
+  const inUse = options.inUse.message.replace(/;.*$/, '');
+  if (process.platform === 'win32') {
+    throw new Error(`${inUse}; on Windows commands cannot run beside a server on the embedded database: stop it first, or set DATABASE_URL`);
+  }
   // Whoever takes the lock removes a crashed server's socket, so a socket file means a server that shares.
-  if (process.platform === 'win32' || !existsSync(embeddedSocketFile(options.dataDir))) {
+  if (!existsSync(embeddedSocketFile(options.dataDir))) {
     throw new Error(
-      `${options.inUse.message.replace(/;.*$/, '')}, which does not share it (another gatehouse command?): ` +
+      `${inUse}, which does not share it (another gatehouse command? a server would say why in its log): ` +
         'try again when it is done, or set DATABASE_URL to share a Postgres server',
     );
   }
