@@ -16,7 +16,7 @@ import { createSignInGrantRepository } from './consents/sign-in-grant-repository
 import { resolveSecret } from './config/dev-secret.ts';
 import type { Config } from './config/load-config.ts';
 import { deriveSecrets } from './crypto/derive-secrets.ts';
-import { createChangeNotices } from './db/change-notices.ts';
+import { CHANGE_NOTICE_CHANNEL, createChangeNotices, parseChangeNotice } from './db/change-notices.ts';
 import { createDatabase } from './db/create-knex.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { AppError } from './errors/app-error.ts';
@@ -99,8 +99,11 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const logger = options.logger ?? pino({ level: config.logLevel, redact: LOG_REDACT_PATHS });
   const derived = deriveSecrets(await resolveSecret(config));
 
-  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
+  // A command beside a running server on the embedded database works through that server's socket.
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema, joinRunningServer: options.isCommand });
   const knex: Knex = db.knex;
+  // Listening at once, so a command started now waits for this server instead of being refused.
+  const sharing = options.isCommand ? undefined : db.share?.(logger);
   if (options.schema) await createSchema(knex, options.schema);
   await runMigrations(knex, options.schema, { isEmbedded: db.isEmbedded });
   const redis: Redis | undefined = config.redis
@@ -110,7 +113,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   // Without a listener ioredis prints every connection error to stderr, outside our JSON logs;
   // /readyz reports the outage, the log says why.
   redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
-  const notices = createChangeNotices({ knex, databaseUrl: config.databaseUrl, logger });
+  const notices = createChangeNotices({ knex, databaseUrl: db.listenUrl, logger });
   const metrics = createMetrics();
   const audit = createAuditLog(knex, {
     onFlushError: (err) => logger.error({ err: err.message }, 'audit write failed; retrying with the next batch'),
@@ -337,6 +340,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const sweeper = options.isCommand ? undefined : startSweeper({ knex, logger, intervalMs: 60_000, auditRetentionDays: config.auditRetentionDays });
   // Serve only once invalidations from other instances and the CLI are being received.
   await notices.ready();
+  await sharing?.open({
+    channels: [CHANGE_NOTICE_CHANNEL],
+    onNotification: (_channel, payload) => {
+      const notice = parseChangeNotice(payload);
+      if (notice) void notices.publish(notice); // embedded: delivered in this process
+    },
+  });
 
   return {
     config,
@@ -362,6 +372,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       await audit.close();
       await notices.close();
       redis?.disconnect();
+      await sharing?.close();
       await db.close();
     },
   };

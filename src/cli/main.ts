@@ -65,7 +65,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function migrate(config: Config, json: boolean): Promise<void> {
-  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir });
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, joinRunningServer: true });
   try {
     const applied = await runMigrations(db.knex, undefined, { isEmbedded: db.isEmbedded });
     print({ json }, { applied }, () => (applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date'));

@@ -4,7 +4,15 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 
 export type ChangeTopic = 'client' | 'resource' | 'signing-keys';
+/** The Postgres channel notices travel on, `topic:id` each (a running embedded server relays them too). */
+export const CHANGE_NOTICE_CHANNEL = 'gatehouse_changes';
 export type ChangeNotice = { topic: ChangeTopic; id: string };
+/** A `topic:id` payload as published (undefined when empty). */
+export function parseChangeNotice(raw: string | undefined): ChangeNotice | undefined {
+  const [topic, ...rest] = (raw ?? '').split(':');
+  return topic ? ({ topic, id: rest.join(':') } as ChangeNotice) : undefined;
+}
+
 export type ChangeNotices = {
   /** Tells every instance (and this one) that a record changed, so caches drop it. */
   publish(notice: ChangeNotice): Promise<void>;
@@ -22,15 +30,15 @@ export type ChangeNotices = {
 export function createChangeNotices(
   options: { knex: Knex; databaseUrl: string | undefined; channel?: string; logger?: Logger },
 ): ChangeNotices {
-  const channel = options.channel ?? 'gatehouse_changes';
+  const channel = options.channel ?? CHANGE_NOTICE_CHANNEL;
   const local = new EventEmitter();
   let listener: pg.Client | undefined;
   let closed = false;
   let retryMs = 500;
 
   const deliver = (raw: string | undefined) => {
-    const [topic, ...rest] = (raw ?? '').split(':');
-    if (topic) local.emit('notice', { topic, id: rest.join(':') } as ChangeNotice);
+    const notice = parseChangeNotice(raw);
+    if (notice) local.emit('notice', notice);
   };
 
   const listen = async () => {

@@ -1,9 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
-import { lockEmbeddedDatabase } from './embedded-lock.ts';
+import type { Logger } from 'pino';
+import { EmbeddedDatabaseInUse, lockEmbeddedDatabase } from './embedded-lock.ts';
+import { embeddedSocketFile, shareEmbeddedDatabase, type EmbeddedSocket } from './embedded-socket.ts';
+import { joinEmbeddedServer } from './join-embedded-server.ts';
 
 // Postgres `bigint` (int8) counts and epoch values fit in a JS number for our uses.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -27,9 +30,19 @@ export type DatabaseOptions = {
   /** Run against one schema (tests isolate themselves with a schema per file). */
   schema?: string;
   poolMax?: number;
+  /** Commands: when a running server holds the embedded database, use it through that server. */
+  joinRunningServer?: boolean;
 };
 
-export type Database = { knex: Knex; isEmbedded: boolean; close: () => Promise<void> };
+export type Database = {
+  knex: Knex;
+  isEmbedded: boolean;
+  /** Where other connections (LISTEN) reach this database; undefined for PGlite in this process. */
+  listenUrl: string | undefined;
+  /** PGlite on disk owned by this process: serve it to commands (see embedded-socket.ts). */
+  share?: (logger: Logger) => EmbeddedSocket;
+  close: () => Promise<void>;
+};
 
 export function createDatabase(options: DatabaseOptions): Database {
   if (options.url) {
@@ -39,7 +52,7 @@ export function createDatabase(options: DatabaseOptions): Database {
       searchPath: options.schema ? [options.schema] : undefined,
       pool: { min: 0, max: options.poolMax ?? 10 },
     });
-    return { knex, isEmbedded: false, close: () => knex.destroy() };
+    return { knex, isEmbedded: false, listenUrl: options.url, close: () => knex.destroy() };
   }
   // PGlite is one in-process Postgres with a single connection (knex-pglite pins the pool to 1):
   // fine for trying Gatehouse, not for production or for more than one process.
@@ -47,7 +60,16 @@ export function createDatabase(options: DatabaseOptions): Database {
   const inMemory = options.dataDir.startsWith('memory://');
   const directory = inMemory ? options.dataDir : join(options.dataDir, 'pgdata');
   if (!inMemory) mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const unlock = inMemory ? () => {} : lockEmbeddedDatabase(directory);
+  let unlock = () => {};
+  if (!inMemory) {
+    try {
+      unlock = lockEmbeddedDatabase(directory);
+    } catch (err) {
+      if (err instanceof EmbeddedDatabaseInUse && options.joinRunningServer) return joinEmbeddedServer({ ...options, inUse: err });
+      throw err;
+    }
+    rmSync(embeddedSocketFile(options.dataDir), { force: true }); // ours now: any socket there is a crashed server's
+  }
   const knex = knexFactory({
     client: PgliteClient as unknown as typeof knexFactory.Client,
     dialect: 'postgres',
@@ -57,6 +79,8 @@ export function createDatabase(options: DatabaseOptions): Database {
   return {
     knex,
     isEmbedded: true,
+    listenUrl: undefined,
+    share: inMemory ? undefined : (logger) => shareEmbeddedDatabase({ knex, dataDir: options.dataDir, logger }),
     close: async () => {
       await knex.destroy();
       unlock();

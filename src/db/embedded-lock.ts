@@ -1,6 +1,15 @@
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The embedded database is held by another live process (a running server shares it: see embedded-socket.ts). */
+export class EmbeddedDatabaseInUse extends Error {
+  readonly ownerPid: number;
+  constructor(directory: string, ownerPid: number) {
+    super(`the embedded database in ${directory} is in use by process ${ownerPid}; stop it first, or set DATABASE_URL to share a Postgres server`);
+    this.ownerPid = ownerPid;
+  }
+}
+
 /**
  * PGlite is one process's database: two processes on one data directory would corrupt it.
  * A pid file refuses the second one with a clear reason (and takes over a dead owner's file).
@@ -21,9 +30,7 @@ export function lockEmbeddedDatabase(directory: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = Number(readFileSync(file, 'utf8'));
       if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new Error(
-          `the embedded database in ${directory} is in use by process ${owner}; stop it first, or set DATABASE_URL to share a Postgres server`,
-        );
+        throw new EmbeddedDatabaseInUse(directory, owner);
       }
       unlinkSync(file); // stale: its owner is gone
     }

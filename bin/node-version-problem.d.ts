@@ -1,0 +1,1 @@
+export function nodeVersionProblem(node: { version: string; typeStripping: unknown; command?: string }): string | undefined;
