@@ -166,10 +166,18 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
   const adapter = adapterForModel({ knex, redis, clients });
-  const health = healthEndpoints([
-    { name: 'postgres', check: () => knex.raw('select 1') },
-    ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
-  ]);
+  let isDraining = false;
+  const health = healthEndpoints(
+    [
+      { name: 'postgres', check: () => knex.raw('select 1') },
+      ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+    ],
+    {
+      isDraining: () => isDraining,
+      // Not a condition of readiness: while not listening, caches re-read Postgres (still correct).
+      reports: config.databaseUrl ? [{ name: 'change_notices', isOk: notices.isListening, notOk: 'reconnecting' }] : [],
+    },
+  );
 
   /** Tells every instance the signing keys changed (the CLI and the admin API after rotate/revoke). */
   const announceKeyChange = () => notices.publish({ topic: 'signing-keys', id: '*' });
@@ -260,6 +268,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
     pool: () => poolState(knex),
     isRedisReady: redis ? () => redis.status === 'ready' : undefined,
+    isListeningForChanges: config.databaseUrl ? notices.isListening : undefined,
   });
   provider = await observed();
   let handle = provider.callback();
@@ -302,6 +311,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     announceKeyChange,
     /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
     sweep: () => sweeper?.runOnce(),
+    /** The server is shutting down: /readyz answers 503 from now on. */
+    startDraining() {
+      isDraining = true;
+    },
     async close() {
       await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close()]);
       await audit.close();

@@ -57,6 +57,8 @@ export function registerStateGauges(
     activeKeyAgeSeconds: () => Promise<number | undefined>;
     pool: () => { used: number; free: number; pending: number } | undefined;
     isRedisReady?: () => boolean;
+    /** Whether change notices from other instances are being received (Postgres LISTEN). */
+    isListeningForChanges?: () => boolean;
   },
 ): void {
   const registers = [metrics.registry];
@@ -90,6 +92,17 @@ export function registerStateGauges(
       registers,
       collect() {
         this.set(isReady() ? 1 : 0);
+      },
+    });
+  }
+  if (sources.isListeningForChanges) {
+    const isListening = sources.isListeningForChanges;
+    new Gauge({
+      name: 'gatehouse_change_notices_listening',
+      help: '1 while change notices from other instances are received (Postgres LISTEN), else 0: caches then re-read Postgres on every use',
+      registers,
+      collect() {
+        this.set(isListening() ? 1 : 0);
       },
     });
   }
