@@ -212,8 +212,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       refreshTokens: config.refreshTokens,
       middleware: (p, publicJwks) => [
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
+        requestLog(logger, metrics), // outside the error handler: it logs and counts the status the client got
         errorHandler(logger),
-        requestLog(logger, metrics),
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': (ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next)),

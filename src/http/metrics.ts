@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { protocolRouteName } from './protocol-routes.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -109,8 +110,8 @@ export function registerStateGauges(
 }
 
 /** Labels use route names, never raw paths, so label cardinality stays bounded. */
-export function routeName(ctx: { oidc?: { route?: string }; state: { route?: string } }): string {
-  return ctx.oidc?.route ?? ctx.state.route ?? 'other';
+export function routeName(ctx: { oidc?: { route?: string }; state: { route?: string }; path: string }): string {
+  return ctx.oidc?.route ?? ctx.state.route ?? protocolRouteName(ctx.path) ?? 'other';
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
