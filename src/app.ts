@@ -85,17 +85,15 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const logger = options.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization', 'req.headers.cookie'] });
   const derived = deriveSecrets(await resolveSecret(config));
 
-  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema });
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema, logger });
   const knex: Knex = db.knex;
   if (options.schema) await createSchema(knex, options.schema);
   await runMigrations(knex, options.schema, { isEmbedded: db.isEmbedded });
+  // It logs its outages (without a listener ioredis would print every connection error to stderr,
+  // outside our JSON logs); /readyz reports them.
   const redis: Redis | undefined = config.redis
-    ? createRedis(config.redis, { keyPrefix: options.redisKeyPrefix })
+    ? createRedis(config.redis, { keyPrefix: options.redisKeyPrefix, logger })
     : undefined;
-
-  // Without a listener ioredis prints every connection error to stderr, outside our JSON logs;
-  // /readyz reports the outage, the log says why.
-  redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const notices = createChangeNotices({ knex, databaseUrl: config.databaseUrl, logger });
   const metrics = createMetrics();
   const audit = createAuditLog(knex, {
