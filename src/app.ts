@@ -100,19 +100,17 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const derived = deriveSecrets(await resolveSecret(config));
 
   // A command beside a running server on the embedded database works through that server's socket.
-  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema, joinRunningServer: options.isCommand });
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema, joinRunningServer: options.isCommand, logger });
   const knex: Knex = db.knex;
   // Listening at once, so a command started now waits for this server instead of being refused.
   const sharing = options.isCommand ? undefined : db.share?.(logger);
   if (options.schema) await createSchema(knex, options.schema);
   await runMigrations(knex, options.schema, { isEmbedded: db.isEmbedded });
+  // It logs its outages (without a listener ioredis would print every connection error to stderr,
+  // outside our JSON logs); /readyz reports them.
   const redis: Redis | undefined = config.redis
-    ? createRedis(config.redis, { keyPrefix: options.redisKeyPrefix })
+    ? createRedis(config.redis, { keyPrefix: options.redisKeyPrefix, logger })
     : undefined;
-
-  // Without a listener ioredis prints every connection error to stderr, outside our JSON logs;
-  // /readyz reports the outage, the log says why.
-  redis?.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   const notices = createChangeNotices({ knex, databaseUrl: db.listenUrl, logger });
   const metrics = createMetrics();
   const audit = createAuditLog(knex, {
@@ -217,10 +215,18 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       }
     },
   });
-  const health = healthEndpoints([
-    { name: 'postgres', check: () => knex.raw('select 1') },
-    ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
-  ]);
+  let isDraining = false;
+  const health = healthEndpoints(
+    [
+      { name: 'postgres', check: () => knex.raw('select 1') },
+      ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
+    ],
+    {
+      isDraining: () => isDraining,
+      // Not a condition of readiness: while not listening, caches re-read Postgres (still correct).
+      reports: config.databaseUrl ? [{ name: 'change_notices', isOk: notices.isListening, notOk: 'reconnecting' }] : [],
+    },
+  );
 
   /** Tells every instance the signing keys changed (the CLI and the admin API after rotate/revoke). */
   const announceKeyChange = () => notices.publish({ topic: 'signing-keys', id: '*' });
@@ -260,8 +266,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
       middleware: (p, publicJwks, accessTokenCheck = createOwnTokenCheck({ issuer: config.issuer, publicJwks, isRevoked: (t) => revocations.isRevoked(t), dpopReplay })) => [
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
+        requestLog(logger, metrics), // outside the error handler: it logs and counts the status the client got
         errorHandler(logger),
-        requestLog(logger, metrics),
         issuerHost(config.issuer), // every URL we write comes from ISSUER, never from Host / X-Forwarded-*
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
@@ -318,6 +324,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
     pool: () => poolState(knex),
     isRedisReady: redis ? () => redis.status === 'ready' : undefined,
+    isListeningForChanges: config.databaseUrl ? notices.isListening : undefined,
   });
   provider = await observed();
   let handle = provider.callback();
@@ -367,6 +374,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     announceKeyChange,
     /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
     sweep: () => sweeper?.runOnce(),
+    /** The server is shutting down: /readyz answers 503 from now on. */
+    startDraining() {
+      isDraining = true;
+    },
     async close() {
       await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close(), mailer.close()]);
       await audit.close();

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Config } from './config/load-config.ts';
 import { createGatehouse } from './app.ts';
+import { gracefulDrain } from './http/graceful-drain.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;
 
@@ -19,10 +20,11 @@ export async function serve(config: Config): Promise<void> {
 
 function runPrimary(workers: number): void {
   let stopping = false;
+  let isForced = false;
   for (let i = 0; i < workers; i += 1) cluster.fork();
   cluster.on('exit', (worker, code) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(isForced ? 1 : 0);
       return;
     }
     // A crashed worker is replaced; the others keep serving meanwhile.
@@ -30,16 +32,27 @@ function runPrimary(workers: number): void {
     cluster.fork();
   });
   const stop = () => {
+    // A repeated signal changes nothing: the workers are draining (and would be cut by a second
+    // SIGTERM's default action, were it not handled).
+    if (stopping) return;
     stopping = true;
+    // Each worker drains on its own (stops accepting, answers what it took); past its grace the
+    // primary stops waiting.
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    setTimeout(() => {
+      isForced = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    }, SHUTDOWN_GRACE_MS + 5_000).unref();
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 async function runWorker(config: Config): Promise<void> {
   const gatehouse = await createGatehouse(config);
-  const server = createServer(gatehouse.callback);
+  const server = createServer();
+  const drain = gracefulDrain(server);
+  server.on('request', drain.handler(gatehouse.callback));
   // Bound how long a slow or silent client can hold a socket.
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;
@@ -50,18 +63,16 @@ async function runWorker(config: Config): Promise<void> {
 
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) return; // a repeated signal must not cut the drain short
     stopping = true;
     gatehouse.logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
-    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve()); // stops accepting; resolves when in-flight requests are done
-      server.closeIdleConnections();
-    });
-    clearTimeout(force);
+    // Load balancers see it first: /readyz answers 503 from now on.
+    gatehouse.startDraining();
+    const { isComplete } = await drain.drain(SHUTDOWN_GRACE_MS);
+    if (!isComplete) gatehouse.logger.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown grace over: cut the requests still running');
     await gatehouse.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }

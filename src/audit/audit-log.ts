@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 
 export type AuditEvent = {
@@ -26,7 +27,8 @@ const MAX_BUFFERED = 50_000;
  * The audit trail in Postgres. `record` writes at once (rare events: sign-ins, changes, reuse);
  * `recordSoon` is for high-volume events (every token issued): buffered in memory and written as
  * one multi-row INSERT every 250 ms or 500 events, so the token endpoint never waits on Postgres.
- * close() writes what is left. A failed flush is logged and retried with the next one; past
+ * close() writes what is left. A failed flush is logged and retried with the next one (each event
+ * has an id, so a batch that was written but whose answer was lost is not written twice); past
  * 50,000 waiting events the oldest are dropped and counted (onDropped), so an outage cannot
  * exhaust memory. `recordCounted` is for events that differ only in when they happened (a
  * service's client-credentials tokens): one row per flush with `details.count` and the time of
@@ -37,7 +39,10 @@ export function createAuditLog(
   options: { onFlushError?: (err: Error) => void; onDropped?: (count: number) => void; occurredAt?: () => Date } = {},
 ) {
   const occurredAt = options.occurredAt ?? (() => new Date());
+  // The id is chosen once, here: a batch sent again after a lost answer carries the same ids, and
+  // rows already written are skipped (migration 20261204000601).
   const toRow = (event: AuditEvent, at: Date) => ({
+    event_id: randomUUID(),
     occurred_at: at,
     type: event.type,
     client_id: event.clientId ?? null,
@@ -45,6 +50,7 @@ export function createAuditLog(
     ip: event.ip ?? null,
     details: JSON.stringify(event.details ?? {}),
   });
+  const insert = (rows: ReturnType<typeof toRow> | ReturnType<typeof toRow>[]) => knex('audit_events').insert(rows).onConflict('event_id').ignore();
   let buffer: ReturnType<typeof toRow>[] = [];
   let counted = new Map<string, { event: AuditEvent; first: Date; last: Date; count: number }>();
   let flushing: Promise<void> | undefined;
@@ -68,7 +74,7 @@ export function createAuditLog(
     buffer = [];
     flushing = (async () => {
       try {
-        for (let i = 0; i < batch.length; i += FLUSH_BATCH) await knex('audit_events').insert(batch.slice(i, i + FLUSH_BATCH));
+        for (let i = 0; i < batch.length; i += FLUSH_BATCH) await insert(batch.slice(i, i + FLUSH_BATCH));
       } catch (err) {
         buffer = batch.concat(buffer); // retried with the next flush
         options.onFlushError?.(err as Error);
@@ -80,7 +86,7 @@ export function createAuditLog(
 
   return {
     async record(event: AuditEvent): Promise<void> {
-      await knex('audit_events').insert(toRow(event, occurredAt()));
+      await insert(toRow(event, occurredAt()));
     },
 
     recordSoon(event: AuditEvent): void {

@@ -60,6 +60,8 @@ export function createClientService(deps: ClientServiceDeps) {
     load: async (id) => (await deps.repository.findById(id))?.metadata,
   });
   deps.notices.subscribe((n) => n.topic === 'client' && cache.invalidate(n.id));
+  // While notices may be missed, what is cached is only a fallback for when Postgres cannot answer.
+  deps.notices.onListening((isListening) => cache.setTrusted(isListening));
 
   const changed = async (clientId: string) => {
     cache.invalidate(clientId);

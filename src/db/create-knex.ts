@@ -1,5 +1,7 @@
+import type { EventEmitter } from 'node:events';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
@@ -32,6 +34,8 @@ export type DatabaseOptions = {
   poolMax?: number;
   /** Commands: when a running server holds the embedded database, use it through that server. */
   joinRunningServer?: boolean;
+  /** Where knex's warnings go (JSON lines); without one, knex prints them as text (the CLI). */
+  logger?: Logger;
 };
 
 export type Database = {
@@ -46,12 +50,16 @@ export type Database = {
 
 export function createDatabase(options: DatabaseOptions): Database {
   if (options.url) {
+    const log = options.logger ? outageLog(options.logger) : undefined;
     const knex = knexFactory({
       client: 'pg',
       connection: options.url,
       searchPath: options.schema ? [options.schema] : undefined,
       pool: { min: 0, max: options.poolMax ?? 10 },
+      ...(log ? { log: log.knexLog } : {}),
     });
+    // A new connection made: Postgres answers again.
+    if (log) (knex.client as { pool?: EventEmitter }).pool?.on('createSuccess', log.reachable);
     return { knex, isEmbedded: false, listenUrl: options.url, close: () => knex.destroy() };
   }
   // PGlite is one in-process Postgres with a single connection (knex-pglite pins the pool to 1):
@@ -84,6 +92,49 @@ export function createDatabase(options: DatabaseOptions): Database {
     close: async () => {
       await knex.destroy();
       unlock();
+    },
+  };
+}
+
+/**
+ * knex prints its warnings with console.log, as text outside the JSON log, and while Postgres is
+ * down it warns for every query that cannot get a connection ("Acquire connection error" with a
+ * stack: hundreds a second) and for every pooled connection found dead ("Connection Error").
+ * Here they go to pino instead, each kind once per outage: the outage ends when the pool makes a
+ * connection again, which is logged with how many warnings were left out.
+ */
+function outageLog(logger: Logger) {
+  const text = (message: unknown) => (typeof message === 'string' ? message : inspect(message, { depth: 3 }));
+  const firstLine = (message: unknown) => text(message).split('\n')[0]!;
+  let unreachableSince: number | undefined;
+  let hasLostConnections = false;
+  let suppressed = 0;
+  const warn = (message: unknown) => {
+    const line = firstLine(message);
+    if (line.startsWith('Acquire connection error')) {
+      if (unreachableSince !== undefined) return void (suppressed += 1);
+      unreachableSince = Date.now();
+      logger.warn({ err: line.replace(/^Acquire connection error: /, '') }, 'postgres unreachable');
+    } else if (line.startsWith('Connection Error')) {
+      if (hasLostConnections) return void (suppressed += 1);
+      hasLostConnections = true;
+      logger.warn({ err: line.replace(/^Connection Error: /, '') }, 'postgres connection lost');
+    } else {
+      logger.warn({ knex: text(message) }, 'knex warning');
+    }
+  };
+  return {
+    knexLog: {
+      warn,
+      error: (message: unknown) => logger.error({ knex: text(message) }, 'knex error'),
+      deprecate: (method: string, alternative: string) => logger.warn({ method, alternative }, 'knex deprecation'),
+      debug: (message: unknown) => logger.debug({ knex: text(message) }, 'knex debug'),
+    },
+    reachable: () => {
+      if (unreachableSince !== undefined) logger.info({ downMs: Date.now() - unreachableSince, warningsLeftOut: suppressed }, 'postgres reachable again');
+      unreachableSince = undefined;
+      hasLostConnections = false;
+      suppressed = 0;
     },
   };
 }

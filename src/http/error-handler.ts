@@ -4,12 +4,15 @@ import type { Logger } from 'pino';
 import { errorPage } from '../../views/error.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { pageUi } from './page-ui.ts';
+import { isProtocolApi } from './protocol-routes.ts';
 import { renderPage } from './render-page.ts';
 
 /**
- * Outermost middleware for our own routes: a request id on every response, AppErrors and 4xx
- * errors rendered with their status, anything else a generic 500 with the id logged.
- * (oidc-provider renders its own protocol errors.)
+ * Our own routes' error handler: a request id on every response, AppErrors and 4xx errors
+ * rendered with their status, anything else a generic 500 with the id logged. On oidc-provider's
+ * API endpoints (the token endpoint …) an error is always OAuth error JSON, whatever the client
+ * accepts: a failure in our middleware there (e.g. Redis down under the refresh grace) must look
+ * like one of the library's own. (oidc-provider renders its own protocol errors.)
  */
 export function errorHandler(logger: Logger): Middleware {
   return async (ctx, next) => {
@@ -27,7 +30,7 @@ export function errorHandler(logger: Logger): Middleware {
       const code = err instanceof AppError ? err.code : isClientError ? 'invalid_request' : 'server_error';
       ctx.set('Cache-Control', 'no-store');
       if (err instanceof ServerBusy) ctx.set('Retry-After', String(err.retryAfterSeconds));
-      if (ctx.accepts('html', 'json') === 'json') {
+      if (isProtocolApi(ctx.path) || ctx.accepts('html', 'json') === 'json') {
         ctx.status = status;
         ctx.body = { error: code, error_description: message };
       } else {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { protocolRouteName } from './protocol-routes.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -64,6 +65,8 @@ export function registerStateGauges(
     activeKeyAgeSeconds: () => Promise<number | undefined>;
     pool: () => { used: number; free: number; pending: number } | undefined;
     isRedisReady?: () => boolean;
+    /** Whether change notices from other instances are being received (Postgres LISTEN). */
+    isListeningForChanges?: () => boolean;
   },
 ): void {
   const registers = [metrics.registry];
@@ -100,11 +103,22 @@ export function registerStateGauges(
       },
     });
   }
+  if (sources.isListeningForChanges) {
+    const isListening = sources.isListeningForChanges;
+    new Gauge({
+      name: 'gatehouse_change_notices_listening',
+      help: '1 while change notices from other instances are received (Postgres LISTEN), else 0: caches then re-read Postgres on every use',
+      registers,
+      collect() {
+        this.set(isListening() ? 1 : 0);
+      },
+    });
+  }
 }
 
 /** Labels use route names, never raw paths, so label cardinality stays bounded. */
-export function routeName(ctx: { oidc?: { route?: string }; state: { route?: string } }): string {
-  return ctx.oidc?.route ?? ctx.state.route ?? 'other';
+export function routeName(ctx: { oidc?: { route?: string }; state: { route?: string }; path: string }): string {
+  return ctx.oidc?.route ?? ctx.state.route ?? protocolRouteName(ctx.path) ?? 'other';
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();

@@ -10,20 +10,25 @@ type Ctx = Parameters<typeof renderPage>[0];
 /** oidc-provider's page hooks, rendered with our views and CSP. */
 export const pages = {
   // Errors that cannot be redirected to the client (e.g. a bad redirect_uri): render, never redirect.
+  // A failure of ours (storage down, a bug) reaches here as a plain Error: the library calls it
+  // server_error and gives it no status; it is a 500, not the client's fault.
   async renderError(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) {
-    const status = (error as { status?: number }).status ?? 400;
+    const isServerError = out.error === 'server_error';
+    const given = (error as { statusCode?: number }).statusCode;
+    const status = given !== undefined && given >= 400 ? given : isServerError ? 500 : 400;
     const ui = pageUi(ctx as unknown as Ctx);
+    const { errors } = ui.t;
     renderPage(
       ctx as unknown as Ctx,
       errorPage({
         ui,
-        title: ui.t.errors.requestRefusedTitle,
-        message: ui.t.errors.requestRefusedMessage,
-        detail: out.error_description, // oidc-provider's words, in English
+        title: isServerError ? errors.serverErrorTitle : errors.requestRefusedTitle,
+        message: isServerError ? errors.serverErrorMessage : errors.requestRefusedMessage,
+        detail: isServerError ? undefined : out.error_description, // oidc-provider's words, in English
         code: out.error,
         requestId: (ctx as unknown as Ctx).state.requestId,
       }),
-      status >= 400 ? status : 400,
+      status,
     );
   },
   async logoutSource(ctx: KoaContextWithOIDC, form: string) {

@@ -27,6 +27,8 @@ export function createResourceService(deps: {
     load: (id) => deps.repository.findByIdentifier(id),
   });
   deps.notices.subscribe((n) => n.topic === 'resource' && cache.invalidate(n.id));
+  // While notices may be missed, what is cached is only a fallback for when Postgres cannot answer.
+  deps.notices.onListening((isListening) => cache.setTrusted(isListening));
 
   return {
     async createResource(input: { identifier: string; scope: string; accessTokenTtlSeconds?: number }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {

@@ -46,16 +46,20 @@ export async function startRedisCluster(): Promise<RedisTopologyUnderTest> {
   const servers = await startServers(3, (port) => ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`]);
   try {
     await run('redis-cli', ['--cluster', 'create', ...servers.ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
-    await until('cluster state ok', async () => {
-      const client = new Redis({ port: servers.ports[0], host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
-      client.on('error', () => {});
-      try {
-        await client.connect();
-        return (await client.cluster('INFO')).includes('cluster_state:ok');
-      } finally {
-        client.disconnect();
-      }
-    });
+    // Every node, not just one: a node answers CLUSTERDOWN until it sees the cluster whole, and
+    // Gatehouse's client fails such a command at once rather than retrying it for a second.
+    for (const port of servers.ports) {
+      await until(`cluster state ok on ${port}`, async () => {
+        const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
+        client.on('error', () => {});
+        try {
+          await client.connect();
+          return (await client.cluster('INFO')).includes('cluster_state:ok');
+        } finally {
+          client.disconnect();
+        }
+      });
+    }
   } catch (err) {
     await servers.stop();
     throw err;
