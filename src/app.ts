@@ -34,7 +34,7 @@ import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { signInObserver } from './interactions/sign-in-observer.ts';
 import { upstreamCallback } from './interactions/upstream-callback.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
-import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { adapterForModel, refreshTokensOn } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { buildProvider } from './oidc/build-provider.ts';
 import { createFindAccount } from './oidc/find-account.ts';
@@ -44,6 +44,7 @@ import { observeProvider } from './oidc/observe-provider.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
+import { createRefreshRotationRepository } from './oidc/refresh-rotation-repository.ts';
 import { revokeJwt } from './oidc/revoke-jwt.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createRedis } from './redis/create-redis.ts';
@@ -165,7 +166,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const upstreamAccounts = createUpstreamAccounts({ accounts, identities: createUpstreamIdentityRepository(knex) });
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics, clockToleranceSeconds: CLOCK_SKEW_SECONDS });
-  const adapter = adapterForModel({ knex, redis, clients });
+  const refreshRotations = createRefreshRotationRepository(knex);
+  const adapter = adapterForModel({ knex, redis, clients, refreshRotations });
   const health = healthEndpoints([
     { name: 'postgres', check: () => knex.raw('select 1') },
     ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : []),
@@ -176,7 +178,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   // Built once, outside build(): their state (token buckets) survives a Provider reload.
   const limitTokenRequests = tokenRateLimit({ perSecond: config.tokenRateLimitPerSecond });
   const graceForRefresh = refreshGrace({
-    store: shortLived,
+    knex,
+    refreshTokensOn,
+    rotations: refreshRotations,
     tokenPath: '/token',
     graceSecondsFor: (ctx) =>
       (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??

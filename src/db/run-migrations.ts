@@ -7,6 +7,7 @@ import * as auditEvents from '../../migrations/20261123000005_audit_events.ts';
 import * as consents from '../../migrations/20261123000006_consents.ts';
 import * as upstreamSignIn from '../../migrations/20261123000008_upstream_sign_in.ts';
 import * as auditIndexes from '../../migrations/20261123000009_audit_indexes.ts';
+import * as refreshTokenRotations from '../../migrations/20261204000501_refresh_token_rotations.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261123000006_consents': consents,
   '20261123000008_upstream_sign_in': upstreamSignIn,
   '20261123000009_audit_indexes': auditIndexes,
+  '20261204000501_refresh_token_rotations': refreshTokenRotations,
 };
 
 const source: Knex.MigrationSource<string> = {
