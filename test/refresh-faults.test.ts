@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGatehouseProcess, within, type GatehouseProcess } from './support/gatehouse-process.ts';
-import { freePort, startOwnRedis, until, type OwnRedis } from './support/own-services.ts';
+import { canStartOwnPostgres, freePort, startOwnPostgres, startOwnRedis, until, type OwnPostgres, type OwnRedis } from './support/own-services.ts';
 import { refreshUntilFault, retryAfterFault, startChains, type TokenClient } from './support/refresh-chains.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
 import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -29,6 +29,24 @@ async function setUp(gh: TestGatehouse, tokenEndpointOrigin: string, graceSecond
     refreshTokenGraceSeconds: graceSeconds,
   });
   return { tokenEndpoint: `${tokenEndpointOrigin}/token`, clientId: client.client_id, clientSecret: clientSecret! };
+}
+
+/**
+ * Every commit that saves a refresh token takes 300 ms from now on (a deferred trigger), so a fault
+ * can be made to land while commits are under way: `committing` tells when enough are.
+ */
+async function slowDownRefreshTokenCommits(knex: TestGatehouse['knex']) {
+  await knex.raw(`create function slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.3); return null; end $$`);
+  await knex.raw(
+    `create constraint trigger slow_refresh_token_commit after insert on oidc_payloads deferrable initially deferred
+     for each row when (new.model = 'RefreshToken') execute function slow_commit()`,
+  );
+  return async (atLeast: number) => {
+    const { rows } = await knex.raw<{ rows: { n: number }[] }>(
+      "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'",
+    );
+    return rows[0]!.n >= atLeast;
+  };
 }
 
 const summary = (results: { isLost: boolean; retry: { ms: number } }[]) => ({
@@ -120,25 +138,13 @@ describe.runIf(testDatabaseUrl)('a Gatehouse process killed (SIGKILL) while refr
     const client = await setUp(admin, issuer, graceSeconds);
     const first = await serve();
     const tokens = await startChains(issuer, client, user, { count: CHAINS, redirectUri: REDIRECT_URI, scope: SCOPE });
-    // Every commit that saves a refresh token now takes 300 ms (a deferred trigger), so the kill
-    // lands while commits are under way. Postgres finishes a COMMIT whose client has vanished:
-    // those rotations are durable, and their answers never reached anyone.
-    await admin.knex.raw(`create function slow_commit() returns trigger language plpgsql as $$ begin perform pg_sleep(0.3); return null; end $$`);
-    await admin.knex.raw(
-      `create constraint trigger slow_refresh_token_commit after insert on oidc_payloads deferrable initially deferred
-       for each row when (new.model = 'RefreshToken') execute function slow_commit()`,
-    );
-
+    // Postgres finishes a COMMIT whose client has vanished: the rotations being committed when the
+    // process dies are durable, and their answers never reached anyone.
+    const committing = await slowDownRefreshTokenCommits(admin.knex);
     const atFault = await refreshUntilFault(client, tokens, {
       warmup: CHAINS,
       fault: async () => {
-        // Loops run in step (each waits 300 ms at commit): kill while half of them are committing.
-        await until('rotations committing', async () => {
-          const { rows } = await admin.knex.raw<{ rows: { n: number }[] }>(
-            "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep'",
-          );
-          return rows[0]!.n >= CHAINS / 2;
-        }, 20_000, 10);
+        await until('rotations committing', () => committing(CHAINS / 2), 20_000, 10);
         first.kill();
         await within(first.exited, 10_000, 'exit after SIGKILL');
       },
@@ -157,5 +163,43 @@ describe.runIf(testDatabaseUrl)('a Gatehouse process killed (SIGKILL) while refr
     expect(counts.slowestRetryMs).toBeLessThan((graceSeconds * 1000) / 4);
     // The case in point did happen: some retries were of rotations the dead process had committed.
     expect(counts.retriesOfCommittedRotations).toBeGreaterThan(0);
+  });
+});
+
+describe.runIf(canStartOwnPostgres())('a Postgres crash while refresh tokens rotate', { timeout: 120_000 }, () => {
+  const storage = newStorage();
+  let postgres: OwnPostgres;
+  let gh: TestGatehouse;
+
+  beforeAll(async () => {
+    postgres = await startOwnPostgres();
+    gh = await startTestGatehouse(storage, { DATABASE_URL: postgres.url });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await postgres?.destroy();
+    await dropStorage(storage);
+  });
+
+  it('loses no chain: a rotation is committed whole, with its answer, or not at all', async () => {
+    const client = await setUp(gh, gh.issuer, 30);
+    const tokens = await startChains(gh.issuer, client, user, { count: CHAINS, redirectUri: REDIRECT_URI, scope: SCOPE });
+    const committing = await slowDownRefreshTokenCommits(gh.knex);
+
+    // The server crashes (every connection dropped at once) while half the chains are committing.
+    const atFault = await refreshUntilFault(client, tokens, {
+      warmup: CHAINS,
+      fault: async () => {
+        await until('rotations committing', () => committing(CHAINS / 2), 20_000, 10);
+        await postgres.stopImmediate();
+      },
+    });
+    await postgres.start();
+
+    const results = await Promise.all(atFault.map((chain) => retryAfterFault(client, chain)));
+    const counts = summary(results);
+    console.info(`Postgres crash: ${JSON.stringify(counts)}`);
+    expect(counts.lost, JSON.stringify(results.filter((r) => r.isLost).map((r) => r.retry.body))).toBe(0);
+    expect(await gh.services.audit.list({ type: 'refresh_token.reuse_detected' })).toEqual([]);
   });
 });
