@@ -159,6 +159,15 @@ describe('refresh-token rotation with a grace window', () => {
     expect(await storedRefreshTokens(clientId)).toBe(0);
   });
 
+  it('reports a spent token inactive and, revoked by its client, ends the chain (its tombstone stands in for it)', async () => {
+    const config = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const spent = (await tokensFor(config)).refresh_token!;
+    const live = (await oauth.refreshTokenGrant(config, spent)).refresh_token!;
+    expect(await oauth.tokenIntrospection(config, spent)).toMatchObject({ active: false });
+    await oauth.tokenRevocation(config, spent);
+    await expect(oauth.refreshTokenGrant(config, live)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
   it('slides the idle lifetime on each rotation but never past the absolute lifetime of the chain', async () => {
     const config = await clientWith({ refreshTokenIdleSeconds: 3600, refreshTokenAbsoluteSeconds: 5000 });
     const first = await tokensFor(config);
