@@ -88,7 +88,8 @@ export async function refreshUntilFault(client: TokenClient, tokens: string[], o
       succeeded += 1;
       if (succeeded >= options.warmup && phase === 'before') {
         phase = 'injecting';
-        injected = options.fault().then(() => {
+        // Even a fault that failed to happen lets the loops stop; awaiting it below rethrows.
+        injected = options.fault().finally(() => {
           phase = 'after';
         });
       }
@@ -96,6 +97,7 @@ export async function refreshUntilFault(client: TokenClient, tokens: string[], o
   });
   const chains = await Promise.all(loops);
   await injected;
+  if (phase === 'before') throw new Error(`the fault never ran: only ${succeeded} of ${options.warmup} refreshes succeeded first`);
   return chains;
 }
 
