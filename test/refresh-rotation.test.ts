@@ -33,7 +33,6 @@ describe('refresh-token rotation with a grace window', () => {
     return configFor(client.client_id, clientSecret!, oauth.ClientSecretBasic(clientSecret!));
   }
 
-  /** The same registered client, authenticating another way (client_secret_basic and _post are both open to it). */
   const configFor = (clientId: string, secret: string, auth: oauth.ClientAuth) =>
     oauth.discovery(new URL(gh.issuer), clientId, { client_secret: secret }, auth, { execute: [oauth.allowInsecureRequests] });
 
@@ -119,16 +118,27 @@ describe('refresh-token rotation with a grace window', () => {
     await reuseDetectedFor(config.clientMetadata().client_id);
   });
 
-  it('answers a retry that authenticates the same client another way (Basic, then the form)', async () => {
-    const basic = await clientWith({ refreshTokenGraceSeconds: 30 });
-    const { client_id: clientId, client_secret: secret } = basic.clientMetadata() as { client_id: string; client_secret: string };
-    const post = await configFor(clientId, secret, oauth.ClientSecretPost(secret));
-    const first = await tokensFor(basic);
-    const rotated = await oauth.refreshTokenGrant(basic, first.refresh_token!);
-    const retry = await oauth.refreshTokenGrant(post, first.refresh_token!);
+  it('answers a retry by the same client with its credentials encoded another way', async () => {
+    const config = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const { client_id: clientId, client_secret: secret } = config.clientMetadata() as { client_id: string; client_secret: string };
+    const first = await tokensFor(config);
+    const rotated = await oauth.refreshTokenGrant(config, first.refresh_token!);
+    // The same client_secret_basic credentials as another client library may send them: the scheme
+    // in lower case, every character percent-encoded (RFC 6749 §2.3.1), client_id in the form too.
+    const encodeAll = (s: string) => [...Buffer.from(s)].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
+    const res = await fetch(new URL('/token', gh.issuer), {
+      method: 'POST',
+      headers: {
+        authorization: `basic ${Buffer.from(`${encodeAll(clientId)}:${encodeAll(secret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token!, client_id: clientId }),
+    });
+    expect(res.status).toBe(200);
+    const retry = (await res.json()) as { refresh_token: string; access_token: string };
     expect(retry.refresh_token).toBe(rotated.refresh_token);
     expect(retry.access_token).toBe(rotated.access_token);
-    await expect(oauth.refreshTokenGrant(basic, rotated.refresh_token!)).resolves.toBeTruthy();
+    await expect(oauth.refreshTokenGrant(config, rotated.refresh_token!)).resolves.toBeTruthy();
   });
 
   it('never gives the saved answer to another client presenting the token, and keeps the owner\'s chain', async () => {
