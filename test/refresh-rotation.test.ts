@@ -41,6 +41,11 @@ describe('refresh-token rotation with a grace window', () => {
       expect(await gh.services.audit.list({ type: 'refresh_token.reuse_detected' })).toContainEqual(expect.objectContaining({ clientId })),
     );
 
+  const reuseMetric = async () => {
+    const text = await (await fetch(`${gh.issuer}/metrics`)).text();
+    return Number(/^gatehouse_token_reuse_detected_total\{kind="refresh_token"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+
   /** The refresh-token rows oidc-provider's storage holds for one client (live and spent). */
   const storedRefreshTokens = async (clientId: string) =>
     Number(
@@ -112,10 +117,12 @@ describe('refresh-token rotation with a grace window', () => {
     const rt0 = (await tokensFor(config)).refresh_token!;
     const rt1 = (await oauth.refreshTokenGrant(config, rt0)).refresh_token!;
     const rt2 = (await oauth.refreshTokenGrant(config, rt1)).refresh_token!;
+    const detectedBefore = await reuseMetric();
     // Whoever holds rt0 never saw rt1's redemption: the holder of rt2 did. Two parties use one chain.
     await expect(oauth.refreshTokenGrant(config, rt0)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(oauth.refreshTokenGrant(config, rt2)).rejects.toMatchObject({ error: 'invalid_grant' });
     await reuseDetectedFor(config.clientMetadata().client_id);
+    expect(await reuseMetric()).toBe(detectedBefore + 1);
   });
 
   it('answers a retry by the same client with its credentials encoded another way', async () => {
