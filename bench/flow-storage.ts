@@ -90,13 +90,39 @@ try {
       }
     }
   });
-  process.stdout.write(`${JSON.stringify({ storagePerFlow: [signIns, rotations] })}\n`);
+  const kept = await rowsKeptPerChain(users);
+  log(`rows kept per refresh chain after ${refreshes} rotations: ${JSON.stringify(kept)}`);
+  process.stdout.write(`${JSON.stringify({ storagePerFlow: [signIns, rotations], rowsPerRefreshChain: kept })}\n`);
 } finally {
   await counter.close();
   server.close();
   await gatehouse.knex.raw('drop schema if exists ?? cascade', [schema]);
   await gatehouse.close();
   await unlinkPrefix(redisPrefix);
+}
+
+/**
+ * What stays in Postgres per refresh chain once the rotations are done: oidc-provider's refresh-token
+ * rows (the live one; a spent one is deleted as it rotates) and the spent tokens' tombstones (kept
+ * until each spent token's own expiry, to detect reuse), with their average size: a tombstone's
+ * without its sealed answer, which the sweeper clears once the grace window has passed.
+ */
+async function rowsKeptPerChain(chains: number) {
+  const { rows } = await gatehouse.knex.raw<{ rows: { tokens: number; token_bytes: number | null; tombstones: number; tombstone_bytes: number | null; answer_bytes: number | null }[] }>(
+    `select (select count(*)::int from oidc_payloads where model = 'RefreshToken') as tokens,
+            (select avg(pg_column_size(p.*))::int from oidc_payloads p where model = 'RefreshToken') as token_bytes,
+            (select count(*)::int from refresh_token_rotations) as tombstones,
+            (select avg(pg_column_size(r.*) - coalesce(pg_column_size(r.answer), 0))::int from refresh_token_rotations r) as tombstone_bytes,
+            (select avg(pg_column_size(r.answer))::int from refresh_token_rotations r) as answer_bytes`,
+  );
+  const row = rows[0]!;
+  return {
+    refreshTokenRows: row.tokens / chains,
+    refreshTokenRowBytes: row.token_bytes,
+    tombstoneRows: row.tombstones / chains,
+    tombstoneBytes: row.tombstone_bytes,
+    answerBytesWhileInWindow: row.answer_bytes,
+  };
 }
 
 /** ioredis applies keyPrefix to keys but not to SCAN patterns: a bare client deletes the prefix. */

@@ -38,7 +38,7 @@ import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { signInObserver } from './interactions/sign-in-observer.ts';
 import { upstreamCallback } from './interactions/upstream-callback.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
-import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { adapterForModel, refreshTokensOn } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { createClientPurge } from './oidc/adapters/purge-client.ts';
 import { buildProvider } from './oidc/build-provider.ts';
@@ -51,6 +51,7 @@ import { createOwnTokenCheck, sharedDpopReplay } from './oidc/own-token-check.ts
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS } from './oidc/provider-configuration.ts';
 import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
+import { createRefreshRotationRepository } from './oidc/refresh-rotation-repository.ts';
 import { revokeJwt } from './oidc/revoke-jwt.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createRedis } from './redis/create-redis.ts';
@@ -198,10 +199,12 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const listUpstreams = async () => (await upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations, logger, metrics });
   const dpopReplay = sharedDpopReplay(shortLived);
+  const refreshRotations = createRefreshRotationRepository(knex);
   const adapter = adapterForModel({
     knex,
     redis,
     clients,
+    refreshRotations,
     // A destroyed grant (refresh-token reuse, a revoked refresh token, sign-out) takes its
     // already-issued JWT access tokens with it: they carry the grant's digest as `gid`. Recorded
     // before the response goes out; if it cannot be, the grant is still destroyed (its refresh
@@ -233,7 +236,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   // Built once, outside build(): their state (token buckets) survives a Provider reload.
   const limitTokenRequests = tokenRateLimit({ perSecond: config.tokenRateLimitPerSecond });
   const graceForRefresh = refreshGrace({
-    store: shortLived,
+    knex,
+    refreshTokensOn,
+    rotations: refreshRotations,
     tokenPath: '/token',
     graceSecondsFor: (ctx) =>
       (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ??

@@ -30,10 +30,29 @@ describe('refresh-token rotation with a grace window', () => {
       resources: [API],
       ...policy,
     });
-    return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
-      execute: [oauth.allowInsecureRequests],
-    });
+    return configFor(client.client_id, clientSecret!, oauth.ClientSecretBasic(clientSecret!));
   }
+
+  const configFor = (clientId: string, secret: string, auth: oauth.ClientAuth) =>
+    oauth.discovery(new URL(gh.issuer), clientId, { client_secret: secret }, auth, { execute: [oauth.allowInsecureRequests] });
+
+  const reuseDetectedFor = (clientId: string) =>
+    vi.waitFor(async () =>
+      expect(await gh.services.audit.list({ type: 'refresh_token.reuse_detected' })).toContainEqual(expect.objectContaining({ clientId })),
+    );
+
+  const reuseMetric = async () => {
+    const text = await (await fetch(`${gh.issuer}/metrics`)).text();
+    return Number(/^gatehouse_token_reuse_detected_total\{kind="refresh_token"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+
+  /** The refresh-token rows oidc-provider's storage holds for one client (live and spent). */
+  const storedRefreshTokens = async (clientId: string) =>
+    Number(
+      (
+        await gh.knex('oidc_payloads').where({ model: 'RefreshToken' }).whereRaw("payload->>'clientId' = ?", [clientId]).count({ n: '*' }).first()
+      )!.n,
+    );
 
   async function tokensFor(config: oauth.Configuration) {
     const verifier = oauth.randomPKCECodeVerifier();
@@ -91,6 +110,79 @@ describe('refresh-token rotation with a grace window', () => {
     const rotated = await oauth.refreshTokenGrant(config, first.refresh_token!);
     await expect(oauth.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     await expect(oauth.refreshTokenGrant(config, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('revokes the grant when a parent is replayed after its successor was redeemed, even inside the window (RFC 9700 §4.14.2)', async () => {
+    const config = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const rt0 = (await tokensFor(config)).refresh_token!;
+    const rt1 = (await oauth.refreshTokenGrant(config, rt0)).refresh_token!;
+    const rt2 = (await oauth.refreshTokenGrant(config, rt1)).refresh_token!;
+    const detectedBefore = await reuseMetric();
+    // Whoever holds rt0 never saw rt1's redemption: the holder of rt2 did. Two parties use one chain.
+    await expect(oauth.refreshTokenGrant(config, rt0)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oauth.refreshTokenGrant(config, rt2)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await reuseDetectedFor(config.clientMetadata().client_id);
+    expect(await reuseMetric()).toBe(detectedBefore + 1);
+  });
+
+  it('answers a retry by the same client with its credentials encoded another way', async () => {
+    const config = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const { client_id: clientId, client_secret: secret } = config.clientMetadata() as { client_id: string; client_secret: string };
+    const first = await tokensFor(config);
+    const rotated = await oauth.refreshTokenGrant(config, first.refresh_token!);
+    // The same client_secret_basic credentials as another client library may send them: the scheme
+    // in lower case, every character percent-encoded (RFC 6749 §2.3.1), client_id in the form too.
+    const encodeAll = (s: string) => [...Buffer.from(s)].map((b) => `%${b.toString(16).padStart(2, '0').toUpperCase()}`).join('');
+    const res = await fetch(new URL('/token', gh.issuer), {
+      method: 'POST',
+      headers: {
+        authorization: `basic ${Buffer.from(`${encodeAll(clientId)}:${encodeAll(secret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token!, client_id: clientId }),
+    });
+    expect(res.status).toBe(200);
+    const retry = (await res.json()) as { refresh_token: string; access_token: string };
+    expect(retry.refresh_token).toBe(rotated.refresh_token);
+    expect(retry.access_token).toBe(rotated.access_token);
+    await expect(oauth.refreshTokenGrant(config, rotated.refresh_token!)).resolves.toBeTruthy();
+  });
+
+  it('never gives the saved answer to another client presenting the token, and keeps the owner\'s chain', async () => {
+    const owner = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const other = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const first = await tokensFor(owner);
+    const rotated = await oauth.refreshTokenGrant(owner, first.refresh_token!);
+    // oidc-provider's own rule for a token of another client: invalid_grant, nothing revoked.
+    await expect(oauth.refreshTokenGrant(other, first.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oauth.refreshTokenGrant(other, rotated.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oauth.refreshTokenGrant(owner, rotated.refresh_token!)).resolves.toBeTruthy();
+  });
+
+  it('keeps one stored refresh token per chain, and a spent one still revokes the chain when replayed after its window', async () => {
+    const config = await clientWith({ refreshTokenGraceSeconds: 1 });
+    const clientId = config.clientMetadata().client_id;
+    const spent = [(await tokensFor(config)).refresh_token!];
+    for (let i = 0; i < 5; i += 1) spent.push((await oauth.refreshTokenGrant(config, spent.at(-1)!)).refresh_token!);
+    const live = spent.pop()!;
+    expect(await storedRefreshTokens(clientId)).toBe(1);
+    // The parent of the live token, replayed once its window has closed: theft, as before.
+    await vi.waitFor(() => expect(oauth.refreshTokenGrant(config, spent.at(-1)!)).rejects.toMatchObject({ error: 'invalid_grant' }), {
+      timeout: 5000,
+      interval: 250,
+    });
+    await expect(oauth.refreshTokenGrant(config, live)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await reuseDetectedFor(clientId);
+    expect(await storedRefreshTokens(clientId)).toBe(0);
+  });
+
+  it('reports a spent token inactive and, revoked by its client, ends the chain (its tombstone stands in for it)', async () => {
+    const config = await clientWith({ refreshTokenGraceSeconds: 30 });
+    const spent = (await tokensFor(config)).refresh_token!;
+    const live = (await oauth.refreshTokenGrant(config, spent)).refresh_token!;
+    expect(await oauth.tokenIntrospection(config, spent)).toMatchObject({ active: false });
+    await oauth.tokenRevocation(config, spent);
+    await expect(oauth.refreshTokenGrant(config, live)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('slides the idle lifetime on each rotation but never past the absolute lifetime of the chain', async () => {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sweepExpired } from '../src/sweeper/sweep-expired.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
 import { createTestDatabase } from './support/test-storage.ts';
@@ -20,6 +20,7 @@ describe('expired-row sweeper', () => {
     await knex('oidc_payloads').delete();
     await knex('short_lived_entries').delete();
     await knex('revocations').delete();
+    await knex('refresh_token_rotations').delete();
   });
 
   const payload = (id: string, expiresAt: Date | null, model = 'RefreshToken') => ({
@@ -43,7 +44,10 @@ describe('expired-row sweeper', () => {
     const revocation = (subject: string, expiresAt: Date) => ({ kind: 'token', subject, event: '{}', expires_at: expiresAt });
     await knex('revocations').insert([revocation('old', past()), revocation('live', future())]);
     const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10 });
-    expect(result).toEqual({ ran: true, deleted: { oidc_payloads: 2, short_lived_entries: 1, revocations: 1, one_time_tokens: 0 } });
+    expect(result).toEqual({
+      ran: true,
+      deleted: { oidc_payloads: 2, short_lived_entries: 1, revocations: 1, refresh_token_rotations: 0, refresh_token_answers: 0, one_time_tokens: 0 },
+    });
     expect(await knex('revocations').pluck('subject')).toEqual(['live']);
     expect((await knex('oidc_payloads').pluck('id')).sort()).toEqual(['forever', 'live']);
     expect(await knex('short_lived_entries').pluck('key')).toEqual(['live']);
@@ -59,6 +63,37 @@ describe('expired-row sweeper', () => {
     const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10, auditRetentionDays: 30 });
     expect(result.deleted.audit_events).toBe(1);
     expect(await knex('audit_events').pluck('type')).toEqual(['recent']);
+  });
+
+  it('clears a refresh rotation\'s saved answer after its window and drops its tombstone at the spent token\'s expiry', async () => {
+    const rotation = (digest: string, answerExpiresAt: Date, expiresAt: Date) => ({
+      token_digest: digest,
+      successor_digest: `${digest}-next`,
+      grant_id: 'grant',
+      client_id: 'client',
+      account_id: 'account',
+      issued_at: past(),
+      answer: 'v1.sealed',
+      answer_expires_at: answerExpiresAt,
+      expires_at: expiresAt,
+    });
+    await knex('refresh_token_rotations').insert([
+      rotation('in-window', future(), future()),
+      rotation('window-closed', past(), future()),
+      rotation('token-expired', past(), past()),
+    ]);
+    // One sweeper at a time across the server: another test file's may hold the lock for a moment.
+    let result: Awaited<ReturnType<typeof sweepExpired>> | undefined;
+    await vi.waitFor(async () => {
+      result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10 });
+      expect(result.ran).toBe(true);
+    });
+    expect(result!.deleted).toMatchObject({ refresh_token_rotations: 1, refresh_token_answers: 1 });
+    const rows = await knex('refresh_token_rotations').select('token_digest', 'answer').orderBy('token_digest');
+    expect(rows).toEqual([
+      { token_digest: 'in-window', answer: 'v1.sealed' },
+      { token_digest: 'window-closed', answer: null },
+    ]);
   });
 
   it('works in bounded batches, leaving the rest for the next pass', async () => {

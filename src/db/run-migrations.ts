@@ -10,6 +10,7 @@ import * as auditIndexes from '../../migrations/20261123000009_audit_indexes.ts'
 import * as accountEmailVerified from '../../migrations/20261204000101_account_email_verified.ts';
 import * as signInGrants from '../../migrations/20261204000102_sign_in_grants.ts';
 import * as tokenDigests from '../../migrations/20261204000401_token_digests.ts';
+import * as refreshTokenRotations from '../../migrations/20261204000501_refresh_token_rotations.ts';
 import * as auditEventIds from '../../migrations/20261204000601_audit_event_ids.ts';
 import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.ts';
 
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204000101_account_email_verified': accountEmailVerified,
   '20261204000102_sign_in_grants': signInGrants,
   '20261204000401_token_digests': tokenDigests,
+  '20261204000501_refresh_token_rotations': refreshTokenRotations,
   '20261204000601_audit_event_ids': auditEventIds,
   '20261204000801_one_time_tokens': oneTimeTokens,
 };

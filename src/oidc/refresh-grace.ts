@@ -1,39 +1,43 @@
-import { createHash, hkdfSync, timingSafeEqual } from 'node:crypto';
-import type { Context, Middleware } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { hkdfSync } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Middleware } from 'koa';
+import { errors, type Adapter, type KoaContextWithOIDC } from 'oidc-provider';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
-import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
 import { FormTooLarge, readProtocolForm, rejectTooLarge, single } from './protocol-form.ts';
+import { refreshTokenDigest, type RefreshRotationRepository } from './refresh-rotation-repository.ts';
+import { rotationUnits, type RotationUnit } from './rotation-unit.ts';
 
-type Saved = { credentials: string; body: Record<string, unknown> };
+type Saved = { clientId: string; body: Record<string, unknown> };
+type TokenBody = Record<string, unknown> & { refresh_token?: string };
 
-const PENDING = 'pending';
-// How long a first request may take before a waiting duplicate gives up and goes through alone.
-const PENDING_TTL_SECONDS = 30;
-const WAIT_LIMIT_MS = 10_000;
-const POLL_MS = 20;
+// A rotation's commit waits on a concurrent commit of the same token (the row lock of its consume);
+// that takes milliseconds, and a holder that hangs must not hang its duplicates for longer.
+const LOCK_TIMEOUT_SECONDS = 5;
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest();
-
-/** Who is asking: the same client credentials must come with the replay. */
-function credentialsOf(ctx: Context, form: URLSearchParams): string {
-  const parts = [ctx.get('authorization'), form.get('client_id'), form.get('client_secret'), form.get('client_assertion')];
-  return sha256(parts.map((p) => p ?? '').join('\n')).toString('base64url');
-}
+/** The saved answer is sealed under the presented token itself: useless to anyone who lacks it. */
+const sealKeyOf = (refreshToken: string) => Buffer.from(hkdfSync('sha256', refreshToken, 'gatehouse', 'gatehouse:refresh-grace', 32));
 
 /**
  * A grace window for refresh-token rotation. oidc-provider treats any second use of a rotated
  * refresh token as theft and revokes the grant (notes §9), so a client that merely retried a
- * refresh (a lost response, two tabs) loses its session. Here the first redemption of a token
- * holds a short lock; duplicates wait for it and, within the client's grace window, get the very
- * response the first request got — one chain, no revocation. After the window, or with other
- * client credentials, the library's reuse detection applies unchanged.
+ * refresh (a lost response, a crash, two tabs) would lose its session. Here a retry inside the
+ * client's window, by the client oidc-provider authenticated, gets the very response the rotation
+ * returned. Everything a retry relies on is durable before the response leaves: the spent token's
+ * consume, its successor and the sealed answer are written in one Postgres transaction after the
+ * library has built the response (the RefreshToken adapter holds the library's own writes back,
+ * refresh-token-adapter.ts). So a fault anywhere leaves either no rotation (the token is still
+ * live; the retry rotates it) or a complete one (the retry gets its answer) — never a consumed
+ * token without an answer, and nothing to wait for after a crash. Of concurrent redemptions, the
+ * consume's row lock lets one commit; the others answer with its response.
  *
- * The saved response holds tokens, so it is sealed with a key derived from the presented refresh
- * token itself: the stored entry is useless to anyone who does not already hold that token.
+ * Outside the window, for an ancestor of a token that was itself redeemed, or for another client,
+ * oidc-provider's rules apply: a spent token presented again revokes the grant (RFC 9700 §4.14.2).
  */
 export function refreshGrace(options: {
-  store: ShortLivedStore;
+  knex: Knex;
+  /** The RefreshToken model's storage on a given connection: the rotation's transaction. */
+  refreshTokensOn: (db: Knex) => Adapter;
+  rotations: RefreshRotationRepository;
   graceSecondsFor: (ctx: KoaContextWithOIDC) => number;
   tokenPath: string;
 }): Middleware {
@@ -49,41 +53,65 @@ export function refreshGrace(options: {
     const refreshToken = form && single(form, 'grant_type') === 'refresh_token' ? single(form, 'refresh_token') : undefined;
     if (!form || !refreshToken || refreshToken.length > 1024) return next();
 
-    const id = sha256(refreshToken).toString('base64url');
-    const key = `refresh-grace:${id}`;
-    const sealKey = Buffer.from(hkdfSync('sha256', refreshToken, 'gatehouse', 'gatehouse:refresh-grace', 32));
-    const credentials = credentialsOf(ctx, form);
+    const unit: RotationUnit = { presented: refreshToken, digest: refreshTokenDigest(refreshToken) };
+    await rotationUnits.run(unit, next);
+    const oidc = (ctx as unknown as KoaContextWithOIDC).oidc;
+    const clientId = oidc?.client?.clientId;
 
-    if (await options.store.setIfAbsent(key, PENDING, PENDING_TTL_SECONDS)) {
-      try {
-        await next();
-      } finally {
-        const body = ctx.body as Record<string, unknown> | undefined;
-        const grace = ctx.status === 200 && body?.refresh_token ? options.graceSecondsFor(ctx as unknown as KoaContextWithOIDC) : 0;
-        if (grace > 0) await options.store.set(key, sealJson({ credentials, body: body! } satisfies Saved, sealKey, id), grace);
-        else await options.store.delete(key);
-      }
+    const answerWith = (sealed: string | undefined): boolean => {
+      if (!sealed || !clientId) return false;
+      const saved = openJson<Saved>(sealed, sealKeyOf(refreshToken), unit.digest);
+      // The client oidc-provider authenticated, however it sent its credentials.
+      if (saved.clientId !== clientId) return false;
+      ctx.status = 200;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.body = saved.body;
+      return true;
+    };
+
+    if (unit.isReplayApproved) {
+      answerWith(unit.replay?.liveAnswer);
       return;
     }
+    const body = ctx.body as TokenBody | undefined;
+    const { found, successor } = unit;
+    // Nothing was rotated, or the library failed after its (held back) consume: nothing was written.
+    if (!unit.isConsumeDeferred || !found || !successor || ctx.status !== 200 || !clientId || body?.refresh_token !== successor.id) return;
 
-    // A duplicate: wait for the first request's outcome (bounded).
-    const deadline = Date.now() + WAIT_LIMIT_MS;
-    let entry = await options.store.get(key);
-    while (entry === PENDING && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      entry = await options.store.get(key);
+    const grace = options.graceSecondsFor(ctx as unknown as KoaContextWithOIDC);
+    try {
+      await options.knex.transaction(async (trx) => {
+        await trx.raw(`set local lock_timeout = '${LOCK_TIMEOUT_SECONDS}s'`);
+        const tokens = options.refreshTokensOn(trx);
+        await tokens.consume(refreshToken); // atomic: of concurrent redemptions one passes (notes §5)
+        // From here on the tombstone below answers for the spent token: retries and reuse detection.
+        await tokens.destroy(refreshToken);
+        await tokens.upsert(successor.id, successor.payload, successor.expiresIn);
+        await options.rotations.insert(
+          {
+            tokenDigest: unit.digest,
+            successorDigest: refreshTokenDigest(successor.id),
+            grantId: String(found.grantId),
+            clientId,
+            accountId: String(found.accountId),
+            scope: found.scope,
+            jkt: found.jkt as string | undefined,
+            issuedAt: new Date(Number(found.iat) * 1000),
+            expiresAt: new Date(Number(found.exp) * 1000),
+            answer: grace > 0 ? sealJson({ clientId, body: body! } satisfies Saved, sealKeyOf(refreshToken), unit.digest) : undefined,
+            answerSeconds: grace,
+          },
+          trx,
+        );
+      });
+    } catch (err) {
+      // Never send tokens whose rotation did not commit.
+      ctx.body = undefined;
+      if (!(err instanceof errors.InvalidGrant)) throw err;
+      // Another redemption of this token committed first: its answer, if the window allows.
+      if (answerWith((await options.rotations.find(unit.digest))?.liveAnswer)) return;
+      ctx.status = err.statusCode;
+      ctx.body = { error: err.message, error_description: err.error_description };
     }
-    if (entry && entry !== PENDING) {
-      const saved = openJson<Saved>(entry, sealKey, id);
-      const same = Buffer.from(saved.credentials);
-      if (same.length === credentials.length && timingSafeEqual(same, Buffer.from(credentials))) {
-        ctx.status = 200;
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = saved.body;
-        return;
-      }
-    }
-    // The first failed, the window closed, or someone else presents the token: normal rules.
-    await next();
   };
 }

@@ -2,9 +2,11 @@ import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import type { Adapter } from 'oidc-provider';
 import type { ClientService } from '../../clients/client-service.ts';
+import type { RefreshRotationRepository } from '../refresh-rotation-repository.ts';
 import { createClientAdapter } from './client-adapter.ts';
 import { createPostgresAdapter } from './postgres-adapter.ts';
 import { createRedisAdapter } from './redis-adapter.ts';
+import { createRefreshTokenAdapter } from './refresh-token-adapter.ts';
 
 // Short-lived, hot and TTL-shaped: Redis when there is one. Everything else must survive
 // restarts and lives in Postgres (notes §4). Without Redis everything is in Postgres.
@@ -21,6 +23,12 @@ const SHORT_LIVED = new Set([
 ]);
 
 /**
+ * Refresh tokens' own storage (always Postgres) on a given connection: the refresh grace window
+ * commits a rotation (consume, successor, answer) in one transaction (refresh-grace.ts).
+ */
+export const refreshTokensOn = (db: Knex): Adapter => createPostgresAdapter(db, 'RefreshToken');
+
+/**
  * Which model lives where. oidc-provider instantiates one adapter per model per Provider.
  * `onGrantDestroyed` runs before a Grant is deleted, inside the request that revokes it (reuse
  * detection, refresh-token revocation, sign-out): the library awaits the Grant's destroy but not
@@ -30,6 +38,7 @@ export function adapterForModel(deps: {
   knex: Knex;
   redis: Redis | undefined;
   clients: ClientService;
+  refreshRotations: RefreshRotationRepository;
   onGrantDestroyed: (grantId: string) => Promise<void>;
 }) {
   const cache = new Map<string, Adapter>();
@@ -37,6 +46,7 @@ export function adapterForModel(deps: {
     let adapter = cache.get(model);
     if (!adapter) {
       if (model === 'Client') adapter = createClientAdapter(deps.clients);
+      else if (model === 'RefreshToken') adapter = createRefreshTokenAdapter(refreshTokensOn(deps.knex), deps.refreshRotations);
       else if (deps.redis && SHORT_LIVED.has(model)) adapter = createRedisAdapter(deps.redis, model);
       else adapter = createPostgresAdapter(deps.knex, model);
       if (model === 'Grant') adapter = revokingOnDestroy(adapter, deps.onGrantDestroyed);
