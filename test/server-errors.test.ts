@@ -87,10 +87,9 @@ describe.runIf(canStartOwnPostgres())('server errors while Postgres or Redis is 
   it('with Redis down: a token request answers 500 server_error JSON to Accept: */*, and /auth a 500 page', async () => {
     await redis.kill();
     try {
-      // The refresh-token grace step reads Redis before the grant runs.
-      expectProtocolServerError(
-        await call('/token', { method: 'POST', headers: { ...form, authorization: basic(app.id, app.secret) }, body: 'grant_type=refresh_token&refresh_token=some-refresh-token' }),
-      );
+      // Authorization codes live in Redis: looking one up fails. (Refresh tokens no longer touch Redis.)
+      const code = new URLSearchParams({ grant_type: 'authorization_code', code: 'some-code', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) });
+      expectProtocolServerError(await call('/token', { method: 'POST', headers: { ...form, authorization: basic(app.id, app.secret) }, body: code.toString() }));
       // Saving the interaction fails.
       expectServerErrorPage(await authorize(app.id));
     } finally {
