@@ -15,8 +15,6 @@ export type AdminServices = {
   signOutEverywhere: (email: string) => Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }>;
   signingKeys: SigningKeyStore;
   audit: AuditLog;
-  /** Tells every instance to reload its signing keys (the CLI does the same after rotate/revoke). */
-  announceKeyChange: () => Promise<void>;
 };
 
 const id = (params: Record<string, string>, name: string) => params[name]!;
@@ -82,19 +80,11 @@ export function adminRoutes(s: AdminServices): AdminRoute[] {
     { method: 'get', path: '/keys', summary: 'List signing keys', handle: () => s.signingKeys.listKeys() },
     {
       method: 'post', path: '/keys/rotate', action: 'key.rotate', summary: 'Announce a new signing key now; it signs once every cache has it',
-      handle: async () => {
-        const next = await s.signingKeys.rotate();
-        await s.announceKeyChange();
-        return next;
-      },
+      handle: () => s.signingKeys.rotate(), // the store tells every instance to reload its keys
     },
     {
       method: 'post', path: '/keys/:kid/revoke', action: 'key.revoke', summary: 'Unpublish a (compromised) key at once',
-      handle: async ({ params }) => {
-        const outcome = await s.signingKeys.revoke(id(params, 'kid'));
-        await s.announceKeyChange();
-        return outcome;
-      },
+      handle: ({ params }) => s.signingKeys.revoke(id(params, 'kid')),
     },
     {
       method: 'get', path: '/audit', query: auditQuery, summary: 'Audit events, newest first',

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
 /** `gatehouse audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]`: the newest audit events first. */
-export async function auditCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+export async function auditCommand({ args, json, services }: CommandContext): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -15,7 +15,7 @@ export async function auditCommand({ args, json, gatehouse }: CommandContext): P
   const since = values.since === undefined ? undefined : new Date(values.since);
   if (since && Number.isNaN(since.getTime())) throw new UsageError('--since must be a date or time, e.g. 2026-11-23 or 2026-11-23T10:00:00Z');
   if (values.account !== undefined && !/^[0-9a-f-]{36}$/i.test(values.account)) throw new UsageError('--account must be an account id (a UUID)');
-  const events = await gatehouse.services.audit.list({
+  const events = await services.audit.list({
     type: values.type,
     clientId: values.client,
     accountId: values.account,

@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
-export async function clientsCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+export async function clientsCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  const clients = gatehouse.services.clients;
+  const clients = services.clients;
   const oneId = () => {
     const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });
     if (positionals.length !== 1) throw new UsageError(`usage: gatehouse clients ${sub} CLIENT_ID`);

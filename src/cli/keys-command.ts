@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
 const date = (d: Date | null) => (d ? d.toISOString() : '-');
 
-export async function keysCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+export async function keysCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  const store = gatehouse.services.signingKeys;
+  const store = services.signingKeys;
   const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });
 
   if (sub === 'list' && positionals.length === 0) {
@@ -20,14 +20,12 @@ export async function keysCommand({ args, json, gatehouse }: CommandContext): Pr
   }
   if (sub === 'rotate' && positionals.length === 0) {
     const next = await store.rotate();
-    await gatehouse.announceKeyChange();
     return print({ json }, next, () =>
       `announced key ${next.kid}: published in the JWKS now, signs from ${date(next.activatesAt)} (once every cached JWKS has it)`,
     );
   }
   if (sub === 'revoke' && positionals.length === 1) {
     const { revoked, nowSigning } = await store.revoke(positionals[0]!);
-    await gatehouse.announceKeyChange();
     const breaks =
       revoked.status === 'retired' || revoked.status === 'active'
         ? 'every token it signed that has not expired now fails verification; resource servers refetch the JWKS when they meet the new kid'

@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createGatehouse, type Gatehouse } from '../app.ts';
 import { ConfigError, loadConfig, type Config } from '../config/load-config.ts';
+import { createCore } from '../core.ts';
 import { createDatabase } from '../db/create-knex.ts';
 import { runMigrations } from '../db/run-migrations.ts';
 import { AppError } from '../errors/app-error.ts';
-import { serve } from '../server.ts';
 import { auditCommand } from './audit-command.ts';
+import type { CommandContext } from './command-context.ts';
 import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
@@ -26,8 +26,6 @@ const USAGE = `usage: gatehouse <command> [--json]
   audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
   upstreams list | upstreams remove ID`;
-
-export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };
 
 const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   resources: resourcesCommand,
@@ -50,17 +48,20 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig(process.env);
   if (command === 'serve') {
     parseArgs({ args: rest, options: {}, strict: true });
+    // Loaded only to serve: commands never load the HTTP layer.
+    const { serve } = await import('../server.ts');
     return serve(config);
   }
   if (command === 'migrate') return migrate(config, json);
   const run = GROUPS[command];
   if (!run) throw new UsageError(`unknown command: ${command}`);
-  // Commands log only warnings, to stderr, so stdout stays clean for --json consumers.
-  const gatehouse = await createGatehouse(config, { isCommand: true, logger: pino({ level: 'warn' }, pino.destination(2)) });
+  // Commands log only warnings, to stderr, so stdout stays clean for --json consumers. Beside a
+  // server on the embedded database they go through that server (embedded-socket.ts).
+  const core = await createCore(config, { joinRunningServer: true, logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
-    await run({ args: rest, json, gatehouse });
+    await run({ args: rest, json, services: core.services });
   } finally {
-    await gatehouse.close();
+    await core.close();
   }
 }
 

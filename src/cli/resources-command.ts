@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
-export async function resourcesCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+export async function resourcesCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  const resources = gatehouse.services.resources;
+  const resources = services.resources;
   if (sub === 'create') {
     const { values } = parseArgs({
       args: rest,

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
 const USAGE = `usage: gatehouse upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin
@@ -13,10 +13,10 @@ async function readStdin(): Promise<string> {
 }
 
 /** Upstream identity providers stored in the database (those from the environment are listed too). */
-export async function upstreamsCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+export async function upstreamsCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  const upstreams = gatehouse.services.upstreams;
-  const redirectUri = (id: string) => `${gatehouse.config.issuer}/upstream/${id}/callback`;
+  const upstreams = services.upstreams;
+  const redirectUri = upstreams.redirectUriFor;
 
   if (sub === 'add') {
     const { values } = parseArgs({

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { CommandContext } from './main.ts';
+import type { CommandContext } from './command-context.ts';
 import { print, UsageError } from './output.ts';
 
 async function readStdin(): Promise<string> {
@@ -8,12 +8,12 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-export async function usersCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
+export async function usersCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   if (sub === 'revoke-sessions') {
     const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
     if (!values.email) throw new UsageError('--email is required');
-    const result = await gatehouse.services.signOutEverywhere(values.email);
+    const result = await services.signOutEverywhere(values.email);
     return print({ json }, result, () =>
       `signed ${values.email} out everywhere: ${result.deleted} sessions, grants and tokens deleted; access tokens issued before now are revoked`,
     );
@@ -36,6 +36,6 @@ export async function usersCommand({ args, json, gatehouse }: CommandContext): P
     throw new UsageError('give exactly one of --password-stdin or --password');
   }
   const password = values['password-stdin'] ? await readStdin() : values.password!;
-  const account = await gatehouse.services.accounts.registerAccount({ email: values.email, password, name: values.name }, { via: 'cli' });
+  const account = await services.accounts.registerAccount({ email: values.email, password, name: values.name }, { via: 'cli' });
   print({ json }, account, () => `created user ${account.email} (${account.id})`);
 }

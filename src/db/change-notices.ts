@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import type { EmbeddedSocket } from './embedded-socket.ts';
 
 export type ChangeTopic = 'client' | 'resource' | 'signing-keys';
 /** The Postgres channel notices travel on, `topic:id` each (a running embedded server relays them too). */
@@ -173,4 +174,18 @@ export function createChangeNotices(
       await client?.end().catch(() => {});
     },
   };
+}
+
+/**
+ * A server on the embedded database: commands beside it publish their notices over its socket,
+ * where they reach no listener of ours, so the socket hands them over and they are delivered here.
+ */
+export function shareChangeNotices(socket: EmbeddedSocket, notices: ChangeNotices): Promise<void> {
+  return socket.open({
+    channels: [CHANGE_NOTICE_CHANNEL],
+    onNotification: (_channel, payload) => {
+      const notice = parseChangeNotice(payload);
+      if (notice) void notices.publish(notice); // embedded: delivered in this process
+    },
+  });
 }

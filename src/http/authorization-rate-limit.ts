@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
-import { FormTooLarge, readProtocolForm, rejectTooLarge } from '../oidc/protocol-form.ts';
+import { protocolFormOf } from '../oidc/protocol-form.ts';
 import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
 import { pageUi } from './page-ui.ts';
 import { renderPage } from './render-page.ts';
@@ -62,14 +62,7 @@ export function authorizationRateLimit(options: {
       return;
     }
     if (ctx.path === options.parPath && ctx.method === 'POST') {
-      let form: URLSearchParams | undefined;
-      try {
-        form = await readProtocolForm(ctx);
-      } catch (err) {
-        if (err instanceof FormTooLarge) return rejectTooLarge(ctx);
-        throw err;
-      }
-      if (presentsClientCredentials(ctx, form)) return next();
+      if (presentsClientCredentials(ctx, protocolFormOf(ctx))) return next();
       const wait = await overLimit(ctx);
       if (wait === 0) return next();
       refuse(ctx, wait);

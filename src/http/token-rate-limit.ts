@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { parseBasicAuth } from './basic-auth.ts';
-import { FormTooLarge, readProtocolForm, rejectTooLarge } from '../oidc/protocol-form.ts';
+import { protocolFormOf } from '../oidc/protocol-form.ts';
 
 type Bucket = { tokens: number; updatedMs: number; perSecond: number };
 
@@ -28,13 +28,7 @@ export function tokenRateLimit(options: { perSecond: number; now?: () => number 
 
   return async (ctx, next) => {
     if (ctx.method !== 'POST') return next();
-    let form: URLSearchParams | undefined;
-    try {
-      form = await readProtocolForm(ctx);
-    } catch (err) {
-      if (err instanceof FormTooLarge) return rejectTooLarge(ctx);
-      throw err;
-    }
+    const form = protocolFormOf(ctx);
     const presented = presentedClientId(ctx.get('authorization'), form);
     const bucket = presented === undefined ? undefined : buckets.get(presented);
     if (bucket) {

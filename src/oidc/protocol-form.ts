@@ -1,36 +1,42 @@
 import { stringify } from 'node:querystring';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
+import { AppError } from '../errors/app-error.ts';
+import { readBodyText } from '../http/read-form.ts';
 
 const LIMIT_BYTES = 56 * 1024; // oidc-provider's own body cap (notes §2)
 
-export class FormTooLarge extends Error {}
-
 /**
- * Reads a form posted to an oidc-provider endpoint before the library does, for middleware that
- * must see parameters first (JWT introspection, the refresh grace window). The library then
- * reads the same form from `req.body` (it warns once per process that it did). Reading twice
- * returns the first result.
+ * The one step that reads a form posted to an oidc-provider endpoint (/token, introspection,
+ * revocation, PAR, POST /auth) before the library does, as the library's own token action reads
+ * it once in `parseBody` for the steps after it. Our steps on those paths (rate limits, the
+ * refresh grace window, JWT introspection and revocation) take what it read with
+ * `protocolFormOf`; the library reads the same form from `req.body` (it warns once per process
+ * that it did). Too large is the library's own answer: 400 invalid_request, and the connection
+ * closes (unread bytes must not become the next request).
  */
-export async function readProtocolForm(ctx: Context): Promise<URLSearchParams | undefined> {
-  if (ctx.state.protocolForm) return ctx.state.protocolForm as URLSearchParams;
-  if (ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) return undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > LIMIT_BYTES) {
-      ctx.set('Connection', 'close'); // unread bytes must not become the next request
-      throw new FormTooLarge('request body too large');
+export function withProtocolForm(route: Middleware): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method === 'POST' && ctx.is('application/x-www-form-urlencoded')) {
+      let text: string;
+      try {
+        text = await readBodyText(ctx, LIMIT_BYTES);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'payload_too_large') throw err;
+        ctx.status = 400;
+        ctx.set('Cache-Control', 'no-store');
+        ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
+        return;
+      }
+      ctx.state.protocolForm = new URLSearchParams(text);
+      // Unchanged, the library gets the text as sent (no re-encoding on the token hot path).
+      (ctx.req as { body?: string }).body = text;
     }
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  const form = new URLSearchParams(text);
-  ctx.state.protocolForm = form;
-  // Unchanged, the library gets the text as sent (no re-encoding on the token hot path).
-  (ctx.req as { body?: string }).body = text;
-  return form;
+    return route(ctx, next);
+  };
 }
+
+/** The form `withProtocolForm` read; undefined for anything but a form POST. */
+export const protocolFormOf = (ctx: Context): URLSearchParams | undefined => ctx.state.protocolForm as URLSearchParams | undefined;
 
 /** Replaces what oidc-provider will read as the request body. */
 export function setProtocolForm(ctx: Context, form: URLSearchParams): void {
@@ -42,9 +48,3 @@ export function setProtocolForm(ctx: Context, form: URLSearchParams): void {
 
 /** A parameter given exactly once, else undefined (the library rejects duplicates itself). */
 export const single = (form: URLSearchParams, name: string) => (form.getAll(name).length === 1 ? form.get(name)! : undefined);
-
-export function rejectTooLarge(ctx: Context): void {
-  ctx.status = 400;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
-}

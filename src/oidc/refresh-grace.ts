@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
 import { errors, type Adapter, type KoaContextWithOIDC } from 'oidc-provider';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
-import { FormTooLarge, readProtocolForm, rejectTooLarge, single } from './protocol-form.ts';
+import { protocolFormOf, single } from './protocol-form.ts';
 import { refreshTokenDigest, type RefreshRotationRepository } from './refresh-rotation-repository.ts';
 import { rotationUnits, type RotationUnit } from './rotation-unit.ts';
 
@@ -43,13 +43,7 @@ export function refreshGrace(options: {
 }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== options.tokenPath) return next();
-    let form: URLSearchParams | undefined;
-    try {
-      form = await readProtocolForm(ctx);
-    } catch (err) {
-      if (err instanceof FormTooLarge) return rejectTooLarge(ctx);
-      throw err;
-    }
+    const form = protocolFormOf(ctx);
     const refreshToken = form && single(form, 'grant_type') === 'refresh_token' ? single(form, 'refresh_token') : undefined;
     if (!form || !refreshToken || refreshToken.length > 1024) return next();
 

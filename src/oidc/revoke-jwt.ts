@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import type { AccessTokenCheck } from '../verifier/access-token-check.ts';
-import { FormTooLarge, readProtocolForm, rejectTooLarge, setProtocolForm, single } from './protocol-form.ts';
+import { protocolFormOf, setProtocolForm, single } from './protocol-form.ts';
 import { isStructuredToken } from './structured-token.ts';
 
 /**
@@ -23,13 +23,7 @@ export function revokeJwt(options: {
 }): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || ctx.path !== options.path) return next();
-    let form: URLSearchParams | undefined;
-    try {
-      form = await readProtocolForm(ctx);
-    } catch (err) {
-      if (err instanceof FormTooLarge) return rejectTooLarge(ctx);
-      throw err;
-    }
+    const form = protocolFormOf(ctx);
     const token = form && single(form, 'token');
     if (!token || !isStructuredToken(token)) {
       await next();

@@ -183,3 +183,7 @@ export function createPostgresShortLivedStore(knex: Knex): ShortLivedStore {
     },
   };
 }
+
+/** Redis when there is one, else the Postgres table. */
+export const createShortLivedStore = (deps: { knex: Knex; redis: Redis | undefined }): ShortLivedStore =>
+  deps.redis ? createRedisShortLivedStore(deps.redis) : createPostgresShortLivedStore(deps.knex);

@@ -37,9 +37,7 @@ export function startKeySchedule(deps: {
     running = previous.then(async () => {
       if (stopped) return;
       try {
-        if (withSteps && (await deps.store.runScheduledSteps())) {
-          await deps.notices.publish({ topic: 'signing-keys', id: '*' });
-        }
+        if (withSteps) await deps.store.runScheduledSteps(); // the store tells every instance of a change
         await refresh();
       } catch (err) {
         deps.logger.warn({ err: (err as Error).message }, 'signing-key schedule pass failed; will retry');

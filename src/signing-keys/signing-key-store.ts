@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
+import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
 import { announceSeconds, planKeySteps, type KeyPolicy } from './key-lifecycle.ts';
@@ -23,9 +24,12 @@ export function createSigningKeyStore(deps: {
   now?: () => Date;
   /** Every key change goes to the audit trail, after its transaction committed. */
   audit?: Pick<AuditLog, 'record'>;
+  /** Every instance is told of a change to the published keys, and rebuilds its Provider. */
+  notices?: Pick<ChangeNotices, 'publish'>;
 }) {
   const now = deps.now ?? (() => new Date());
   const audited = async <T>(events: AuditEvent[], result: T): Promise<T> => {
+    if (events.length) await deps.notices?.publish({ topic: 'signing-keys', id: '*' });
     for (const event of events) await deps.audit?.record(event);
     return result;
   };
@@ -140,6 +144,13 @@ export function createSigningKeyStore(deps: {
 
     async listKeys(): Promise<SigningKeySummary[]> {
       return (await deps.repository.list()).map(summary);
+    },
+
+    /** How long the signing key has signed (a gauge: above the rotation interval, the schedule is not running). */
+    async activeKeyAgeSeconds(): Promise<number | undefined> {
+      const active = (await deps.repository.list()).find((k) => k.status === 'active');
+      const since = active?.activatedAt ?? active?.createdAt;
+      return since ? (now().getTime() - since.getTime()) / 1000 : undefined;
     },
 
     fingerprint: () => deps.repository.fingerprint(),

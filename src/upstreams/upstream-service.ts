@@ -11,7 +11,7 @@ const ID = /^[a-z0-9][a-z0-9-]{0,39}$/; // it becomes a path segment of the redi
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** The upstream identity providers: those of the environment, then those the CLI stored. */
-export function createUpstreamService(deps: { fromEnvironment: readonly UpstreamSettings[]; repository: UpstreamRepository }) {
+export function createUpstreamService(deps: { issuer: string; fromEnvironment: readonly UpstreamSettings[]; repository: UpstreamRepository }) {
   const envIds = new Set(deps.fromEnvironment.map((u) => u.id));
   const summary = (u: UpstreamSettings, source: UpstreamSummary['source']): UpstreamSummary => {
     const { clientSecret: _secret, ...rest } = u;
@@ -19,6 +19,9 @@ export function createUpstreamService(deps: { fromEnvironment: readonly Upstream
   };
 
   return {
+    /** The redirect URI to register at the upstream. */
+    redirectUriFor: (id: string) => `${deps.issuer}/upstream/${id}/callback`,
+
     async list(): Promise<UpstreamSettings[]> {
       const stored = (await deps.repository.list()).filter((u) => !envIds.has(u.id));
       return [...deps.fromEnvironment, ...stored];

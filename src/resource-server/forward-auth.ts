@@ -6,7 +6,7 @@ import { createRevocationMirror } from '../revocation/revocation-mirror.ts';
 import type { RevocationList, TokenFacts } from '../revocation/revocation-list.ts';
 // The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
 import { missingToken, refusal, VerificationError } from '../verifier/verification-error.ts';
-import type { Metrics } from './metrics.ts';
+import type { Metrics } from '../http/metrics.ts';
 
 const PATH = '/forward-auth';
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i; // RFC 6750 §2.1 (b64token)

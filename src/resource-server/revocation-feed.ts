@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import type { RevocationList } from '../revocation/revocation-list.ts';
-import { parseBasicAuth } from './basic-auth.ts';
+import { parseBasicAuth } from '../http/basic-auth.ts';
 
 const MAX_LIMIT = 1000;
 

@@ -1,0 +1,197 @@
+import pino, { type Logger } from 'pino';
+import { adminApiResource } from './admin/admin-api.ts';
+import { createAccountRepository } from './accounts/account-repository.ts';
+import { createAccountService } from './accounts/account-service.ts';
+import { createPasswordHasher } from './accounts/password-hashing.ts';
+import { createAuditLog } from './audit/audit-log.ts';
+import { createClientRepository } from './clients/client-repository.ts';
+import { createClientService } from './clients/client-service.ts';
+import { resolveSecret } from './config/dev-secret.ts';
+import type { Config } from './config/load-config.ts';
+import { createConsentRepository } from './consents/consent-repository.ts';
+import { createConsentService } from './consents/consent-service.ts';
+import { createSignInGrantRepository } from './consents/sign-in-grant-repository.ts';
+import { deriveSecrets } from './crypto/derive-secrets.ts';
+import { createChangeNotices, shareChangeNotices } from './db/change-notices.ts';
+import { createDatabase } from './db/create-knex.ts';
+import { createSchema } from './db/create-schema.ts';
+import { runMigrations } from './db/run-migrations.ts';
+import { LOG_REDACT_PATHS } from './http/log-redaction.ts';
+import { createMetrics } from './http/metrics.ts';
+import { createAccountEmails } from './mail/account-emails.ts';
+import { createMailer } from './mail/create-mailer.ts';
+import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.ts';
+import { createSmtpTransport } from './mail/smtp-transport.ts';
+import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { createAccountPurge } from './oidc/adapters/purge-account.ts';
+import { createClientPurge } from './oidc/adapters/purge-client.ts';
+import { createClientMetadataValidator } from './oidc/client-metadata-validator.ts';
+import { pages } from './oidc/pages.ts';
+import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS, providerConfiguration } from './oidc/provider-configuration.ts';
+import { createRefreshRotationRepository } from './oidc/refresh-rotation-repository.ts';
+import { createResourceIndicators } from './oidc/resources.ts';
+import { createSignInGrants } from './oidc/sign-in-grants.ts';
+import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
+import { createRedis } from './redis/create-redis.ts';
+import { createResourceRepository } from './resources/resource-repository.ts';
+import { createResourceService } from './resources/resource-service.ts';
+import { createRevocationList } from './revocation/create-revocation-list.ts';
+import { grantRevocationRecorder } from './revocation/grant-revocation.ts';
+import { createSignOutEverywhere } from './revocation/sign-out-everywhere.ts';
+import { createShortLivedStore } from './short-lived/short-lived-store.ts';
+import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
+import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
+import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
+import { createUpstreamService } from './upstreams/upstream-service.ts';
+
+export type CoreOptions = {
+  logger?: Logger;
+  /** Tests: run in one Postgres schema and one Redis key prefix. */
+  schema?: string;
+  redisKeyPrefix?: string;
+  /** Tests: move time forward for the key schedule. */
+  clock?: () => Date;
+  /** Commands: beside a server running on the embedded database, use it through that server. */
+  joinRunningServer?: boolean;
+};
+
+/**
+ * Storage and the services over it: everything the server and the CLI share. It builds no
+ * Provider for serving and no HTTP; `app.ts` adds those for the server.
+ */
+export async function createCore(config: Config, options: CoreOptions = {}) {
+  const logger = options.logger ?? pino({ level: config.logLevel, redact: LOG_REDACT_PATHS });
+  const secrets = deriveSecrets(await resolveSecret(config));
+
+  const db = createDatabase({ url: config.databaseUrl, dataDir: config.dataDir, schema: options.schema, joinRunningServer: options.joinRunningServer, logger });
+  const { knex } = db;
+  // A server on the embedded database serves it to commands; listening at once, so a command
+  // started now waits for this server instead of being refused.
+  const sharing = options.joinRunningServer ? undefined : db.share?.(logger);
+  if (options.schema) await createSchema(knex, options.schema);
+  await runMigrations(knex, options.schema, { isEmbedded: db.isEmbedded });
+  // It logs its own outages (once each); /readyz reports them.
+  const redis = config.redis ? createRedis(config.redis, { keyPrefix: options.redisKeyPrefix, logger }) : undefined;
+  const notices = createChangeNotices({ knex, databaseUrl: db.listenUrl, logger });
+  const metrics = createMetrics();
+  const audit = createAuditLog(knex, {
+    onFlushError: (err) => logger.error({ err: err.message }, 'audit write failed; retrying with the next batch'),
+    onDropped: (count) => metrics.auditDropped.inc(count),
+  });
+  const shortLived = createShortLivedStore({ knex, redis });
+
+  const resources = createResourceService({ repository: createResourceRepository(knex), notices, builtIn: [adminApiResource(config.issuer)], audit });
+  // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
+  const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
+  const revocations = createRevocationList({ knex, redis, isEmbedded: db.isEmbedded, maxTokenTtlSeconds });
+  const signingKeys = createSigningKeyStore({
+    audit,
+    notices, // every instance reloads its keys when they change
+    repository: createSigningKeyRepository(knex),
+    encryptionKey: secrets.keyEncryptionKey,
+    now: options.clock,
+    policy: async () => ({
+      rotationIntervalSeconds: config.keyRotationIntervalSeconds,
+      jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
+      maxTokenTtlSeconds: await maxTokenTtlSeconds(),
+      clockSkewSeconds: CLOCK_SKEW_SECONDS,
+    }),
+  });
+  await signingKeys.ensureActiveKey();
+
+  // What the protocol engine is configured with, storage aside (app.ts adds storage per build).
+  const engineInputs = {
+    cookieKeys: secrets.cookieKeys,
+    dpopNonceSecret: secrets.dpopNonceSecret,
+    resourceIndicators: createResourceIndicators(resources),
+    refreshTokens: config.refreshTokens,
+    pages,
+  };
+  const clients = createClientService({
+    repository: createClientRepository(knex),
+    resources,
+    secretPepper: secrets.clientSecretPepper,
+    notices,
+    maxRefreshTokenAbsoluteSeconds: config.refreshTokens.absoluteSeconds,
+    audit,
+    revocation: {
+      revokeTokens: async (clientId) => revocations.record({ type: 'client', client_id: clientId, exp: Math.floor(Date.now() / 1000) + (await maxTokenTtlSeconds()) }),
+      purgeStored: createClientPurge({ knex, redis }),
+    },
+    validateMetadata: createClientMetadataValidator({
+      issuer: config.issuer,
+      configuration: async () =>
+        providerConfiguration({
+          ...engineInputs,
+          signingKeys: await signingKeys.loadProviderKeys(),
+          adapter: () => undefined as never, // replaced by the validator: it never reaches storage
+          findAccount: async () => undefined,
+          loadExistingGrant: async () => undefined,
+        }),
+    }),
+  });
+  // One bounded argon2 per process for every password check and hash (503 + Retry-After beyond it).
+  const accounts = createAccountService({ repository: createAccountRepository(knex), audit, passwords: createPasswordHasher(config.argon2) });
+  const services = {
+    audit,
+    metrics,
+    shortLived,
+    revocations,
+    resources,
+    signingKeys,
+    clients,
+    accounts,
+    consents: createConsentService({ repository: createConsentRepository(knex) }),
+    signInGrants: createSignInGrants({ repository: createSignInGrantRepository(knex) }),
+    signOutEverywhere: createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit }),
+    upstreams: createUpstreamService({
+      issuer: config.issuer,
+      fromEnvironment: config.upstreams,
+      repository: createUpstreamRepository(knex, secrets.upstreamSealingKey),
+    }),
+    // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
+    mailer: createMailer({
+      transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
+      from: config.mail.from,
+      logger,
+      onOutcome: (kind, result) => metrics.mailMessages.inc({ kind, result }),
+    }),
+    accountEmails: createAccountEmails({ issuer: config.issuer }), // links from ISSUER only
+    oneTimeTokens: createOneTimeTokenStore(knex), // single-use links: verification, password reset
+    refreshRotations: createRefreshRotationRepository(knex),
+  };
+
+  return {
+    config,
+    logger,
+    secrets,
+    db,
+    knex,
+    redis,
+    notices,
+    services,
+    engineInputs,
+    maxTokenTtlSeconds,
+    /** oidc-provider's storage: which model lives where, and a destroyed grant's tokens revoked. */
+    adapter: adapterForModel({
+      knex,
+      redis,
+      clients,
+      refreshRotations: services.refreshRotations,
+      onGrantDestroyed: grantRevocationRecorder({ revocations, maxTokenTtlSeconds, logger }),
+    }),
+    /** The embedded database, open to commands beside this server (change notices forwarded to us). */
+    shareWithCommands: () => sharing && shareChangeNotices(sharing, notices),
+    async close() {
+      await services.mailer.close();
+      await audit.close();
+      await notices.close();
+      redis?.disconnect();
+      await sharing?.close();
+      await db.close();
+    },
+  };
+}
+
+export type Core = Awaited<ReturnType<typeof createCore>>;
+export type CoreServices = Core['services'];

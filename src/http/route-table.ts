@@ -1,0 +1,125 @@
+import type { JSONWebKeySet } from 'jose';
+import type { Middleware } from 'koa';
+import type { Provider } from 'oidc-provider';
+import { adminApi } from '../admin/admin-api.ts';
+import type { Core } from '../core.ts';
+import { signInObserver } from '../interactions/sign-in-observer.ts';
+import { interactionRoutes } from '../interactions/interaction-routes.ts';
+import { upstreamCallback } from '../interactions/upstream-callback.ts';
+import { createUpstreamCookies } from '../interactions/upstream-cookies.ts';
+import { refreshTokensOn } from '../oidc/adapters/adapter-for-model.ts';
+import { introspectJwt } from '../oidc/introspect-jwt.ts';
+import { withProtocolForm } from '../oidc/protocol-form.ts';
+import { createOwnTokenCheck, sharedDpopReplay } from '../oidc/own-token-check.ts';
+import { refreshGrace } from '../oidc/refresh-grace.ts';
+import { revokeJwt } from '../oidc/revoke-jwt.ts';
+import { createForwardAuth } from '../resource-server/forward-auth.ts';
+import { revocationFeed } from '../resource-server/revocation-feed.ts';
+import { createSignInThrottle } from '../throttle/attempt-throttle.ts';
+import { createUpstreamAccounts } from '../upstreams/upstream-accounts.ts';
+import { createUpstreamClient } from '../upstreams/upstream-client.ts';
+import { createUpstreamIdentityRepository } from '../upstreams/upstream-identity-repository.ts';
+import { assets } from './assets.ts';
+import { authorizationRateLimit } from './authorization-rate-limit.ts';
+import { errorHandler } from './error-handler.ts';
+import { healthEndpoints } from './health.ts';
+import { issuerHost } from './issuer-host.ts';
+import { jwksCacheControl } from './jwks-cache.ts';
+import { metricsEndpoint } from './metrics.ts';
+import { requestLog } from './request-log.ts';
+import { routeByPath } from './route-by-path.ts';
+import { securityHeaders } from './security-headers.ts';
+import { tokenRateLimit } from './token-rate-limit.ts';
+
+/**
+ * Our HTTP layer in front of oidc-provider's router: the middleware list, outermost first, and
+ * the path table. Built once (token buckets, the forward-auth revocation mirror and throttles
+ * keep their state across Provider rebuilds); `middlewareFor` runs for every build, with that
+ * build's published keys.
+ */
+export function createRouteTable(core: Core) {
+  const { config, logger, knex, redis, notices } = core;
+  const s = core.services;
+  const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations: s.revocations, logger, metrics: s.metrics });
+  const dpopReplay = sharedDpopReplay(s.shortLived);
+  let isDraining = false;
+  const health = healthEndpoints(
+    [{ name: 'postgres', check: () => knex.raw('select 1') }, ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : [])],
+    {
+      isDraining: () => isDraining,
+      // Not a condition of readiness: while not listening, caches re-read Postgres (still correct).
+      reports: config.databaseUrl ? [{ name: 'change_notices', isOk: notices.isListening, notOk: 'reconnecting' }] : [],
+    },
+  );
+  const limitTokenRequests = tokenRateLimit({ perSecond: config.tokenRateLimitPerSecond });
+  const graceForRefresh = refreshGrace({
+    knex,
+    refreshTokensOn,
+    rotations: s.refreshRotations,
+    tokenPath: '/token',
+    graceSecondsFor: (ctx) =>
+      (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ?? config.refreshTokens.graceSeconds,
+  });
+  const limitAuthorizationRequests = authorizationRateLimit({ store: s.shortLived, perMinute: config.authorizationRateLimitPerMinute, authorizationPath: '/auth', parPath: '/request' });
+  const throttle = createSignInThrottle(config.loginThrottle, s.shortLived);
+  // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
+  const upstream = {
+    upstreams: s.upstreams,
+    client: createUpstreamClient({ redirectUriFor: s.upstreams.redirectUriFor }),
+    cookies: createUpstreamCookies(core.secrets.upstreamSealingKey),
+    logger,
+  };
+  const upstreamAccounts = createUpstreamAccounts({ accounts: s.accounts, identities: createUpstreamIdentityRepository(knex) });
+  const listUpstreams = async () => (await s.upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
+  const observe = (form: 'login' | 'signup') => signInObserver(form, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
+
+  return {
+    middlewareFor(provider: Provider, publicJwks: JSONWebKeySet): Middleware[] {
+      // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
+      const accessTokenCheck = createOwnTokenCheck({ issuer: config.issuer, publicJwks, isRevoked: (t) => s.revocations.isRevoked(t), dpopReplay });
+      return [
+        forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
+        requestLog(logger, s.metrics), // outside the error handler: it logs and counts the status the client got
+        errorHandler(logger),
+        issuerHost(config.issuer), // every URL we write comes from ISSUER, never from Host / X-Forwarded-*
+        securityHeaders({ isTls: config.issuer.startsWith('https://') }),
+        routeByPath({
+          '/token': withProtocolForm((ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next))),
+          '/auth': withProtocolForm(limitAuthorizationRequests), // /auth/:uid (resume) needs an interaction already started
+          '/request': withProtocolForm(limitAuthorizationRequests), // PAR (RFC 9126) of a public client
+          '/token/introspection': withProtocolForm(introspectJwt({ path: '/token/introspection', check: accessTokenCheck })),
+          '/token/revocation': withProtocolForm(revokeJwt({
+            path: '/token/revocation',
+            check: accessTokenCheck,
+            revocations: s.revocations,
+            onRevoked: (ctx, token) =>
+              s.audit.recordSoon({ type: 'token.revoked', clientId: token.clientId, accountId: token.accountId, ip: ctx.ip, details: { kind: token.kind, jti: token.jti } }),
+          })),
+          '/jwks': jwksCacheControl(config.jwksMaxAgeSeconds),
+          '/healthz': health,
+          '/readyz': health,
+          '/metrics': metricsEndpoint(s.metrics, { token: config.metricsToken }),
+          '/assets/': assets(),
+          '/interaction/': interactionRoutes(provider, {
+            accounts: s.accounts,
+            consents: s.consents,
+            isSignupEnabled: config.isSignupEnabled,
+            listUpstreams,
+            upstream,
+            throttle,
+            audit: s.audit,
+            guards: { login: [observe('login')], signup: [observe('signup')] },
+          }),
+          '/upstream/': upstreamCallback({ ...upstream, accounts: upstreamAccounts, store: s.shortLived, audit: s.audit }),
+          '/revocations': revocationFeed({ provider, revocations: s.revocations }),
+          '/admin/': adminApi({ ...s, issuer: config.issuer, accessTokenCheck, logger }),
+        }),
+      ];
+    },
+    /** The server is shutting down: /readyz answers 503 from now on. */
+    startDraining() {
+      isDraining = true;
+    },
+    close: () => forwardAuth.close(),
+  };
+}
