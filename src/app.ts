@@ -75,6 +75,13 @@ import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.
 import { createSmtpTransport } from './mail/smtp-transport.ts';
 import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
 import { LOG_REDACT_PATHS } from './http/log-redaction.ts';
+import { accountLinkRoutes, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH } from './account-links/account-link-routes.ts';
+import { createEmailVerification } from './accounts/email-verification.ts';
+import { createPasswordReset } from './accounts/password-reset.ts';
+import { createUserAdmin } from './accounts/user-admin.ts';
+import { createUserRecordRepository } from './accounts/user-record-repository.ts';
+import { createBackgroundTasks } from './background/background-tasks.ts';
+import { createPendingVerification } from './interactions/pending-verification.ts';
 
 export type GatehouseOptions = {
   logger?: Logger;
@@ -141,7 +148,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     },
   });
   // One bounded argon2 per process for every password check and hash (503 + Retry-After beyond it).
-  const accounts = createAccountService({ repository: createAccountRepository(knex), audit, passwords: createPasswordHasher(config.argon2) });
+  const accountRepository = createAccountRepository(knex);
+  const accounts = createAccountService({ repository: accountRepository, audit, passwords: createPasswordHasher(config.argon2) });
   // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
   const mailer = createMailer({
     transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
@@ -180,6 +188,14 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     maxTokenTtlSeconds,
     audit,
   });
+  // The account lifecycle: verification links, password reset, the operators' users commands.
+  const tasks = createBackgroundTasks({ logger }); // off the request path (a reset request answers alike for every address)
+  const verification = createEmailVerification({ accounts, tokens: oneTimeTokens, emails: accountEmails, mailer, audit });
+  const passwordReset = createPasswordReset({ accounts, tokens: oneTimeTokens, emails: accountEmails, mailer, audit, signOutEverywhere, tasks });
+  const users = createUserAdmin({ accounts, repository: accountRepository, records: createUserRecordRepository(knex), tokens: oneTimeTokens, passwordReset, signOutEverywhere, audit });
+  const accountLinks = accountLinkRoutes({ verification, passwordReset });
+  const lifecycle = { verification, passwordReset, pending: createPendingVerification(derived.accountSealingKey), isVerificationRequired: config.isEmailVerificationRequired };
+
   // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
   const upstreams = createUpstreamService({
     fromEnvironment: config.upstreams,
@@ -276,15 +292,18 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
             upstream: upstreamDeps,
             throttle: signInThrottle,
             audit,
+            lifecycle,
             guards: {
               login: [signInObserver('login', { metrics, audit, accounts, logger })],
               signup: [signInObserver('signup', { metrics, audit, accounts, logger })],
             },
           }),
+          [VERIFY_EMAIL_PATH]: accountLinks,
+          [RESET_PASSWORD_PATH]: accountLinks,
           '/upstream/': upstreamCallback({ ...upstreamDeps, accounts: upstreamAccounts, store: shortLived, audit }),
           '/revocations': revocationFeed({ provider: p, revocations }),
           '/admin/': adminApi({
-            clients, resources, accounts, signOutEverywhere, signingKeys, audit, announceKeyChange,
+            clients, resources, accounts, users, signOutEverywhere, signingKeys, audit, announceKeyChange,
             issuer: config.issuer, accessTokenCheck, logger,
           }),
         }),
@@ -332,7 +351,10 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens },
+    services: {
+      accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens,
+      verification, passwordReset, users, tasks,
+    },
     get provider() {
       return provider!;
     },
@@ -347,6 +369,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     /** Sweeps expired rows once now (tests; the server also sweeps every minute). */
     sweep: () => sweeper?.runOnce(),
     async close() {
+      await tasks.close(); // a queued reset request may still send mail
       await Promise.all([keySchedule?.stop(), sweeper?.stop(), forwardAuth.close(), mailer.close()]);
       await audit.close();
       await notices.close();
