@@ -107,14 +107,21 @@ function operatorQueries(knex: Knex, unlessTaken: (write: () => Promise<Row[]>) 
       return ((await knex<Row>('accounts').where({ email }).orderBy('created_at')) as Row[]).map(fromRow);
     },
     /**
-     * A page in creation order, after (createdAt, id) of the last row seen; `search` matches part
-     * of the address (case-insensitive: addresses are stored lower-cased).
+     * A page in creation order, after the row `after` names (a cursor from the previous page);
+     * `search` matches part of the address (case-insensitive: addresses are stored lower-cased).
+     * The cursor carries created_at in microseconds, as Postgres keeps it (a JS Date would round
+     * it to milliseconds and repeat rows across pages).
      */
-    async list(q: { search?: string; limit: number; after?: { createdAt: Date; id: string } }): Promise<AccountWithHash[]> {
-      const query = knex<Row>('accounts').orderBy([{ column: 'created_at' }, { column: 'id' }]).limit(q.limit);
+    async list(q: { search?: string; limit: number; after?: { createdMicros: string; id: string } }): Promise<{ accounts: AccountWithHash[]; last?: { createdMicros: string; id: string } }> {
+      const query = knex<Row>('accounts')
+        .select('*', knex.raw('(extract(epoch from created_at) * 1000000)::bigint::text as created_micros'))
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .limit(q.limit);
       if (q.search) query.whereRaw("email like ? escape '\\'", [`%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
-      if (q.after) query.whereRaw('(created_at, id) > (?, ?)', [q.after.createdAt, q.after.id]);
-      return ((await query) as Row[]).map(fromRow);
+      if (q.after) query.whereRaw("(created_at, id) > (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?::uuid)", [q.after.createdMicros, q.after.id]);
+      const rows = (await query) as (Row & { created_micros: string })[];
+      const last = rows.at(-1);
+      return { accounts: rows.map(fromRow), last: last && { createdMicros: last.created_micros, id: last.id } };
     },
     /** Name, address and its verified state as given; undefined if the address has another holder. */
     async update(id: string, change: { name?: string | null; email?: string; emailVerified?: boolean }): Promise<AccountWithHash | undefined> {

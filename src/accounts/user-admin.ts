@@ -22,17 +22,12 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 const view = ({ passwordHash, ...account }: AccountWithHash): UserView => ({ ...account, hasPassword: passwordHash !== null });
 const via = (actor: Actor) => ({ via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) });
 
-/** Pages are keyed by (createdAt, id) of the last row: an opaque base64url cursor. */
-const encodeCursor = (a: Account) => Buffer.from(JSON.stringify([a.createdAt.toISOString(), a.id])).toString('base64url');
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    const createdAt = new Date(at);
-    if (Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor');
-    return { createdAt, id };
-  } catch {
-    throw new AppError('invalid_cursor', 'cursor is not one this server gave out');
-  }
+/** Pages are keyed by (created_at in microseconds, id) of the last row: an opaque base64url cursor. */
+const encodeCursor = (last: { createdMicros: string; id: string }) => Buffer.from(`${last.createdMicros}.${last.id}`).toString('base64url');
+function decodeCursor(cursor: string): { createdMicros: string; id: string } {
+  const m = /^(\d{1,20})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!m) throw new AppError('invalid_cursor', 'cursor is not one this server gave out');
+  return { createdMicros: m[1]!, id: m[2]! };
 }
 
 /**
@@ -108,8 +103,8 @@ export function createUserAdmin(deps: {
     async list(q: { search?: string; limit?: number; cursor?: string } = {}): Promise<{ users: UserView[]; nextCursor?: string }> {
       const limit = Math.min(Math.max(1, q.limit ?? 50), MAX_PAGE);
       if (q.search !== undefined && (q.search.length > 254 || CONTROL.test(q.search))) throw new AppError('invalid_request', 'search is not valid');
-      const rows = await deps.repository.list({ search: q.search || undefined, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
-      return { users: rows.map(view), ...(rows.length === limit ? { nextCursor: encodeCursor(rows.at(-1)!) } : {}) };
+      const page = await deps.repository.list({ search: q.search || undefined, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
+      return { users: page.accounts.map(view), ...(page.accounts.length === limit && page.last ? { nextCursor: encodeCursor(page.last) } : {}) };
     },
 
     async show(ref: UserRef): Promise<UserView & { identities: UpstreamIdentity[] }> {
