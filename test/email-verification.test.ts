@@ -264,5 +264,15 @@ describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
     const interaction = started.loginPage.href.replace(/\/$/, '');
     const done = await ua.follow(await ua.postForm(`${interaction}/verify-email/continue`, {}), interaction, (u) => u.href.startsWith('http://127.0.0.1:9/'));
     expect(done.url.searchParams.get('code')).toBeTruthy();
+
+    // Disabled by an operator: the upstream sign-in gets the "account disabled" page, no code.
+    await gh.services.users.disable({ id: claims.sub }, { via: 'cli' });
+    google.behaviour.subject = 'vouched';
+    const refused = await flow.begin('google');
+    const back = await flow.atUpstream(refused.ua, refused.upstreamAuthorization);
+    const { res: page, url: at } = await refused.ua.follow(await refused.ua.get(back.href), back.href);
+    expect(at.href.startsWith('http://127.0.0.1:9/')).toBe(false);
+    expect(page.status).toBe(403);
+    expect(await page.text()).toContain(t.accountDisabled.message);
   });
 });
