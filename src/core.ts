@@ -2,8 +2,13 @@ import pino, { type Logger } from 'pino';
 import { adminApiResource } from './admin/admin-api.ts';
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
+import { createEmailVerification } from './accounts/email-verification.ts';
 import { createPasswordHasher } from './accounts/password-hashing.ts';
+import { createPasswordReset } from './accounts/password-reset.ts';
+import { createUserAdmin } from './accounts/user-admin.ts';
+import { createUserRecordRepository } from './accounts/user-record-repository.ts';
 import { createAuditLog } from './audit/audit-log.ts';
+import { createBackgroundTasks } from './background/background-tasks.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
 import { resolveSecret } from './config/dev-secret.ts';
@@ -131,7 +136,21 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     }),
   });
   // One bounded argon2 per process for every password check and hash (503 + Retry-After beyond it).
-  const accounts = createAccountService({ repository: createAccountRepository(knex), audit, passwords: createPasswordHasher(config.argon2) });
+  const accountRepository = createAccountRepository(knex);
+  const accounts = createAccountService({ repository: accountRepository, audit, passwords: createPasswordHasher(config.argon2) });
+  const signOutEverywhere = createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit });
+  // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
+  const mailer = createMailer({
+    transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
+    from: config.mail.from,
+    logger,
+    onOutcome: (kind, result) => metrics.mailMessages.inc({ kind, result }),
+  });
+  const emails = { tokens: createOneTimeTokenStore(knex), emails: createAccountEmails({ issuer: config.issuer }), mailer, audit }; // links from ISSUER only
+  // The account lifecycle: verification links, password reset, the operators' users commands.
+  const tasks = createBackgroundTasks({ logger }); // off the request path (a reset request answers alike for every address)
+  const verification = createEmailVerification({ accounts, ...emails });
+  const passwordReset = createPasswordReset({ accounts, ...emails, signOutEverywhere, tasks });
   const services = {
     audit,
     metrics,
@@ -143,21 +162,27 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     accounts,
     consents: createConsentService({ repository: createConsentRepository(knex) }),
     signInGrants: createSignInGrants({ repository: createSignInGrantRepository(knex) }),
-    signOutEverywhere: createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit }),
+    signOutEverywhere,
+    verification,
+    passwordReset,
+    tasks,
+    users: createUserAdmin({
+      accounts,
+      repository: accountRepository,
+      records: createUserRecordRepository(knex),
+      tokens: emails.tokens,
+      passwordReset,
+      signOutEverywhere,
+      audit,
+    }),
     upstreams: createUpstreamService({
       issuer: config.issuer,
       fromEnvironment: config.upstreams,
       repository: createUpstreamRepository(knex, secrets.upstreamSealingKey),
     }),
-    // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
-    mailer: createMailer({
-      transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
-      from: config.mail.from,
-      logger,
-      onOutcome: (kind, result) => metrics.mailMessages.inc({ kind, result }),
-    }),
-    accountEmails: createAccountEmails({ issuer: config.issuer }), // links from ISSUER only
-    oneTimeTokens: createOneTimeTokenStore(knex), // single-use links: verification, password reset
+    mailer,
+    accountEmails: emails.emails,
+    oneTimeTokens: emails.tokens, // single-use links: verification, password reset
     refreshRotations: createRefreshRotationRepository(knex),
   };
 
@@ -183,7 +208,8 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     /** The embedded database, open to commands beside this server (change notices forwarded to us). */
     shareWithCommands: () => sharing && shareChangeNotices(sharing, notices),
     async close() {
-      await services.mailer.close();
+      await tasks.close(); // a queued reset request may still send mail
+      await mailer.close();
       await audit.close();
       await notices.close();
       redis?.disconnect();

@@ -155,10 +155,12 @@ describe('admin API', () => {
     }
     // … and the list is the one the tests above used.
     expect(documented).toEqual([
-      'DELETE /admin/v1/clients/{id}', 'GET /admin/v1/audit', 'GET /admin/v1/clients', 'GET /admin/v1/clients/{id}', 'GET /admin/v1/keys',
-      'GET /admin/v1/resources', 'GET /admin/v1/users', 'POST /admin/v1/clients', 'POST /admin/v1/clients/{id}/rotate-secret',
+      'DELETE /admin/v1/clients/{id}', 'DELETE /admin/v1/users/{id}', 'GET /admin/v1/audit', 'GET /admin/v1/clients', 'GET /admin/v1/clients/{id}',
+      'GET /admin/v1/keys', 'GET /admin/v1/resources', 'GET /admin/v1/users', 'GET /admin/v1/users/{id}', 'GET /admin/v1/users/{id}/export',
+      'PATCH /admin/v1/users/{id}', 'POST /admin/v1/clients', 'POST /admin/v1/clients/{id}/rotate-secret',
       'POST /admin/v1/keys/rotate', 'POST /admin/v1/keys/{kid}/revoke', 'POST /admin/v1/resources', 'POST /admin/v1/users',
-      'POST /admin/v1/users/revoke-sessions',
+      'POST /admin/v1/users/import', 'POST /admin/v1/users/revoke-sessions', 'POST /admin/v1/users/{id}/disable',
+      'POST /admin/v1/users/{id}/enable', 'POST /admin/v1/users/{id}/send-reset',
     ]);
     expect(doc.paths['/admin/v1/clients']!.post!.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object', required: ['name'] } } } });
   });

@@ -72,14 +72,14 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
       await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(t.login.title);
       expect((await screenshot(page, `${lang}-login`)).phoneScrollWidth).toBeLessThanOrEqual(390);
 
-      // Keyboard: email has the focus, then password, the button, sign-up, cancel, the other language.
+      // Keyboard: email has the focus, then password, the button, "forgot", sign-up, cancel, the other language.
       expect((await focused(page)).id).toBe('email');
       const order = [];
-      for (let i = 0; i < 5; i += 1) {
+      for (let i = 0; i < 6; i += 1) {
         await page.keyboard.press('Tab');
         order.push(await focused(page));
       }
-      expect(order.map((f) => f.id || f.text)).toEqual(['password', t.login.submit, t.login.createAccount, t.login.cancel, lang === 'en' ? '한국어' : 'English']);
+      expect(order.map((f) => f.id || f.text)).toEqual(['password', t.login.submit, t.login.forgotPassword, t.login.createAccount, t.login.cancel, lang === 'en' ? '한국어' : 'English']);
       for (const f of order) expect(f.outline).toBe('solid 3px'); // a visible focus ring on each
       for (const { selector, ratio } of await contrastRatios(page, ['h1', 'p', 'label', 'a', 'button'])) {
         expect(ratio, selector).toBeGreaterThanOrEqual(4.5);

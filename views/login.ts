@@ -13,6 +13,8 @@ export function loginPage(p: {
   error?: string;
   /** The sign-up page, when sign-up is enabled. */
   signupHref?: string;
+  /** "Forgot your password?" */
+  forgotPasswordHref?: string;
   upstreams?: UpstreamOption[];
 }): SafeHtml {
   const t = p.ui.t.login;
@@ -30,6 +32,7 @@ ${p.error ? html`<p class="error" role="alert" id="form-error">${p.error}</p>` :
 <input id="password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${invalid}${p.email ? html` autofocus` : ''}>
 <button class="primary" type="submit">${t.submit}</button>
 </form>
+${p.forgotPasswordHref ? html`<p class="alternative"><a href="${p.forgotPasswordHref}">${t.forgotPassword}</a></p>` : ''}
 ${p.upstreams?.length
   ? html`<section class="upstreams" aria-labelledby="upstream-heading">
 <h2 id="upstream-heading">${t.upstreamHeading}</h2>

@@ -20,6 +20,7 @@ button{margin-top:1.25rem;width:100%;min-height:2.75rem;padding:.7rem;border:0;b
 .secondary{background:#e5e7eb;color:#1b1f24}
 .secondary:hover{background:#d1d5db}
 .error{padding:.75rem;border-radius:.375rem;background:#fee2e2;color:#7f1d1d;border-left:4px solid #b91c1c}
+.notice{padding:.75rem;border-radius:.375rem;background:#dbeafe;color:#1e3a8a;border-left:4px solid #1d4ed8}
 .hint{margin:.25rem 0 0;color:#4b5563;font-size:.9rem}
 .alternative{margin-top:1.25rem;text-align:center}
 .upstreams form button{margin-top:.75rem}

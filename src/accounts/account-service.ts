@@ -22,6 +22,14 @@ export function isPlausibleEmail(email: string): boolean {
   return email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
 }
 
+/** The password policy (password-policy.ts) as the AppErrors the pages and the CLI show. */
+export function assertAcceptablePassword(password: string): void {
+  const problem = passwordProblem(password);
+  if (problem === 'too_short') throw new AppError('weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (problem === 'too_long') throw new AppError('invalid_password', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
+  if (problem === 'too_common') throw new AppError('common_password', 'password is one of the most common passwords');
+}
+
 export function createAccountService(deps: { repository: AccountRepository; audit?: Pick<AuditLog, 'record'>; passwords?: PasswordHasher }) {
   // Bounded argon2 (ServerBusy past its queue): the one hasher of every password check and hash.
   const passwords = deps.passwords ?? createPasswordHasher();
@@ -41,10 +49,7 @@ export function createAccountService(deps: { repository: AccountRepository; audi
     async registerAccount(input: { email: string; password: string; name?: string }, actor?: Actor): Promise<Account & { email: string }> {
       const email = normalizeEmail(input.email);
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
-      const problem = passwordProblem(input.password);
-      if (problem === 'too_short') throw new AppError('weak_password', `password must be at least ${MIN_PASSWORD_LENGTH} characters`);
-      if (problem === 'too_long') throw new AppError('invalid_password', `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
-      if (problem === 'too_common') throw new AppError('common_password', 'password is one of the most common passwords');
+      assertAcceptablePassword(input.password);
       const name = input.name?.trim() || null;
       if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
       // Unverified: nobody checked that the address is the user's. It is how the account signs in,
@@ -63,7 +68,11 @@ export function createAccountService(deps: { repository: AccountRepository; audi
       return { ...strip(created), email };
     },
 
-    /** Expected outcome as a value: the account, or undefined for any mismatch (same time either way). */
+    /**
+     * Expected outcome as a value: the account, or undefined for any mismatch (same time either
+     * way). A disabled account is returned like any other when the password is right (its
+     * `disabledAt` is set): the caller refuses it, and may say why to whoever knows the password.
+     */
     async authenticate(emailInput: string, password: string): Promise<Account | undefined> {
       const email = normalizeEmail(emailInput);
       const usable = isPlausibleEmail(email) && password.length > 0 && password.length <= MAX_PASSWORD_LENGTH;
@@ -143,6 +152,25 @@ export function createAccountService(deps: { repository: AccountRepository; audi
     async findById(id: string): Promise<Account | undefined> {
       const account = await deps.repository.findById(id);
       return account && strip(account);
+    },
+
+    /** Whether the account has a password (an upstream-made one may not: its first is set by a reset link). */
+    async hasPassword(id: string): Promise<boolean> {
+      return Boolean((await deps.repository.findById(id))?.passwordHash);
+    },
+
+    /**
+     * A new password's argon2id hash, after the password policy (AppError) and through the bounded
+     * hasher (ServerBusy): a caller can check and hash before it spends anything single-use.
+     */
+    async hashNewPassword(password: string): Promise<string> {
+      assertAcceptablePassword(password);
+      return passwords.hash(password);
+    },
+
+    /** Stores a hash made by hashNewPassword. */
+    async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+      await deps.repository.updatePasswordHash(id, passwordHash);
     },
   };
 }

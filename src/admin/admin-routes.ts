@@ -1,17 +1,21 @@
 import type { z } from 'zod';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { UserAdmin } from '../accounts/user-admin.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import type { SigningKeyStore } from '../signing-keys/signing-key-store.ts';
 import type { AdminRoute } from './admin-route.ts';
+import { adminUserRoutes } from './admin-user-routes.ts';
 import { auditQuery, createClientBody, createResourceBody, createUserBody, emailBody, emailQuery } from './admin-schemas.ts';
 
 export type AdminServices = {
   clients: ClientService;
   resources: ResourceService;
   accounts: AccountService;
+  /** The users lifecycle (list, update, disable, delete, import, export …). */
+  users: UserAdmin;
   signOutEverywhere: (email: string) => Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }>;
   signingKeys: SigningKeyStore;
   audit: AuditLog;
@@ -65,13 +69,16 @@ export function adminRoutes(s: AdminServices): AdminRoute[] {
       handle: ({ body, actor }) => s.accounts.registerAccount(body as z.infer<typeof createUserBody>, actor),
     },
     {
-      method: 'get', path: '/users', query: emailQuery, summary: 'Find a user by email',
+      method: 'get', path: '/users', query: emailQuery, summary: 'Find the user holding an address (?email=), or list users (?search=&limit=&cursor=)',
       handle: async ({ query }) => {
-        const account = await s.accounts.findByEmail((query as z.infer<typeof emailQuery>).email);
+        const q = query as z.infer<typeof emailQuery>;
+        if (q.email === undefined) return s.users.list({ search: q.search, limit: q.limit, cursor: q.cursor });
+        const account = await s.accounts.findByEmail(q.email);
         if (!account) throw new AppError('not_found', 'no user with that email', 404);
         return account;
       },
     },
+    ...adminUserRoutes(s.users),
     {
       method: 'post', path: '/users/revoke-sessions', action: 'user.revoke_sessions', body: emailBody,
       summary: 'Sign a user out everywhere: sessions, grants and refresh tokens deleted, access tokens revoked',

@@ -33,7 +33,24 @@ export const createUserBody = z.strictObject({
 
 export const emailBody = z.strictObject({ email: z.string().min(1).max(320) });
 
-export const emailQuery = z.strictObject({ email: z.string().min(1).max(320) });
+/** GET /users: `email` finds the one user holding that address (404 if none); without it, a page of users. */
+export const emailQuery = z.strictObject({
+  email: z.string().min(1).max(320).optional(),
+  search: z.string().max(254).optional(),
+  limit: z.coerce.number().int().min(1).max(200).optional(),
+  cursor: z.string().max(500).optional(),
+});
+
+export const updateUserBody = z.strictObject({
+  name: z.string().max(200).nullable().optional(),
+  email: z.string().min(1).max(320).optional(),
+  email_verified: z.boolean().optional(),
+});
+
+export const sendResetBody = z.strictObject({ locale: z.enum(['en', 'ko']).optional() });
+
+/** The same lines as `users import --file` (the admin API's body limit, 64 KiB, bounds one call). */
+export const userImportBody = z.strictObject({ jsonl: z.string().min(1) });
 
 export const auditQuery = z.strictObject({
   type: z.string().max(100).optional(),

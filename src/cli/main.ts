@@ -22,6 +22,9 @@ const USAGE = `usage: gatehouse <command> [--json]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
+  users list [--search TEXT] [--limit N] [--cursor C] | users show|disable|enable|delete|export (--email E | --id ID)
+  users update (--email E | --id ID) [--name N] [--new-email E2] [--email-verified true|false]
+  users send-reset (--email E | --id ID) [--locale en|ko] | users import --file users.jsonl
   keys list | keys rotate | keys revoke KID
   audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, UsageError } from './output.ts';
+import { isUsersLifecycleCommand, USERS_LIFECYCLE_USAGE, usersLifecycleCommand } from './users-lifecycle-command.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -10,6 +11,7 @@ async function readStdin(): Promise<string> {
 
 export async function usersCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
+  if (isUsersLifecycleCommand(sub)) return usersLifecycleCommand({ args, json, services });
   if (sub === 'revoke-sessions') {
     const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
     if (!values.email) throw new UsageError('--email is required');
@@ -19,7 +21,7 @@ export async function usersCommand({ args, json, services }: CommandContext): Pr
     );
   }
   if (sub !== 'create') {
-    throw new UsageError('usage: gatehouse users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E');
+    throw new UsageError(`usage: gatehouse users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E\n  ${USERS_LIFECYCLE_USAGE}`);
   }
   const { values } = parseArgs({
     args: rest,

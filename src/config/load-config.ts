@@ -191,6 +191,10 @@ const schema = z
     AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
     // Anyone may create an account from the sign-in page; false hides the link and answers 404.
     SIGNUP_ENABLED: booleanFromEnv.default(true),
+    // Every sign-up gets a verification link. `optional`: unverified users sign in (their
+    // email_verified is false); `required`: a sign-in stops at "check your inbox" until the address
+    // is verified (an upstream that vouches for the address counts as verified).
+    EMAIL_VERIFICATION: z.enum(['optional', 'required']).default('optional'),
     // Upstream sign-in (Google, Kakao: OpenID Connect; Naver: OAuth 2.0 and its profile API).
     // An upstream is on when its client id and secret are both set; endpoints are overridable.
     ...upstreamKeys('GOOGLE', { ISSUER: 'https://accounts.google.com', SCOPES: 'openid email profile' }),
@@ -292,6 +296,8 @@ export type Config = Readonly<{
   refreshTokens: Readonly<{ graceSeconds: number; idleSeconds: number; absoluteSeconds: number }>;
   auditRetentionDays: number;
   isSignupEnabled: boolean;
+  /** EMAIL_VERIFICATION=required: no sign-in completes without a verified address. */
+  isEmailVerificationRequired: boolean;
   /** Upstreams from the environment (the CLI stores more in the database). */
   upstreams: readonly UpstreamSettings[];
   loginThrottle: Readonly<{ freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }>;
@@ -360,6 +366,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }),
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
     isSignupEnabled: e.SIGNUP_ENABLED,
+    isEmailVerificationRequired: e.EMAIL_VERIFICATION === 'required',
     upstreams: Object.freeze(upstreamsFromEnv(e)),
     loginThrottle: Object.freeze({
       freeAttempts: e.LOGIN_THROTTLE_FREE_ATTEMPTS,

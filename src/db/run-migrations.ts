@@ -13,6 +13,7 @@ import * as tokenDigests from '../../migrations/20261204000401_token_digests.ts'
 import * as refreshTokenRotations from '../../migrations/20261204000501_refresh_token_rotations.ts';
 import * as auditEventIds from '../../migrations/20261204000601_audit_event_ids.ts';
 import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.ts';
+import * as accountDisabled from '../../migrations/20261204010101_account_disabled.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -31,6 +32,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204000501_refresh_token_rotations': refreshTokenRotations,
   '20261204000601_audit_event_ids': auditEventIds,
   '20261204000801_one_time_tokens': oneTimeTokens,
+  '20261204010101_account_disabled': accountDisabled,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,10 +1,12 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
+import { accountLinkRoutes, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH } from '../account-links/account-link-routes.ts';
 import { adminApi } from '../admin/admin-api.ts';
 import type { Core } from '../core.ts';
 import { signInObserver } from '../interactions/sign-in-observer.ts';
 import { interactionRoutes } from '../interactions/interaction-routes.ts';
+import { createPendingVerification } from '../interactions/pending-verification.ts';
 import { upstreamCallback } from '../interactions/upstream-callback.ts';
 import { createUpstreamCookies } from '../interactions/upstream-cookies.ts';
 import { refreshTokensOn } from '../oidc/adapters/adapter-for-model.ts';
@@ -71,6 +73,14 @@ export function createRouteTable(core: Core) {
   };
   const upstreamAccounts = createUpstreamAccounts({ accounts: s.accounts, identities: createUpstreamIdentityRepository(knex) });
   const listUpstreams = async () => (await s.upstreams.list()).map((u) => ({ id: u.id, name: u.name }));
+  // The account lifecycle at sign-in: EMAIL_VERIFICATION, "Forgot password?", the mailed links' pages.
+  const lifecycle = {
+    verification: s.verification,
+    passwordReset: s.passwordReset,
+    pending: createPendingVerification(core.secrets.accountSealingKey),
+    isVerificationRequired: config.isEmailVerificationRequired,
+  };
+  const accountLinks = accountLinkRoutes({ verification: s.verification, passwordReset: s.passwordReset });
   const observe = (form: 'login' | 'signup') => signInObserver(form, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
 
   return {
@@ -108,8 +118,11 @@ export function createRouteTable(core: Core) {
             upstream,
             throttle,
             audit: s.audit,
+            lifecycle,
             guards: { login: [observe('login')], signup: [observe('signup')] },
           }),
+          [VERIFY_EMAIL_PATH]: accountLinks,
+          [RESET_PASSWORD_PATH]: accountLinks,
           '/upstream/': upstreamCallback({ ...upstream, accounts: upstreamAccounts, store: s.shortLived, audit: s.audit }),
           '/revocations': revocationFeed({ provider, revocations: s.revocations }),
           '/admin/': adminApi({ ...s, issuer: config.issuer, accessTokenCheck, logger }),

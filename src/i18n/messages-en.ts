@@ -21,6 +21,7 @@ export const en = {
     createAccount: 'Create an account',
     upstreamHeading: 'Or sign in with',
     upstreamButton: (provider: string) => `Continue with ${provider}`,
+    forgotPassword: 'Forgot your password?',
   },
 
   signup: {
@@ -43,6 +44,59 @@ export const en = {
       // The same words whatever the reason the address cannot be used (see signup-routes.ts).
       conflict: 'We could not create an account with these details. If you already have an account, sign in instead.',
     },
+  },
+
+  // The accounts issue's pages: "Forgot password?", the links mailed to users, and the
+  // "check your inbox" stop of EMAIL_VERIFICATION=required.
+  forgotPassword: {
+    title: 'Reset your password',
+    intro: 'Enter the email address of your account. We will send a link to it for choosing a new password.',
+    email: 'Email',
+    submit: 'Send the link',
+    backToSignIn: 'Back to sign in',
+    sentTitle: 'Check your inbox',
+    // The same words for every address (no account enumeration).
+    sent: (email: string) => `If an account uses ${email}, a message with a link is on its way to it. The link works once, for 30 minutes.`,
+    notArrived: 'Nothing after a few minutes? Check your spam folder, or ask again.',
+    invalidEmail: 'Enter a valid email address, like name@example.com.',
+  },
+
+  resetPassword: {
+    title: 'Choose a new password',
+    forAccount: (email: string) => `For the account ${email}.`,
+    password: 'New password',
+    submit: 'Set the new password',
+    doneTitle: 'Password changed',
+    done: 'Your password has been changed, and every other session of your account has been signed out. Sign in with your new password.',
+    invalidTitle: 'This link cannot be used',
+    invalid: 'This link is no longer valid: it has been used, it has expired, or a newer one was sent. On the sign-in page, choose “Forgot your password?” to get a new one.',
+  },
+
+  verifyEmail: {
+    title: 'Verify your email address',
+    confirm: (email: string) => `Confirm that ${email} is your email address.`,
+    submit: 'Verify email address',
+    doneTitle: 'Email address verified',
+    done: (email: string) => `${email} is verified. You can close this page and continue where you were signing in.`,
+    invalidTitle: 'This link cannot be used',
+    invalid: 'This link is no longer valid: it has been used, it has expired, a newer one was sent, or the account’s address has changed. Sign in to ask for a new one.',
+    taken: 'This address has already been verified by another account.',
+  },
+
+  verifyPending: {
+    title: 'Check your inbox',
+    required: 'Your email address needs to be verified before you can sign in.',
+    sentTo: (email: string) => `We sent a link to ${email}. Open it to verify your address, then continue here.`,
+    continue: 'Continue',
+    resend: 'Send a new link',
+    resent: (email: string) => `A new link is on its way to ${email}. Older links no longer work.`,
+    notYet: 'Your address is not verified yet. Open the link in the message we sent, then continue.',
+    otherAccount: 'Sign in with another account',
+  },
+
+  accountDisabled: {
+    title: 'Account disabled',
+    message: 'This account has been disabled, so it cannot sign in. If you think this is a mistake, contact the people who run this service.',
   },
 
   upstream: {

@@ -21,6 +21,7 @@ export const ko: Messages = {
     createAccount: '계정 만들기',
     upstreamHeading: '다른 계정으로 로그인',
     upstreamButton: (provider) => `${provider}(으)로 계속하기`,
+    forgotPassword: '비밀번호를 잊으셨나요?',
   },
 
   signup: {
@@ -42,6 +43,56 @@ export const ko: Messages = {
       invalid_name: '이름은 200자 이하로 입력하세요.',
       conflict: '입력하신 정보로 계정을 만들 수 없습니다. 이미 계정이 있다면 로그인하세요.',
     },
+  },
+
+  forgotPassword: {
+    title: '비밀번호 재설정',
+    intro: '계정의 이메일 주소를 입력하세요. 새 비밀번호를 정할 수 있는 링크를 그 주소로 보내 드립니다.',
+    email: '이메일',
+    submit: '링크 보내기',
+    backToSignIn: '로그인으로 돌아가기',
+    sentTitle: '받은편지함을 확인하세요',
+    sent: (email) => `${email}을(를) 쓰는 계정이 있으면 링크가 담긴 메일이 그 주소로 가고 있습니다. 링크는 30분 동안 한 번만 쓸 수 있습니다.`,
+    notArrived: '몇 분이 지나도 오지 않으면 스팸 편지함을 확인하거나 다시 요청하세요.',
+    invalidEmail: '올바른 이메일 주소를 입력하세요. 예: name@example.com',
+  },
+
+  resetPassword: {
+    title: '새 비밀번호 정하기',
+    forAccount: (email) => `계정: ${email}`,
+    password: '새 비밀번호',
+    submit: '새 비밀번호 저장',
+    doneTitle: '비밀번호를 바꿨습니다',
+    done: '비밀번호를 바꿨고, 이 계정의 다른 모든 세션에서 로그아웃했습니다. 새 비밀번호로 로그인하세요.',
+    invalidTitle: '이 링크는 쓸 수 없습니다',
+    invalid: '이 링크는 더 이상 유효하지 않습니다. 이미 쓰였거나, 만료되었거나, 더 새 링크가 발송되었습니다. 로그인 페이지에서 “비밀번호를 잊으셨나요?”를 눌러 새 링크를 받으세요.',
+  },
+
+  verifyEmail: {
+    title: '이메일 주소 인증',
+    confirm: (email) => `${email}이(가) 본인의 이메일 주소임을 확인하세요.`,
+    submit: '이메일 주소 인증',
+    doneTitle: '이메일 주소를 인증했습니다',
+    done: (email) => `${email} 인증을 마쳤습니다. 이 페이지를 닫고 로그인하던 곳에서 계속하세요.`,
+    invalidTitle: '이 링크는 쓸 수 없습니다',
+    invalid: '이 링크는 더 이상 유효하지 않습니다. 이미 쓰였거나, 만료되었거나, 더 새 링크가 발송되었거나, 계정의 주소가 바뀌었습니다. 로그인해서 새 링크를 요청하세요.',
+    taken: '이 주소는 이미 다른 계정에서 인증했습니다.',
+  },
+
+  verifyPending: {
+    title: '받은편지함을 확인하세요',
+    required: '로그인하려면 이메일 주소를 먼저 인증해야 합니다.',
+    sentTo: (email) => `${email}(으)로 링크를 보냈습니다. 링크를 열어 주소를 인증한 다음 여기에서 계속하세요.`,
+    continue: '계속',
+    resend: '새 링크 보내기',
+    resent: (email) => `${email}(으)로 새 링크를 보내고 있습니다. 이전 링크는 더 이상 쓸 수 없습니다.`,
+    notYet: '아직 주소가 인증되지 않았습니다. 보내 드린 메일의 링크를 연 다음 계속하세요.',
+    otherAccount: '다른 계정으로 로그인',
+  },
+
+  accountDisabled: {
+    title: '사용할 수 없는 계정',
+    message: '이 계정은 사용이 중지되어 로그인할 수 없습니다. 잘못된 것 같으면 이 서비스 운영자에게 문의하세요.',
   },
 
   upstream: {

@@ -3,16 +3,22 @@ import type { Middleware } from 'koa';
 import { errors, type Provider } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
 import type { AccountService } from '../accounts/account-service.ts';
+import type { EmailVerification } from '../accounts/email-verification.ts';
+import type { PasswordReset } from '../accounts/password-reset.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ConsentService } from '../consents/consent-service.ts';
 import { pageUi } from '../http/page-ui.ts';
 import { renderPage } from '../http/render-page.ts';
 import { confirmHandler, renderConsent } from './consent-routes.ts';
+import { forgotPasswordRoutes } from './forgot-password-routes.ts';
 import { createInteractionContext, type Details } from './interaction-context.ts';
 import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
+import type { PendingVerification } from './pending-verification.ts';
+import { createSignInGate } from './sign-in-gate.ts';
 import { signupRoutes } from './signup-routes.ts';
 import { loginThrottleGuard, signupThrottleGuard, type SignInThrottle } from './throttle-guards.ts';
 import { upstreamRoutes, type UpstreamRouteDeps } from './upstream-routes.ts';
+import { verifyEmailRoutes } from './verify-email-routes.ts';
 
 export type InteractionDeps = LoginDeps & {
   accounts: AccountService;
@@ -25,6 +31,8 @@ export type InteractionDeps = LoginDeps & {
   throttle?: SignInThrottle;
   /** Upstream sign-in (Google, Kakao, Naver, OpenID Connect): the login page's buttons lead here. */
   upstream?: UpstreamRouteDeps;
+  /** The account lifecycle: verification links, EMAIL_VERIFICATION, "Forgot password?". */
+  lifecycle: { verification: EmailVerification; passwordReset: PasswordReset; pending: PendingVerification; isVerificationRequired: boolean };
 };
 
 /**
@@ -44,9 +52,13 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
   // Observers (deps.guards) first, so they see the throttle's answers too.
   const loginGuards = [...(deps.guards?.login ?? []), ...(deps.throttle ? [loginThrottleGuard(ic, deps, deps.throttle)] : [])];
   const signupGuards = [...(deps.guards?.signup ?? []), ...(deps.throttle ? [signupThrottleGuard(ic, deps.throttle)] : [])];
-  router.post('/login', ic.withInteraction, ...loginGuards, loginHandler(ic, deps));
-  signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: signupGuards });
-  if (deps.upstream) upstreamRoutes(router, ic, deps.upstream);
+  // Disabled users and EMAIL_VERIFICATION=required stop every kind of sign-in here, once it proved who it is.
+  const gate = createSignInGate(ic, deps.lifecycle);
+  router.post('/login', ic.withInteraction, ...loginGuards, loginHandler(ic, { ...deps, gate }));
+  signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: signupGuards, gate, verification: deps.lifecycle.verification });
+  if (deps.upstream) upstreamRoutes(router, ic, { ...deps.upstream, accounts: deps.accounts, gate });
+  forgotPasswordRoutes(router, ic, { passwordReset: deps.lifecycle.passwordReset, throttle: deps.throttle });
+  verifyEmailRoutes(router, ic, { accounts: deps.accounts, verification: deps.lifecycle.verification, pending: deps.lifecycle.pending, gate, throttle: deps.throttle });
   router.post('/confirm', ic.withInteraction, confirmHandler(provider, ic, deps.consents, deps.audit));
   router.post('/abort', ic.withInteraction, async (ctx) => {
     await ic.finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' });

@@ -5,6 +5,7 @@ import { ServerBusy } from '../errors/app-error.ts';
 import { field } from '../http/read-form.ts';
 import { renderPage } from '../http/render-page.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
+import type { SignInGate, SignInRefusal } from './sign-in-gate.ts';
 
 export type LoginDeps = {
   accounts: AccountService;
@@ -13,8 +14,11 @@ export type LoginDeps = {
   listUpstreams?: () => Promise<UpstreamOption[]>;
 };
 
-/** What a throttle wrapping the login handler learns after it ran (ctx.state.signInAttempt). */
-export type SignInAttempt = { email: string; isSuccess: boolean };
+/**
+ * What a throttle wrapping the login handler learns after it ran (ctx.state.signInAttempt). A
+ * refused sign-in (right password, but disabled or unverified) is not a success: it stays counted.
+ */
+export type SignInAttempt = { email: string; isSuccess: boolean; refusal?: SignInRefusal };
 
 export async function renderLogin(
   ctx: Context,
@@ -30,13 +34,14 @@ export async function renderLogin(
     email: extra.email,
     error: extra.error,
     signupHref: deps.isSignupEnabled ? `/interaction/${details.uid}/signup` : undefined,
+    forgotPasswordHref: `/interaction/${details.uid}/forgot-password`,
     upstreams: await deps.listUpstreams?.(),
   });
   renderPage(ctx, page, extra.status);
 }
 
 /** POST /interaction/:uid/login, after withInteraction (and any guard, e.g. a throttle). */
-export function loginHandler(ic: InteractionContext, deps: LoginDeps): Middleware {
+export function loginHandler(ic: InteractionContext, deps: LoginDeps & { gate: SignInGate }): Middleware {
   return async (ctx) => {
     const details = ctx.state.interaction as Details;
     const form = ctx.state.form as URLSearchParams;
@@ -52,12 +57,14 @@ export function loginHandler(ic: InteractionContext, deps: LoginDeps): Middlewar
       ctx.set('Retry-After', String(err.retryAfterSeconds));
       return renderLogin(ctx, ic, deps, details, { email, error: ic.ui(ctx, details).t.login.busy, status: 503 });
     }
-    ctx.state.signInAttempt = { email, isSuccess: Boolean(account) } satisfies SignInAttempt;
     if (!account) {
+      ctx.state.signInAttempt = { email, isSuccess: false } satisfies SignInAttempt;
       // One answer for an unknown email and a wrong password (no account enumeration).
       const { t } = ic.ui(ctx, details);
       return renderLogin(ctx, ic, deps, details, { email, error: t.login.failed, status: 401 });
     }
-    await ic.finish(ctx, { login: { accountId: account.id } });
+    const refusal = await deps.gate(ctx, details, account);
+    ctx.state.signInAttempt = { email, isSuccess: !refusal, refusal } satisfies SignInAttempt;
+    if (!refusal) await ic.finish(ctx, { login: { accountId: account.id } });
   };
 }

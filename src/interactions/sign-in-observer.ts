@@ -22,7 +22,8 @@ export function signInObserver(form: 'login' | 'signup', deps: { metrics: Metric
     const email = attempt?.email ?? field(ctx.state.form as URLSearchParams, 'email');
     const clientId = (ctx.state.interaction as { params?: { client_id?: unknown } } | undefined)?.params?.client_id;
     const ip = ctx.ip;
-    const outcome = { success: 'succeeded', failure: form === 'login' ? 'failed' : 'refused', throttled: 'throttled' }[result];
+    // The right password for an account that may not sign in (disabled, unverified): `refused`, with why.
+    const outcome = attempt?.refusal ? 'refused' : { success: 'succeeded', failure: form === 'login' ? 'failed' : 'refused', throttled: 'throttled' }[result];
     void (async () => {
       const account = email ? await deps.accounts.findByEmail(email) : undefined;
       deps.audit.recordSoon({
@@ -30,7 +31,11 @@ export function signInObserver(form: 'login' | 'signup', deps: { metrics: Metric
         accountId: account?.id,
         clientId: typeof clientId === 'string' ? clientId : undefined,
         ip,
-        details: { method: 'password', ...(account ? {} : { email_domain: email.split('@')[1]?.toLowerCase().slice(0, 253) }) },
+        details: {
+          method: 'password',
+          ...(attempt?.refusal ? { reason: attempt.refusal } : {}),
+          ...(account ? {} : { email_domain: email.split('@')[1]?.toLowerCase().slice(0, 253) }),
+        },
       });
     })().catch((err: Error) => deps.logger.error({ err: err.message }, 'audit of a sign-in failed'));
   };

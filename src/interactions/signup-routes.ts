@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
 import { signupPage, type SignupField } from '../../views/signup.ts';
-import type { AccountService } from '../accounts/account-service.ts';
+import type { Account, AccountService } from '../accounts/account-service.ts';
+import type { EmailVerification } from '../accounts/email-verification.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { pageUi } from '../http/page-ui.ts';
 import { field } from '../http/read-form.ts';
@@ -10,8 +11,9 @@ import { renderPage } from '../http/render-page.ts';
 import type { Messages } from '../i18n/messages.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInAttempt } from './login-routes.ts';
+import type { SignInGate } from './sign-in-gate.ts';
 
-export type SignupDeps = { accounts: AccountService; isSignupEnabled: boolean; guards?: Middleware[] };
+export type SignupDeps = { accounts: AccountService; isSignupEnabled: boolean; guards?: Middleware[]; gate: SignInGate; verification: EmailVerification };
 
 // registerAccount's refusals, each shown beside the field it is about.
 const PROBLEMS: Record<string, SignupField> = {
@@ -68,9 +70,9 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
     const form = ctx.state.form as URLSearchParams;
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
     const values = { name: field(form, 'name'), email: field(form, 'email') };
-    let accountId: string;
+    let account: Account;
     try {
-      accountId = (await deps.accounts.registerAccount({ ...values, password: field(form, 'password') })).id;
+      account = await deps.accounts.registerAccount({ ...values, password: field(form, 'password') });
     } catch (err) {
       if (err instanceof ServerBusy) return renderBusy(ctx, details, err);
       const fieldInError = err instanceof AppError ? PROBLEMS[err.code] : undefined;
@@ -81,6 +83,10 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
       return render(ctx, details, { field: fieldInError, message }, values);
     }
     ctx.state.signUpAttempt = { email: values.email, isSuccess: true } satisfies SignInAttempt;
-    await ic.finish(ctx, { login: { accountId } });
+    // Every sign-up gets a verification link (in the page's language); with
+    // EMAIL_VERIFICATION=required the sign-in then waits for it (the gate).
+    await deps.verification.send(account, ic.ui(ctx, details).locale);
+    if (await deps.gate(ctx, details, account)) return;
+    await ic.finish(ctx, { login: { accountId: account.id } });
   });
 }

@@ -92,7 +92,7 @@ export function upstreamCallback(deps: UpstreamCallbackDeps): Middleware {
         details: { upstream: upstream.id },
       });
     }
-    deps.cookies.setOutcome(ctx, t.uid, { upstreamId: upstream.id, accountId: outcome.accountId });
+    deps.cookies.setOutcome(ctx, t.uid, { upstreamId: upstream.id, accountId: outcome.accountId, isNewAccount: outcome.isNewAccount });
     ctx.status = 303;
     ctx.redirect(`/interaction/${t.uid}/upstream/${upstream.id}/finish`);
   };

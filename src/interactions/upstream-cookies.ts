@@ -12,6 +12,8 @@ const TRANSACTION_SECONDS = 600; // time to sign in at the upstream
 const OUTCOME_SECONDS = 60; // one redirect
 
 type Sealed<T> = T & { exp: number };
+/** Who signed in; isNewAccount: the callback made the account (it may need a verification link). */
+type UpstreamOutcomeCookie = { upstreamId: string; accountId: string; isNewAccount?: boolean };
 
 const callbackPath = (upstreamId: string) => `/upstream/${upstreamId}/callback`;
 const interactionPath = (uid: string) => `/interaction/${uid}`;
@@ -38,10 +40,10 @@ export function createUpstreamCookies(sealingKey: Buffer) {
       set(ctx, TRANSACTION, callbackPath(t.upstreamId), t, TRANSACTION_SECONDS, `upstream-transaction:${t.upstreamId}`),
     takeTransaction: (ctx: Context, upstreamId: string) =>
       take<UpstreamTransaction>(ctx, TRANSACTION, callbackPath(upstreamId), `upstream-transaction:${upstreamId}`),
-    setOutcome: (ctx: Context, uid: string, outcome: { upstreamId: string; accountId: string }) =>
+    setOutcome: (ctx: Context, uid: string, outcome: UpstreamOutcomeCookie) =>
       set(ctx, OUTCOME, interactionPath(uid), outcome, OUTCOME_SECONDS, `upstream-outcome:${uid}`),
     takeOutcome: (ctx: Context, uid: string) =>
-      take<{ upstreamId: string; accountId: string }>(ctx, OUTCOME, interactionPath(uid), `upstream-outcome:${uid}`),
+      take<UpstreamOutcomeCookie>(ctx, OUTCOME, interactionPath(uid), `upstream-outcome:${uid}`),
   };
 }
 

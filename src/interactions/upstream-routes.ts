@@ -7,7 +7,9 @@ import { renderPage } from '../http/render-page.ts';
 import type { PageUi } from '../i18n/messages.ts';
 import type { UpstreamClient } from '../upstreams/upstream-client.ts';
 import type { UpstreamService } from '../upstreams/upstream-service.ts';
+import type { AccountService } from '../accounts/account-service.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
+import type { SignInGate } from './sign-in-gate.ts';
 import type { UpstreamCookies } from './upstream-cookies.ts';
 
 export type UpstreamRouteDeps = { upstreams: UpstreamService; client: UpstreamClient; cookies: UpstreamCookies; logger: Logger };
@@ -26,7 +28,7 @@ export function renderUpstreamError(
  * /interaction/:uid/upstream/:id (the login page's buttons): off to the upstream with state, PKCE
  * and a nonce; /interaction/:uid/upstream/:id/finish: back from our callback, the sign-in ends.
  */
-export function upstreamRoutes(router: Router, ic: InteractionContext, deps: UpstreamRouteDeps): void {
+export function upstreamRoutes(router: Router, ic: InteractionContext, deps: UpstreamRouteDeps & { accounts: AccountService; gate: SignInGate }): void {
   const start: Middleware = async (ctx) => {
     const details = ctx.state.interaction as Details;
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
@@ -62,6 +64,11 @@ export function upstreamRoutes(router: Router, ic: InteractionContext, deps: Ups
       });
     }
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+    // Disabled, or (EMAIL_VERIFICATION=required) an address the upstream did not vouch for: the
+    // gate's page instead; a new such account gets its verification link now.
+    const account = await deps.accounts.findById(outcome.accountId);
+    if (!account) return renderUpstreamError(ctx, { ui: ic.ui(ctx, details), status: 400, code: 'upstream_state', uid: details.uid, title: (t) => t.upstream.failedTitle, message: (t) => t.upstream.expiredMessage });
+    if (await deps.gate(ctx, details, account, { sendLink: outcome.isNewAccount === true })) return;
     await ic.finish(ctx, { login: { accountId: outcome.accountId } });
   });
 }

@@ -3,10 +3,14 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { RevocationList } from './revocation-list.ts';
 
+export type SignOutResult = { accountId: string; deleted: number; tokensIssuedBefore: number };
+
 /**
  * `users revoke-sessions`: ends every session, deletes every grant and refresh token of the
  * user, and revokes every access token already issued to them (a cut-off on their `sub`,
- * remembered as long as any such token could still be valid).
+ * remembered as long as any such token could still be valid). Called with an email (the CLI and
+ * the admin API), or as `.account(id, reason)` by what must end a user's sessions as a
+ * consequence (a password reset, disabling or deleting the user); `reason` goes to the audit trail.
  */
 export function createSignOutEverywhere(deps: {
   accounts: AccountService;
@@ -15,14 +19,20 @@ export function createSignOutEverywhere(deps: {
   maxTokenTtlSeconds: () => Promise<number>;
   audit: AuditLog;
 }) {
-  return async (email: string): Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }> => {
-    const account = await deps.accounts.findByEmail(email);
-    if (!account) throw new AppError('not_found', `no user ${email}`, 404);
+  const signOutAccount = async (accountId: string, reason?: string): Promise<SignOutResult> => {
     const now = Math.floor(Date.now() / 1000);
     // The cut-off first: from this moment on, nothing issued before it is accepted anywhere.
-    await deps.revocations.record({ type: 'subject', sub: account.id, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
-    const { deleted } = await deps.purgeAccount(account.id);
-    await deps.audit.record({ type: 'user.signed_out_everywhere', accountId: account.id, details: { deleted } });
-    return { accountId: account.id, deleted, tokensIssuedBefore: now };
+    await deps.revocations.record({ type: 'subject', sub: accountId, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+    const { deleted } = await deps.purgeAccount(accountId);
+    await deps.audit.record({ type: 'user.signed_out_everywhere', accountId, details: { deleted, ...(reason ? { reason } : {}) } });
+    return { accountId, deleted, tokensIssuedBefore: now };
   };
+  const byEmail = async (email: string): Promise<SignOutResult> => {
+    const account = await deps.accounts.findByEmail(email);
+    if (!account) throw new AppError('not_found', `no user ${email}`, 404);
+    return signOutAccount(account.id);
+  };
+  return Object.assign(byEmail, { account: signOutAccount });
 }
+
+export type SignOutEverywhere = ReturnType<typeof createSignOutEverywhere>;
