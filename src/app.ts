@@ -51,6 +51,9 @@ import { pages } from './oidc/pages.ts';
 import { refreshGrace } from './oidc/refresh-grace.ts';
 import { revokeJwt } from './oidc/revoke-jwt.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
+import { createTokenPermissions } from './oidc/token-permissions.ts';
+import { createPermissionRepository } from './permissions/permission-repository.ts';
+import { createRoleService } from './permissions/role-service.ts';
 import { createRedis } from './redis/create-redis.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
@@ -173,6 +176,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const revocations = redis
     ? createRedisRevocationList(redis, { maxTokenTtlSeconds })
     : createPostgresRevocationList(knex, { commitLagSeconds: db.isEmbedded ? 0 : 2 });
+  // Roles per API, user roles and attributes: what --rbac APIs' user tokens may carry.
+  const roles = createRoleService({ repository: createPermissionRepository(knex), resources, accounts, revocations, maxTokenTtlSeconds, audit });
+  const tokenPermissions = createTokenPermissions({ resources, roles });
   const signOutEverywhere = createSignOutEverywhere({
     accounts,
     purgeAccount: createAccountPurge({ knex, redis }),
@@ -243,7 +249,8 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       adapter,
       findAccount: createFindAccount(accounts),
       loadExistingGrant: createLoadExistingGrant({ consents, signInGrants }),
-      resourceIndicators: createResourceIndicators(resources),
+      resourceIndicators: createResourceIndicators(resources, tokenPermissions),
+      userTokenClaims: tokenPermissions.claimsFor,
       pages,
       refreshTokens: config.refreshTokens,
       // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
@@ -271,6 +278,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/interaction/': interactionRoutes(p, {
             accounts,
             consents,
+            effectiveScopes: roles.effectiveScopes,
             isSignupEnabled: config.isSignupEnabled,
             listUpstreams,
             upstream: upstreamDeps,
@@ -284,7 +292,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/upstream/': upstreamCallback({ ...upstreamDeps, accounts: upstreamAccounts, store: shortLived, audit }),
           '/revocations': revocationFeed({ provider: p, revocations }),
           '/admin/': adminApi({
-            clients, resources, accounts, signOutEverywhere, signingKeys, audit, announceKeyChange,
+            clients, resources, accounts, roles, signOutEverywhere, signingKeys, audit, announceKeyChange,
             issuer: config.issuer, accessTokenCheck, logger,
           }),
         }),
@@ -332,7 +340,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens },
+    services: { accounts, consents, clients, resources, roles, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens },
     get provider() {
       return provider!;
     },

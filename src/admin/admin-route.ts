@@ -6,7 +6,7 @@ import type { Actor } from '../audit/audit-log.ts';
  * same list, so they cannot drift apart.
  */
 export type AdminRoute = {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'patch' | 'delete';
   /** Koa-style path under /admin/v1, e.g. `/clients/:id`. */
   path: string;
   /** Audit name of a change (`client.create` → `admin.client.create`); reads are not audited. */

@@ -11,17 +11,22 @@ import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
 import { resourcesCommand } from './resources-command.ts';
+import { rolesCommand } from './roles-command.ts';
 import { upstreamsCommand } from './upstreams-command.ts';
+import { USER_ROLES_USAGE } from './user-roles-command.ts';
 import { usersCommand } from './users-command.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
   serve | migrate
-  resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] | resources list
+  resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] [--rbac] [--token-claim NAME]... | resources list
+  resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims]
+  roles create --resource API --name N [--scope "a b"] | roles list --resource API | roles delete --resource API --name N [--revoke-tokens]
   clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
                  [--token-endpoint-auth-method M] [--introspect] [--first-party]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
+  ${USER_ROLES_USAGE}
   keys list | keys rotate | keys revoke KID
   audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
@@ -31,6 +36,7 @@ export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehou
 
 const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   resources: resourcesCommand,
+  roles: rolesCommand,
   clients: clientsCommand,
   users: usersCommand,
   keys: keysCommand,

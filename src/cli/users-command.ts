@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext } from './main.ts';
 import { print, UsageError } from './output.ts';
+import { USER_ROLE_COMMANDS, userRolesCommand } from './user-roles-command.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -10,6 +11,7 @@ async function readStdin(): Promise<string> {
 
 export async function usersCommand({ args, json, gatehouse }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
+  if (sub && USER_ROLE_COMMANDS.has(sub)) return userRolesCommand({ args, json, gatehouse });
   if (sub === 'revoke-sessions') {
     const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
     if (!values.email) throw new UsageError('--email is required');
