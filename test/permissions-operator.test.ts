@@ -63,14 +63,18 @@ describe('roles and attributes over the admin API', () => {
     });
     const feed = await gh.services.revocations.feed(undefined, 1000);
     expect(feed.events).toContainEqual(expect.objectContaining({ type: 'subject_audience', sub: user.body.id, aud: API }));
-    expect(await json(await call('DELETE', `${api}/roles/viewer?revoke_tokens=true`))).toMatchObject({ status: 200, body: { role: 'viewer', users: 0, tokensRevoked: true } });
+    await call('POST', '/users/grant-role', { email: 'ops-made@roles-admin.test', resource: API, role: 'viewer' });
+    const before = (await gh.services.revocations.feed(undefined, 1000)).events.length;
+    expect(await json(await call('DELETE', `${api}/roles/viewer?revoke_tokens=true`))).toMatchObject({ status: 200, body: { role: 'viewer', users: 1, tokensRevoked: true } });
+    expect((await gh.services.revocations.feed(undefined, 1000)).events.length).toBe(before + 1);
+    expect((await json(await call('GET', '/users/permissions?email=ops-made@roles-admin.test'))).body.roles).toEqual([]);
 
     const audit = (await json(await call('GET', `/audit?client=${opsClientId}&limit=100`))).body as { type: string }[];
     expect(audit.map((e) => e.type)).toEqual(expect.arrayContaining([
       'admin.resource.update', 'admin.role.create', 'admin.role.delete', 'admin.user.grant_role', 'admin.user.revoke_role', 'admin.user.set_attributes',
     ]));
     const granted = await gh.services.audit.list({ type: 'user.role_granted' });
-    expect(granted[0]).toMatchObject({ accountId: user.body.id, details: { resource: API, role: 'editor', via: 'admin_api', by_client: opsClientId } });
+    expect(granted.find((e) => e.details?.role === 'editor')).toMatchObject({ accountId: user.body.id, details: { resource: API, role: 'editor', via: 'admin_api', by_client: opsClientId } });
   });
 
   it('answers bad input with a clear 4xx', async () => {
