@@ -95,6 +95,16 @@ describe('roles and attributes over the admin API', () => {
       ['POST', '/users/attributes', { email: 'ops-made@roles-admin.test', attributes: { scope: 'admin' } }, 400, 'invalid_attributes'],
       ['POST', '/users/attributes', { email: 'ops-made@roles-admin.test', attributes: ['a'] }, 400, 'invalid_request'],
       ['DELETE', `${api}/roles/nonexistent`, undefined, 404, 'not_found'],
+      // NUL bytes reach Postgres as a 22021 error (a 500) unless refused first (notes §13).
+      ['PATCH', `/resources/${encodeURIComponent('https://x.test/\u0000')}`, { rbac: true }, 404, 'not_found'],
+      ['GET', `/resources/${encodeURIComponent('https://x.test/\u0000')}/roles`, undefined, 404, 'not_found'],
+      ['DELETE', `${api}/roles/${encodeURIComponent('a\u0000')}`, undefined, 404, 'not_found'],
+      ['POST', '/users/grant-role', { email: 'ops-made@roles-admin.test', resource: 'https://x.test/\u0000', role: 'editor' }, 404, 'not_found'],
+      ['POST', '/users/grant-role', { email: 'ops-made@roles-admin.test', resource: API, role: 'a\u0000' }, 404, 'not_found'],
+      ['POST', '/users/revoke-role', { email: 'ops-made@roles-admin.test', resource: API, role: 'a\u0000' }, 404, 'not_found'],
+      ['POST', '/users/attributes', { email: 'ops-made@roles-admin.test', attributes: { tenant_id: 'a\u0000' } }, 400, 'invalid_attributes'],
+      ['POST', '/users/attributes', { email: 'ops-made@roles-admin.test', attributes: { tenant: { 'a\u0000': 1 } } }, 400, 'invalid_attributes'],
+      ['POST', '/users/attributes', { email: 'ops-made@roles-admin.test', attributes: { tenant_id: '\ud800' } }, 400, 'invalid_attributes'],
     ];
     for (const [method, path, body, status, error] of cases) {
       expect(await json(await call(method, path, body)), `${method} ${path} ${JSON.stringify(body)}`).toMatchObject({ status, body: { error } });

@@ -11,6 +11,12 @@ export type { Role };
 // Shown in tokens and headers: plain, short, no spaces (a `role=` query lists several with spaces).
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
+// Anything else cannot name a stored API or role; refused before any query (NUL bytes make
+// Postgres fail with 22021, notes §13).
+// eslint-disable-next-line no-control-regex
+const isPlausibleIdentifier = (s: unknown): s is string => typeof s === 'string' && s.length <= 2000 && !/[\u0000-\u001f\u007f]/.test(s);
+const isPlausibleRole = (s: unknown): s is string => typeof s === 'string' && ROLE_NAME.test(s);
+
 const by = (actor: Actor) => ({ via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) });
 
 /**
@@ -29,7 +35,7 @@ export function createRoleService(deps: {
 }) {
   /** Only stored APIs have roles: the built-in admin API is for client credentials. */
   const storedApi = async (identifier: string) => {
-    const api = await deps.resources.find(identifier);
+    const api = isPlausibleIdentifier(identifier) ? await deps.resources.find(identifier) : undefined;
     if (!api) throw new AppError('not_found', `no resource ${identifier}`, 404);
     return api;
   };
@@ -69,7 +75,8 @@ export function createRoleService(deps: {
 
     /** The role's users lose it; with revokeTokens their live tokens for the API stop working too. */
     async deleteRole(input: { resource: string; name: string; revokeTokens?: boolean }, actor: Actor = { via: 'cli' }) {
-      const { isDeleted, accountIds } = await deps.repository.deleteRole(input.resource, input.name);
+      const known = isPlausibleIdentifier(input.resource) && isPlausibleRole(input.name);
+      const { isDeleted, accountIds } = known ? await deps.repository.deleteRole(input.resource, input.name) : { isDeleted: false, accountIds: [] };
       if (!isDeleted) throw new AppError('not_found', `${input.resource} has no role ${input.name}`, 404);
       if (input.revokeTokens) for (const id of accountIds) await revokeTokens(id, input.resource);
       await deps.audit?.record({
@@ -82,7 +89,8 @@ export function createRoleService(deps: {
 
     async grantRole(input: { email: string; resource: string; role: string }, actor: Actor = { via: 'cli' }) {
       const account = await user(input.email);
-      if (!(await deps.repository.findRole(input.resource, input.role))) throw new AppError('not_found', `${input.resource} has no role ${input.role}`, 404);
+      const known = isPlausibleIdentifier(input.resource) && isPlausibleRole(input.role);
+      if (!known || !(await deps.repository.findRole(input.resource, input.role))) throw new AppError('not_found', `${input.resource} has no role ${input.role}`, 404);
       const outcome = await deps.repository.grant(account.id, input.resource, input.role);
       if (outcome === undefined) throw new AppError('not_found', 'the user or the role no longer exists', 404);
       if (outcome) {
@@ -93,7 +101,8 @@ export function createRoleService(deps: {
 
     async revokeRole(input: { email: string; resource: string; role: string; revokeTokens?: boolean }, actor: Actor = { via: 'cli' }) {
       const account = await user(input.email);
-      const wasHeld = await deps.repository.revoke(account.id, input.resource, input.role);
+      const known = isPlausibleIdentifier(input.resource) && isPlausibleRole(input.role);
+      const wasHeld = known && (await deps.repository.revoke(account.id, input.resource, input.role));
       if (!wasHeld) throw new AppError('not_found', `${input.email} does not have the role ${input.role} at ${input.resource}`, 404);
       // After the removal: a token issued from here on is narrowed already, and the cut-off catches
       // every one issued before (a token issued in this very second is refused too; the client
@@ -132,7 +141,7 @@ export function createRoleService(deps: {
      * roles; then only those the user's roles grant.
      */
     async effectiveScopes(accountId: string | undefined, resource: string, scopes: string[]): Promise<string[]> {
-      const api = await deps.resources.find(resource);
+      const api = isPlausibleIdentifier(resource) ? await deps.resources.find(resource) : undefined;
       if (!api?.isRbac) return scopes;
       const granted = roleScopes(accountId ? await deps.repository.forToken(accountId, resource) : NO_PERMISSIONS);
       return scopes.filter((s) => granted.has(s));

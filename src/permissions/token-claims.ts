@@ -49,7 +49,15 @@ export function checkAttributes(value: unknown): Record<string, unknown> {
     if (!CLAIM_NAME.test(key)) throw new AppError('invalid_attributes', `invalid attribute name: ${key.slice(0, 80)}`);
     if (RESERVED_CLAIMS.has(key)) throw new AppError('invalid_attributes', `attribute ${key} is a reserved claim`);
   }
-  const serialized = JSON.stringify(value);
+  // Postgres jsonb cannot hold U+0000 or a lone surrogate in a string or key (22P05, 22P02):
+  // refused here, not as a 500 there.
+  const isStorable = (s: string) => !s.includes('\u0000') && !/\p{Cs}/u.test(s); // Cs in u mode: a lone surrogate
+  let isBad = false;
+  const serialized = JSON.stringify(value, (key: string, v: unknown) => {
+    if (!isStorable(key) || (typeof v === 'string' && !isStorable(v))) isBad = true;
+    return v;
+  });
+  if (isBad) throw new AppError('invalid_attributes', 'attributes must not contain NUL characters or lone surrogates');
   if (Buffer.byteLength(serialized) > MAX_ATTRIBUTES_BYTES) {
     throw new AppError('invalid_attributes', `attributes must be at most ${MAX_ATTRIBUTES_BYTES} bytes of JSON`);
   }

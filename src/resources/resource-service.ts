@@ -80,7 +80,10 @@ export function createResourceService(deps: {
       if (builtIn.has(identifier)) throw new AppError('conflict', `resource ${identifier} is built in`, 409);
       const tokenClaims = change.tokenClaims === undefined ? undefined : checkTokenClaimNames(change.tokenClaims);
       if (change.isRbac === undefined && tokenClaims === undefined) throw new AppError('invalid_request', 'nothing to change');
-      const updated = await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims });
+      // An identifier no API can have is not looked up (a NUL byte would be a Postgres error, notes §13).
+      const updated = URL.canParse(identifier) && !/[\u0000-\u001f\u007f]/.test(identifier)
+        ? await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims })
+        : undefined;
       if (!updated) throw new AppError('not_found', `no resource ${identifier}`, 404);
       cache.invalidate(identifier);
       await deps.notices.publish({ topic: 'resource', id: identifier });
