@@ -209,6 +209,26 @@ describe('permissions in the token', () => {
     }
   });
 
+  it('keeps a refresh chain going without any scope of the API once every role is gone', async () => {
+    const { roles } = gh.services;
+    const dan = await signIn(users.dan);
+    await roles.revokeRole({ email: users.dan, resource: DOCS, role: 'reader' });
+    try {
+      const bare = await oauth.refreshTokenGrant(webApp, dan.tokens.refresh_token!);
+      const claims = claimsOf(bare.access_token);
+      // Still the API's token (the consent covered it), but it carries nothing to act on.
+      expect(claims).toMatchObject({ aud: DOCS, roles: [] });
+      expect(claims.scope).toBeUndefined();
+      const v = await verifier();
+      const checked = await v.verify(bare.access_token);
+      expect(checked.scope).toEqual([]);
+      await roles.grantRole({ email: users.dan, resource: DOCS, role: 'reader' });
+      expect(claimsOf((await oauth.refreshTokenGrant(webApp, bare.refresh_token!)).access_token).scope).toBe('read');
+    } finally {
+      await roles.grantRole({ email: users.dan, resource: DOCS, role: 'reader' });
+    }
+  });
+
   it('revokes the user\'s live tokens for that API when asked, and only those', async () => {
     const { roles } = gh.services;
     const docs = await signIn(users.eve);
