@@ -159,7 +159,11 @@ describe('admin API', () => {
       'GET /admin/v1/resources', 'GET /admin/v1/users', 'POST /admin/v1/clients', 'POST /admin/v1/clients/{id}/rotate-secret',
       'POST /admin/v1/keys/rotate', 'POST /admin/v1/keys/{kid}/revoke', 'POST /admin/v1/resources', 'POST /admin/v1/users',
       'POST /admin/v1/users/revoke-sessions',
-    ]);
+      // Roles and attributes (test/permissions-operator.test.ts).
+      'DELETE /admin/v1/resources/{identifier}/roles/{name}', 'GET /admin/v1/resources/{identifier}/roles', 'GET /admin/v1/users/permissions',
+      'PATCH /admin/v1/resources/{identifier}', 'POST /admin/v1/resources/{identifier}/roles', 'POST /admin/v1/users/attributes',
+      'POST /admin/v1/users/grant-role', 'POST /admin/v1/users/revoke-role',
+    ].sort());
     expect(doc.paths['/admin/v1/clients']!.post!.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object', required: ['name'] } } } });
   });
 });
