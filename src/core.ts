@@ -37,6 +37,9 @@ import { createRefreshRotationRepository } from './oidc/refresh-rotation-reposit
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createSignInGrants } from './oidc/sign-in-grants.ts';
 import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
+import { createTokenPermissions } from './oidc/token-permissions.ts';
+import { createPermissionRepository } from './permissions/permission-repository.ts';
+import { createRoleService } from './permissions/role-service.ts';
 import { createRedis } from './redis/create-redis.ts';
 import { createResourceRepository } from './resources/resource-repository.ts';
 import { createResourceService } from './resources/resource-service.ts';
@@ -104,11 +107,18 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   });
   await signingKeys.ensureActiveKey();
 
+  // One bounded argon2 per process for every password check and hash (503 + Retry-After beyond it).
+  const accountRepository = createAccountRepository(knex);
+  const accounts = createAccountService({ repository: accountRepository, audit, passwords: createPasswordHasher(config.argon2) });
+  // Roles per API, user roles and attributes: what --rbac APIs' user tokens may carry.
+  const roles = createRoleService({ repository: createPermissionRepository(knex), resources, accounts, revocations, maxTokenTtlSeconds, audit });
+  const tokenPermissions = createTokenPermissions({ resources, roles });
   // What the protocol engine is configured with, storage aside (app.ts adds storage per build).
   const engineInputs = {
     cookieKeys: secrets.cookieKeys,
     dpopNonceSecret: secrets.dpopNonceSecret,
-    resourceIndicators: createResourceIndicators(resources),
+    resourceIndicators: createResourceIndicators(resources, tokenPermissions),
+    userTokenClaims: tokenPermissions.claimsFor,
     refreshTokens: config.refreshTokens,
     pages,
   };
@@ -135,9 +145,6 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
         }),
     }),
   });
-  // One bounded argon2 per process for every password check and hash (503 + Retry-After beyond it).
-  const accountRepository = createAccountRepository(knex);
-  const accounts = createAccountService({ repository: accountRepository, audit, passwords: createPasswordHasher(config.argon2) });
   const signOutEverywhere = createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit });
   // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
   const mailer = createMailer({
@@ -157,6 +164,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     shortLived,
     revocations,
     resources,
+    roles,
     signingKeys,
     clients,
     accounts,

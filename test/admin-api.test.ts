@@ -161,7 +161,11 @@ describe('admin API', () => {
       'POST /admin/v1/keys/rotate', 'POST /admin/v1/keys/{kid}/revoke', 'POST /admin/v1/resources', 'POST /admin/v1/users',
       'POST /admin/v1/users/import', 'POST /admin/v1/users/revoke-sessions', 'POST /admin/v1/users/{id}/disable',
       'POST /admin/v1/users/{id}/enable', 'POST /admin/v1/users/{id}/send-reset',
-    ]);
+      // Roles and attributes (test/permissions-operator.test.ts).
+      'DELETE /admin/v1/resources/{identifier}/roles/{name}', 'GET /admin/v1/resources/{identifier}/roles', 'GET /admin/v1/users/permissions',
+      'PATCH /admin/v1/resources/{identifier}', 'POST /admin/v1/resources/{identifier}/roles', 'POST /admin/v1/users/attributes',
+      'POST /admin/v1/users/grant-role', 'POST /admin/v1/users/revoke-role',
+    ].sort());
     expect(doc.paths['/admin/v1/clients']!.post!.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object', required: ['name'] } } } });
   });
 });

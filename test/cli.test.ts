@@ -69,7 +69,7 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
 
   it('creates an API with its scopes and access-token lifetime', async () => {
     const { value } = await json(['resources', 'create', '--identifier', API, '--scope', 'read write', '--access-token-ttl', '300']);
-    expect(value).toEqual({ identifier: API, scopes: ['read', 'write'], accessTokenTtlSeconds: 300 });
+    expect(value).toEqual({ identifier: API, scopes: ['read', 'write'], accessTokenTtlSeconds: 300, isRbac: false, tokenClaims: [] });
   });
 
   it('creates a client and prints its secret once; show and list never print the secret or its hash', async () => {

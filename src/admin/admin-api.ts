@@ -17,6 +17,8 @@ export const adminApiResource = (issuer: string): ResourceServer => ({
   identifier: `${issuer}/admin`,
   scopes: [ADMIN_SCOPE],
   accessTokenTtlSeconds: 300,
+  isRbac: false,
+  tokenClaims: [],
 });
 
 const sendError = (ctx: Context, status: number, error: string, description: string) => {

@@ -4,11 +4,13 @@ import type { UserAdmin } from '../accounts/user-admin.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ClientService } from '../clients/client-service.ts';
 import { AppError } from '../errors/app-error.ts';
+import type { RoleService } from '../permissions/role-service.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import type { SigningKeyStore } from '../signing-keys/signing-key-store.ts';
 import type { AdminRoute } from './admin-route.ts';
 import { adminUserRoutes } from './admin-user-routes.ts';
 import { auditQuery, createClientBody, createResourceBody, createUserBody, emailBody, emailQuery } from './admin-schemas.ts';
+import { permissionRoutes } from './permission-routes.ts';
 
 export type AdminServices = {
   clients: ClientService;
@@ -16,6 +18,7 @@ export type AdminServices = {
   accounts: AccountService;
   /** The users lifecycle (list, update, disable, delete, import, export …). */
   users: UserAdmin;
+  roles: RoleService;
   signOutEverywhere: (email: string) => Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }>;
   signingKeys: SigningKeyStore;
   audit: AuditLog;
@@ -61,9 +64,13 @@ export function adminRoutes(s: AdminServices): AdminRoute[] {
       method: 'post', path: '/resources', action: 'resource.create', status: 201, body: createResourceBody, summary: 'Register an API',
       handle: ({ body, actor }) => {
         const b = body as z.infer<typeof createResourceBody>;
-        return s.resources.createResource({ identifier: b.identifier, scope: b.scope, accessTokenTtlSeconds: b.access_token_ttl }, actor);
+        return s.resources.createResource(
+          { identifier: b.identifier, scope: b.scope, accessTokenTtlSeconds: b.access_token_ttl, isRbac: b.rbac, tokenClaims: b.token_claims },
+          actor,
+        );
       },
     },
+    ...permissionRoutes(s),
     {
       method: 'post', path: '/users', action: 'user.create', status: 201, body: createUserBody, summary: 'Create a user with a password',
       handle: ({ body, actor }) => s.accounts.registerAccount(body as z.infer<typeof createUserBody>, actor),

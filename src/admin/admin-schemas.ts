@@ -23,6 +23,8 @@ export const createResourceBody = z.strictObject({
   identifier: z.string().min(1).max(2000),
   scope: z.string().min(1).max(2000),
   access_token_ttl: z.number().int().optional(),
+  rbac: z.boolean().optional(),
+  token_claims: z.array(z.string().min(1).max(64)).max(20).optional(),
 });
 
 export const createUserBody = z.strictObject({

@@ -11,12 +11,16 @@ import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
 import { resourcesCommand } from './resources-command.ts';
+import { rolesCommand } from './roles-command.ts';
 import { upstreamsCommand } from './upstreams-command.ts';
+import { USER_ROLES_USAGE } from './user-roles-command.ts';
 import { usersCommand } from './users-command.ts';
 
 const USAGE = `usage: gatehouse <command> [--json]
   serve | migrate
-  resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] | resources list
+  resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] [--rbac] [--token-claim NAME]... | resources list
+  resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims]
+  roles create --resource API --name N [--scope "a b"] | roles list --resource API | roles delete --resource API --name N [--revoke-tokens]
   clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
                  [--token-endpoint-auth-method M] [--introspect] [--first-party]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
@@ -25,6 +29,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   users list [--search TEXT] [--limit N] [--cursor C] | users show|disable|enable|delete|export (--email E | --id ID)
   users update (--email E | --id ID) [--name N] [--new-email E2] [--email-verified true|false]
   users send-reset (--email E | --id ID) [--locale en|ko] | users import --file users.jsonl
+  ${USER_ROLES_USAGE}
   keys list | keys rotate | keys revoke KID
   audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
@@ -32,6 +37,7 @@ const USAGE = `usage: gatehouse <command> [--json]
 
 const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   resources: resourcesCommand,
+  roles: rolesCommand,
   clients: clientsCommand,
   users: usersCommand,
   keys: keysCommand,

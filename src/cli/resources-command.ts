@@ -2,6 +2,10 @@ import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
+const USAGE = `usage: gatehouse resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] [--rbac] [--token-claim NAME]...
+       gatehouse resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims]
+       gatehouse resources list`;
+
 export async function resourcesCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const resources = services.resources;
@@ -9,7 +13,13 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
     const { values } = parseArgs({
       args: rest,
       strict: true,
-      options: { identifier: { type: 'string' }, scope: { type: 'string' }, 'access-token-ttl': { type: 'string' } },
+      options: {
+        identifier: { type: 'string' },
+        scope: { type: 'string' },
+        'access-token-ttl': { type: 'string' },
+        rbac: { type: 'boolean' },
+        'token-claim': { type: 'string', multiple: true },
+      },
     });
     if (!values.identifier) throw new UsageError('--identifier is required');
     if (!values.scope) throw new UsageError('--scope is required');
@@ -19,14 +29,39 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
       identifier: values.identifier,
       scope: values.scope,
       accessTokenTtlSeconds: ttl === undefined ? undefined : Number(ttl),
+      isRbac: values.rbac,
+      tokenClaims: values['token-claim'],
     });
-    return print({ json }, created, () => `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s)`);
+    return print({ json }, created, () => `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s${describeChecks(created)})`);
+  }
+  if (sub === 'update') {
+    const { values } = parseArgs({
+      args: rest,
+      strict: true,
+      allowNegative: true, // --no-rbac; --no-token-claims is `token-claims: false`
+      options: { identifier: { type: 'string' }, rbac: { type: 'boolean' }, 'token-claim': { type: 'string', multiple: true }, 'token-claims': { type: 'boolean' } },
+    });
+    if (!values.identifier) throw new UsageError('--identifier is required');
+    if (values['token-claims'] === true) throw new UsageError('--token-claims takes no value: give --token-claim NAME for each, or --no-token-claims');
+    const isClearingClaims = values['token-claims'] === false;
+    if (isClearingClaims && values['token-claim']) throw new UsageError('give --token-claim or --no-token-claims, not both');
+    const tokenClaims = isClearingClaims ? [] : values['token-claim'];
+    if (values.rbac === undefined && tokenClaims === undefined) throw new UsageError('nothing to change: give --rbac, --no-rbac, --token-claim or --no-token-claims');
+    const updated = await resources.updateResource(values.identifier, { isRbac: values.rbac, tokenClaims });
+    return print({ json }, updated, () => `updated resource ${updated.identifier}${describeChecks(updated) || ' (no role checking, no extra claims)'}`);
   }
   if (sub === 'list') {
+    parseArgs({ args: rest, strict: true, options: {} });
     const list = await resources.listResources();
     return print({ json }, list, () =>
-      table([['IDENTIFIER', 'SCOPES', 'TTL'], ...list.map((r) => [r.identifier, r.scopes.join(' '), `${r.accessTokenTtlSeconds}s`])]),
+      table([
+        ['IDENTIFIER', 'SCOPES', 'TTL', 'RBAC', 'TOKEN CLAIMS'],
+        ...list.map((r) => [r.identifier, r.scopes.join(' '), `${r.accessTokenTtlSeconds}s`, r.isRbac ? 'yes' : 'no', r.tokenClaims.join(' ')]),
+      ]),
     );
   }
-  throw new UsageError('usage: gatehouse resources create|list');
+  throw new UsageError(USAGE);
 }
+
+const describeChecks = (r: { isRbac: boolean; tokenClaims: string[] }) =>
+  `${r.isRbac ? '; user tokens carry only what their roles grant' : ''}${r.tokenClaims.length ? `; token claims: ${r.tokenClaims.join(' ')}` : ''}`;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, UsageError } from './output.ts';
 import { isUsersLifecycleCommand, USERS_LIFECYCLE_USAGE, usersLifecycleCommand } from './users-lifecycle-command.ts';
+import { USER_ROLE_COMMANDS, userRolesCommand } from './user-roles-command.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -12,6 +13,7 @@ async function readStdin(): Promise<string> {
 export async function usersCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   if (isUsersLifecycleCommand(sub)) return usersLifecycleCommand({ args, json, services });
+  if (sub && USER_ROLE_COMMANDS.has(sub)) return userRolesCommand({ args, json, services });
   if (sub === 'revoke-sessions') {
     const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
     if (!values.email) throw new UsageError('--email is required');

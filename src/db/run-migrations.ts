@@ -14,6 +14,7 @@ import * as refreshTokenRotations from '../../migrations/20261204000501_refresh_
 import * as auditEventIds from '../../migrations/20261204000601_audit_event_ids.ts';
 import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.ts';
 import * as accountDisabled from '../../migrations/20261204010101_account_disabled.ts';
+import * as tokenPermissions from '../../migrations/20261204010201_token_permissions.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -33,6 +34,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204000601_audit_event_ids': auditEventIds,
   '20261204000801_one_time_tokens': oneTimeTokens,
   '20261204010101_account_disabled': accountDisabled,
+  '20261204010201_token_permissions': tokenPermissions,
 };
 
 const source: Knex.MigrationSource<string> = {

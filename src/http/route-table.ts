@@ -113,6 +113,7 @@ export function createRouteTable(core: Core) {
           '/interaction/': interactionRoutes(provider, {
             accounts: s.accounts,
             consents: s.consents,
+            effectiveScopes: s.roles.effectiveScopes,
             isSignupEnabled: config.isSignupEnabled,
             listUpstreams,
             upstream,

@@ -11,8 +11,9 @@ import type { Details, InteractionContext } from './interaction-context.ts';
 import { describeScopes } from './scope-descriptions.ts';
 
 type Missing = { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+export type EffectiveScopes = (accountId: string | undefined, resource: string, scopes: string[]) => Promise<string[]>;
 
-export async function renderConsent(ctx: Context, ic: InteractionContext, accounts: AccountService, details: Details): Promise<void> {
+export async function renderConsent(ctx: Context, ic: InteractionContext, accounts: AccountService, details: Details, effectiveScopes?: EffectiveScopes): Promise<void> {
   const d = details.prompt.details as Missing;
   const ui = ic.ui(ctx, details);
   const account = await accounts.findById(String(details.session?.accountId));
@@ -22,8 +23,12 @@ export async function renderConsent(ctx: Context, ic: InteractionContext, accoun
   if (!oidcScopes.length && !Object.keys(resourceScopes).length) {
     const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
     oidcScopes = requested.filter(isStandardScope);
-    const apiScopes = requested.filter((s) => !isStandardScope(s));
-    resourceScopes = apiScopes.length && typeof details.params.resource === 'string' ? { [details.params.resource]: apiScopes } : {};
+    const resource = details.params.resource;
+    // Only what will really be granted: of an --rbac API, what the user's roles allow. (The
+    // prompt's own list, above, is narrowed the same way at /auth: resources.ts.)
+    const asked = requested.filter((s) => !isStandardScope(s));
+    const apiScopes = typeof resource === 'string' && effectiveScopes ? await effectiveScopes(details.session?.accountId, resource, asked) : asked;
+    resourceScopes = apiScopes.length && typeof resource === 'string' ? { [resource]: apiScopes } : {};
   }
   const page = consentPage({
     ui,

@@ -9,7 +9,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { ConsentService } from '../consents/consent-service.ts';
 import { pageUi } from '../http/page-ui.ts';
 import { renderPage } from '../http/render-page.ts';
-import { confirmHandler, renderConsent } from './consent-routes.ts';
+import { confirmHandler, renderConsent, type EffectiveScopes } from './consent-routes.ts';
 import { forgotPasswordRoutes } from './forgot-password-routes.ts';
 import { createInteractionContext, type Details } from './interaction-context.ts';
 import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
@@ -33,6 +33,8 @@ export type InteractionDeps = LoginDeps & {
   upstream?: UpstreamRouteDeps;
   /** The account lifecycle: verification links, EMAIL_VERIFICATION, "Forgot password?". */
   lifecycle: { verification: EmailVerification; passwordReset: PasswordReset; pending: PendingVerification; isVerificationRequired: boolean };
+  /** Of an API's scopes, those the user's token would carry (an --rbac API: what their roles grant). */
+  effectiveScopes?: EffectiveScopes;
 };
 
 /**
@@ -47,7 +49,7 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
   router.get('/', ic.withInteraction, async (ctx) => {
     const details = ctx.state.interaction as Details;
     if (details.prompt.name === 'login') await renderLogin(ctx, ic, deps, details);
-    else await renderConsent(ctx, ic, deps.accounts, details);
+    else await renderConsent(ctx, ic, deps.accounts, details, deps.effectiveScopes);
   });
   // Observers (deps.guards) first, so they see the throttle's answers too.
   const loginGuards = [...(deps.guards?.login ?? []), ...(deps.throttle ? [loginThrottleGuard(ic, deps, deps.throttle)] : [])];

@@ -15,6 +15,8 @@ export type ProviderConfigurationInputs = {
   /** Fills a grant from remembered consent, or for a first-party client (load-existing-grant.ts). */
   loadExistingGrant: NonNullable<Configuration['loadExistingGrant']>;
   resourceIndicators: ReturnType<typeof createResourceIndicators>;
+  /** Claims an API declared for its user tokens (roles, user attributes): token-permissions.ts. */
+  userTokenClaims?: (ctx: KoaContextWithOIDC, token: object) => Promise<Record<string, unknown> | undefined>;
   /** Server-wide defaults; a client's own metadata overrides them. */
   refreshTokens: { idleSeconds: number; absoluteSeconds: number };
   pages: Pick<Configuration, 'renderError'> & {
@@ -123,10 +125,15 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       // (a client's own absolute lifetime may only be shorter than the server's).
       Grant: SESSION_TTL_SECONDS + o.refreshTokens.absoluteSeconds,
     },
-    // Which grant a token belongs to (as a digest), so revoking the grant revokes its JWTs too.
-    extraTokenClaims: async (_ctx, token) => {
+    // Which grant a token belongs to (as a digest), so revoking the grant revokes its JWTs too;
+    // and the claims the token's API declared. oidc-provider writes its own claims over these,
+    // but not all that matter (cnf of an unbound token, nbf, act): those names are refused
+    // earlier (permissions/token-claims.ts), and gid goes last.
+    extraTokenClaims: async (ctx, token) => {
       const { grantId } = token as { grantId?: string };
-      return grantId ? { gid: grantDigest(grantId) } : undefined;
+      const declared = await o.userTokenClaims?.(ctx, token);
+      if (!grantId && !declared) return undefined;
+      return { ...declared, ...(grantId ? { gid: grantDigest(grantId) } : {}) };
     },
     // Rotate on every use; a spent token presented again revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,

@@ -1,6 +1,8 @@
 import { errors, type Grant, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
 import { isStandardScope } from '../clients/standard-scopes.ts';
+import { NO_PERMISSIONS, roleScopes } from '../permissions/token-claims.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
+import type { TokenPermissions } from './token-permissions.ts';
 
 type ClientExtras = { allowed_resources?: string[]; allowed_api_scopes?: string[]; first_party?: boolean };
 const extras = (client: unknown) => client as ClientExtras;
@@ -22,9 +24,10 @@ function isUncoveredUserGrant(ctx: KoaContextWithOIDC, indicator: unknown, clien
 /**
  * Resource indicators (RFC 8707) are how oidc-provider decides a token is a JWT for an API
  * (notes §8). API scopes are never checked against the client by the library, so this is where
- * a client is held to the APIs and scopes it was registered for.
+ * a client is held to the APIs and scopes it was registered for, and, for an API that checks
+ * roles (--rbac), a user to the scopes their roles grant.
  */
-export function createResourceIndicators(resources: ResourceService) {
+export function createResourceIndicators(resources: Pick<ResourceService, 'find'>, permissions?: Pick<TokenPermissions, 'of' | 'userOf'>) {
   return {
     enabled: true,
     // The grant's resource decides the token's audience at the token endpoint, if the user's
@@ -47,12 +50,24 @@ export function createResourceIndicators(resources: ResourceService) {
       const api = allowed_resources.includes(indicator) ? await resources.find(indicator) : undefined;
       if (!api) throw new errors.InvalidTarget('resource indicator is unknown or not allowed for this client');
       if (isUncoveredUserGrant(ctx, indicator, client)) throw new errors.InvalidTarget('the user has not allowed this client to use this resource');
-      const permitted = api.scopes.filter((s) => allowed_api_scopes.includes(s));
+      let permitted = api.scopes.filter((s) => allowed_api_scopes.includes(s));
       const requested = [...(ctx.oidc.requestParamScopes ?? [])];
       const denied = requested.find((s) => api.scopes.includes(s) && !permitted.includes(s));
       if (denied) throw new errors.InvalidScope('requested scope is not allowed', denied);
+      const user = api.isRbac && permissions ? permissions.userOf(ctx) : null;
+      if (user !== null) {
+        // A user token for an --rbac API: also only what the user's roles grant, silently
+        // narrowed (as a scope the user may not have is left out, RFC 6749 §3.3). This cap is
+        // applied at /auth (so the consent page and the grant ask only for that), and again at
+        // every code exchange and refresh, where oidc-provider intersects it with the grant and
+        // the refresh token's scope: a role taken away shows at the next token, and a refresh
+        // never gains a scope the grant did not hold (RFC 6749 §6). No user known yet: nothing.
+        const granted = roleScopes(user ? await permissions!.of(ctx, user, indicator) : NO_PERMISSIONS);
+        permitted = permitted.filter((s) => granted.has(s));
+      }
       return {
-        // Caps what any token for this API can carry: its scopes this client was registered for.
+        // Caps what any token for this API can carry: its scopes this client was registered for
+        // (and, for --rbac APIs, that the user's roles grant).
         scope: permitted.join(' '),
         audience: indicator,
         accessTokenTTL: api.accessTokenTtlSeconds,

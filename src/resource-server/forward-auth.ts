@@ -25,10 +25,10 @@ export type ForwardAuth = {
  * (each key change builds a new endpoint), revocations come from an in-memory mirror of the
  * feed, and it runs ahead of request logging (the gateway logs the request already).
  *
- * The protected API's identifier comes from the query (`?audience=…&scope=a+b`), which the
- * gateway configuration fixes. Envoy's `path_prefix` appends the client's path to ours, so under
- * `/forward-auth/…` the query belongs to the client and the two values come from the headers
- * `X-Forward-Auth-Audience` / `X-Forward-Auth-Scope` that Envoy adds (`headers_to_add`).
+ * The protected API's identifier comes from the query (`?audience=…&scope=a+b&role=editor`), which
+ * the gateway configuration fixes. Envoy's `path_prefix` appends the client's path to ours, so
+ * under `/forward-auth/…` the query belongs to the client and the values come from the headers
+ * `X-Forward-Auth-Audience` / `-Scope` / `-Role` that Envoy adds (`headers_to_add`).
  */
 export function createForwardAuth(deps: {
   issuer: string;
@@ -66,6 +66,7 @@ export function createForwardAuth(deps: {
         ctx.set('Cache-Control', 'no-store');
         const audience = isQueryMode ? single(ctx.query.audience) : ctx.get('x-forward-auth-audience') || undefined;
         const requiredScope = (isQueryMode ? single(ctx.query.scope) : ctx.get('x-forward-auth-scope')) ?? '';
+        const requiredRole = (isQueryMode ? single(ctx.query.role) : ctx.get('x-forward-auth-role')) ?? '';
         if (!audience) {
           // A gateway misconfiguration, never the client's doing: not a 401 the client could fix.
           return reply(ctx, 400, { error: 'invalid_request', error_description: 'the audience parameter is required' });
@@ -90,6 +91,11 @@ export function createForwardAuth(deps: {
           // RFC 6750 §3.1: name every scope the request needs, not just the missing ones.
           const error = new VerificationError({ status: 403, code: 'insufficient_scope', description: 'the token lacks a required scope', realm, scope: required.join(' ') });
           return refuse(ctx, error);
+        }
+        // The token's `roles` claim (an API that asks for it: --token-claim roles); every role named.
+        const roles = claims.roles ?? [];
+        if (requiredRole.split(' ').filter(Boolean).some((r) => !roles.includes(r))) {
+          return refuse(ctx, new VerificationError({ status: 403, code: 'insufficient_scope', description: 'the token lacks a required role', realm }));
         }
 
         // All four always, even when empty, so a gateway overwrites any the client sent.

@@ -1,13 +1,19 @@
 import type { Knex } from 'knex';
 
-export type ResourceServer = { identifier: string; scopes: string[]; accessTokenTtlSeconds: number };
+/**
+ * isRbac: user tokens for the API carry only scopes the user's roles grant (migration
+ * 20261204010201). tokenClaims: claims its tokens carry besides the standard ones.
+ */
+export type ResourceServer = { identifier: string; scopes: string[]; accessTokenTtlSeconds: number; isRbac: boolean; tokenClaims: string[] };
 
-type Row = { identifier: string; scope: string; access_token_ttl_seconds: number };
+type Row = { identifier: string; scope: string; access_token_ttl_seconds: number; is_rbac: boolean; token_claims: string[] };
 
 const fromRow = (r: Row): ResourceServer => ({
   identifier: r.identifier,
   scopes: r.scope.split(' ').filter(Boolean),
   accessTokenTtlSeconds: r.access_token_ttl_seconds,
+  isRbac: r.is_rbac,
+  tokenClaims: r.token_claims ?? [],
 });
 
 export function createResourceRepository(knex: Knex) {
@@ -26,11 +32,29 @@ export function createResourceRepository(knex: Knex) {
     /** Returns false when the identifier is taken. */
     async insert(r: ResourceServer): Promise<boolean> {
       const inserted = await knex('resource_servers')
-        .insert({ identifier: r.identifier, scope: r.scopes.join(' '), access_token_ttl_seconds: r.accessTokenTtlSeconds })
+        .insert({
+          identifier: r.identifier,
+          scope: r.scopes.join(' '),
+          access_token_ttl_seconds: r.accessTokenTtlSeconds,
+          is_rbac: r.isRbac,
+          token_claims: JSON.stringify(r.tokenClaims),
+        })
         .onConflict('identifier')
         .ignore()
         .returning('identifier');
       return inserted.length > 0;
+    },
+    /** Undefined when there is no such API. */
+    async update(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[] }): Promise<ResourceServer | undefined> {
+      const rows = (await knex<Row>('resource_servers')
+        .where({ identifier })
+        .update({
+          ...(change.isRbac === undefined ? {} : { is_rbac: change.isRbac }),
+          ...(change.tokenClaims === undefined ? {} : { token_claims: JSON.stringify(change.tokenClaims) as unknown as string[] }),
+          updated_at: knex.fn.now(),
+        } as Partial<Row>)
+        .returning('*')) as Row[];
+      return rows[0] && fromRow(rows[0]);
     },
   };
 }

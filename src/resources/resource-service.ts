@@ -4,6 +4,7 @@ import { isStandardScope } from '../clients/standard-scopes.ts';
 import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
+import { checkTokenClaimNames } from '../permissions/token-claims.ts';
 import type { ResourceRepository, ResourceServer } from './resource-repository.ts';
 
 export type { ResourceServer };
@@ -31,7 +32,10 @@ export function createResourceService(deps: {
   deps.notices.onListening((isListening) => cache.setTrusted(isListening));
 
   return {
-    async createResource(input: { identifier: string; scope: string; accessTokenTtlSeconds?: number }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
+    async createResource(
+      input: { identifier: string; scope: string; accessTokenTtlSeconds?: number; isRbac?: boolean; tokenClaims?: string[] },
+      actor: Actor = { via: 'cli' },
+    ): Promise<ResourceServer> {
       if (builtIn.has(input.identifier)) throw new AppError('conflict', `resource ${input.identifier} is built in`, 409);
       // RFC 8707 §2: an absolute URI without a fragment. And https (plain http only on a loopback
       // host, for local development): the identifier is where clients send the tokens, and
@@ -49,7 +53,8 @@ export function createResourceService(deps: {
       if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400) {
         throw new AppError('invalid_resource', 'access token TTL must be an integer between 30 and 86400 seconds');
       }
-      const resource = { identifier: input.identifier, scopes, accessTokenTtlSeconds: ttl };
+      const tokenClaims = checkTokenClaimNames(input.tokenClaims ?? []);
+      const resource = { identifier: input.identifier, scopes, accessTokenTtlSeconds: ttl, isRbac: input.isRbac === true, tokenClaims };
       if (!(await deps.repository.insert(resource))) {
         throw new AppError('conflict', `resource ${input.identifier} already exists`, 409);
       }
@@ -58,9 +63,44 @@ export function createResourceService(deps: {
       await deps.audit?.record({
         type: 'resource.created',
         ip: actor.ip,
-        details: { identifier: resource.identifier, scopes: resource.scopes, via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) },
+        details: {
+          identifier: resource.identifier,
+          scopes: resource.scopes,
+          ...(resource.isRbac ? { rbac: true } : {}),
+          ...(tokenClaims.length ? { token_claims: tokenClaims } : {}),
+          via: actor.via,
+          ...(actor.clientId ? { by_client: actor.clientId } : {}),
+        },
       });
       return resource;
+    },
+    /**
+     * Turns role checking on or off and replaces the declared token claims. Every instance
+     * drops its cached copy (change notice), so the next token request for the API sees it.
+     */
+    async updateResource(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[] }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
+      if (builtIn.has(identifier)) throw new AppError('conflict', `resource ${identifier} is built in`, 409);
+      const tokenClaims = change.tokenClaims === undefined ? undefined : checkTokenClaimNames(change.tokenClaims);
+      if (change.isRbac === undefined && tokenClaims === undefined) throw new AppError('invalid_request', 'nothing to change');
+      // An identifier no API can have is not looked up (a NUL byte would be a Postgres error, notes §13).
+      const updated = URL.canParse(identifier) && !/[\u0000-\u001f\u007f]/.test(identifier)
+        ? await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims })
+        : undefined;
+      if (!updated) throw new AppError('not_found', `no resource ${identifier}`, 404);
+      cache.invalidate(identifier);
+      await deps.notices.publish({ topic: 'resource', id: identifier });
+      await deps.audit?.record({
+        type: 'resource.updated',
+        ip: actor.ip,
+        details: {
+          identifier,
+          ...(change.isRbac === undefined ? {} : { rbac: updated.isRbac }),
+          ...(tokenClaims === undefined ? {} : { token_claims: updated.tokenClaims }),
+          via: actor.via,
+          ...(actor.clientId ? { by_client: actor.clientId } : {}),
+        },
+      });
+      return updated;
     },
     listResources: () => deps.repository.list(),
     /** The longest access-token lifetime of any API (signing keys are kept published that long). */

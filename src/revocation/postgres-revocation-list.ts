@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { RevocationEvent, RevocationList } from './revocation-list.ts';
+import { subjectAudienceKey, type RevocationEvent, type RevocationList } from './revocation-list.ts';
 
 type Row = { id: number; event: RevocationEvent };
 
@@ -17,7 +17,7 @@ export function createPostgresRevocationList(knex: Knex, options: { commitLagSec
       await knex('revocations').insert({
         kind: event.type,
         subject: subjectOf(event),
-        iat_before: event.type === 'subject' ? event.iat_before : null,
+        iat_before: event.type === 'subject' || event.type === 'subject_audience' ? event.iat_before : null,
         event: JSON.stringify(event),
         expires_at: new Date(event.exp * 1000),
       });
@@ -31,6 +31,10 @@ export function createPostgresRevocationList(knex: Knex, options: { commitLagSec
           if (t.gid) w.orWhere({ kind: 'grant', subject: t.gid });
           if (t.clientId) w.orWhere({ kind: 'client', subject: t.clientId });
           if (t.sub && t.iat !== undefined) w.orWhere((s) => s.where({ kind: 'subject', subject: t.sub }).where('iat_before', '>=', t.iat!));
+          if (t.sub && t.iat !== undefined && t.aud?.length) {
+            const keys = t.aud.map((a) => subjectAudienceKey(t.sub!, a));
+            w.orWhere((s) => s.where({ kind: 'subject_audience' }).whereIn('subject', keys).where('iat_before', '>=', t.iat!));
+          }
           w.orWhereRaw('false');
         })
         .first('id');
@@ -61,5 +65,6 @@ function subjectOf(event: RevocationEvent): string {
     case 'grant': return event.gid;
     case 'subject': return event.sub;
     case 'client': return event.client_id;
+    case 'subject_audience': return subjectAudienceKey(event.sub, event.aud);
   }
 }

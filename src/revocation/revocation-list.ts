@@ -12,12 +12,17 @@ export type RevocationEvent =
   /** Every token of a user issued up to `iat_before` (sign out everywhere). */
   | { type: 'subject'; sub: string; iat_before: number; exp: number }
   /** Every token issued to one client, whenever (the client was deleted). */
-  | { type: 'client'; client_id: string; exp: number };
+  | { type: 'client'; client_id: string; exp: number }
+  /** Every token of a user for one API (`aud`) issued up to `iat_before` (a role taken away). */
+  | { type: 'subject_audience'; sub: string; aud: string; iat_before: number; exp: number };
 
 export type RevocationFeedPage = { events: (RevocationEvent & { cursor: string })[]; cursor: string };
 
 /** The claims of an access token that revocation can match. */
-export type TokenFacts = { jti?: string; gid?: string; sub?: string; iat?: number; clientId?: string };
+export type TokenFacts = { jti?: string; gid?: string; sub?: string; iat?: number; clientId?: string; aud?: readonly string[] };
+
+/** How a `subject_audience` event is looked up: one key for the pair, unambiguous whatever the strings hold. */
+export const subjectAudienceKey = (sub: string, aud: string) => JSON.stringify([sub, aud]);
 
 export type RevocationList = {
   record(event: RevocationEvent): Promise<void>;

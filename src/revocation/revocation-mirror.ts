@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RevocationEvent, RevocationList, TokenFacts } from './revocation-list.ts';
+import { subjectAudienceKey, type RevocationEvent, type RevocationList, type TokenFacts } from './revocation-list.ts';
 
 const PAGE = 1000;
 /**
@@ -28,6 +28,7 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
   const grants = new Map<string, number>(); // gid → exp
   const subjects = new Map<string, { iatBefore: number; exp: number }>();
   const clients = new Map<string, number>(); // client_id → exp
+  const subjectAudiences = new Map<string, { iatBefore: number; exp: number }>(); // [sub, aud] → cut-off
   let isLoaded = false;
   let cursors: (string | undefined)[] = [undefined]; // oldest first; undefined = the full snapshot
   let timer: NodeJS.Timeout | undefined;
@@ -36,15 +37,18 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
   let isStopped = false;
   let failingSince: number | undefined;
 
+  // A later cut-off covers more; never let an older event narrow it.
+  const cutOff = (map: Map<string, { iatBefore: number; exp: number }>, key: string, e: { iat_before: number; exp: number }) => {
+    const known = map.get(key);
+    map.set(key, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
+  };
   const apply = (e: RevocationEvent) => {
     if (e.type === 'token') tokens.set(e.jti, Math.max(e.exp, tokens.get(e.jti) ?? 0));
     else if (e.type === 'grant') grants.set(e.gid, Math.max(e.exp, grants.get(e.gid) ?? 0));
     else if (e.type === 'client') clients.set(e.client_id, Math.max(e.exp, clients.get(e.client_id) ?? 0));
-    else if (e.type === 'subject') {
-      const known = subjects.get(e.sub);
-      // A later sign-out covers more; never let an older event narrow the cut-off.
-      subjects.set(e.sub, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
-    } // an unknown type (written by a newer instance during a rolling upgrade): ignored
+    else if (e.type === 'subject') cutOff(subjects, e.sub, e);
+    else if (e.type === 'subject_audience') cutOff(subjectAudiences, subjectAudienceKey(e.sub, e.aud), e);
+    // an unknown type (written by a newer instance during a rolling upgrade): ignored
   };
 
   // An event outlives every token it covers, so once its exp has passed it can go.
@@ -54,6 +58,7 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
     for (const [k, exp] of grants) if (exp < now) grants.delete(k);
     for (const [k, s] of subjects) if (s.exp < now) subjects.delete(k);
     for (const [k, exp] of clients) if (exp < now) clients.delete(k);
+    for (const [k, s] of subjectAudiences) if (s.exp < now) subjectAudiences.delete(k);
   };
 
   const poll = async () => {
@@ -88,8 +93,13 @@ export function createRevocationMirror(deps: { revocations: RevocationList; logg
       if (t.jti !== undefined && tokens.has(t.jti)) return true;
       if (t.gid !== undefined && grants.has(t.gid)) return true;
       if (t.clientId !== undefined && clients.has(t.clientId)) return true;
-      const s = t.sub === undefined ? undefined : subjects.get(t.sub);
-      return Boolean(s && t.iat !== undefined && t.iat <= s.iatBefore);
+      if (t.sub === undefined || t.iat === undefined) return false;
+      const s = subjects.get(t.sub);
+      if (s && t.iat <= s.iatBefore) return true;
+      return (t.aud ?? []).some((a) => {
+        const sa = subjectAudiences.get(subjectAudienceKey(t.sub!, a));
+        return sa !== undefined && t.iat! <= sa.iatBefore;
+      });
     },
     start() {
       started ??= tick();

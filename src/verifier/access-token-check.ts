@@ -28,12 +28,14 @@ export type AccessTokenPayload = JWTPayload & {
   jti: string;
   scope?: string;
   gid?: string;
+  /** The user's roles at the token's API, when the API asks for them (Gatehouse's `--token-claim roles`). */
+  roles?: string[];
   /** RFC 9449 §6.1: the thumbprint of the key the token is bound to. */
   cnf?: { jkt: string };
 };
 
 /** What revocation events can match (README "Revocation"). */
-export type RevocationFacts = { jti: string; gid?: string; sub: string; iat: number; clientId: string };
+export type RevocationFacts = { jti: string; gid?: string; sub: string; iat: number; clientId: string; aud: string[] };
 
 /** How the token came to a resource server (RFC 6750 Bearer, or RFC 9449 DPoP with its proof). */
 export type TokenPresentation =
@@ -100,6 +102,8 @@ export function createAccessTokenCheck(deps: AccessTokenCheckDeps) {
     if (typeof payload.jti !== 'string') return fail('unexpected jti claim');
     if (payload.scope !== undefined && typeof payload.scope !== 'string') return fail('scope must be a string');
     if (payload.gid !== undefined && typeof payload.gid !== 'string') return fail('unexpected gid claim');
+    const { roles } = payload as { roles?: unknown };
+    if (roles !== undefined && !(Array.isArray(roles) && roles.every((r) => typeof r === 'string'))) return fail('unexpected roles claim');
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (audiences.length === 0 || audiences.some((a) => typeof a !== 'string')) return fail('unexpected aud claim');
     const cnf = payload.cnf as { jkt?: unknown } | undefined;
@@ -158,7 +162,8 @@ export function createAccessTokenCheck(deps: AccessTokenCheckDeps) {
     }
 
     if (deps.isRevoked && !options.isRevocationIgnored) {
-      const facts = { jti: payload.jti, gid: payload.gid, sub: payload.sub, iat: payload.iat, clientId: payload.client_id };
+      const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud!];
+      const facts = { jti: payload.jti, gid: payload.gid, sub: payload.sub, iat: payload.iat, clientId: payload.client_id, aud };
       const isRevoked = await deps.isRevoked(facts);
       // Fail closed: until the revocation list has been read once, nothing is known to be valid.
       if (isRevoked === undefined) return fail('the revocation list is not loaded yet', isDpop, 'temporarily_unavailable');

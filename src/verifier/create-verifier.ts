@@ -95,6 +95,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       iat: payload.iat,
       jti: payload.jti,
       gid: payload.gid,
+      roles: payload.roles ?? [],
       cnf: payload.cnf,
       claims: payload,
     };

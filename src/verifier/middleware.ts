@@ -1,5 +1,5 @@
 import type { AccessTokenClaims, ExpressMiddleware, ExpressRequestLike, KoaMiddleware, MiddlewareOptions, VerifyRequest } from './types.ts';
-import { requireScope, VerificationError } from './verification-error.ts';
+import { requireRole, requireScope, VerificationError } from './verification-error.ts';
 
 declare global {
   // Types `req.auth` in Express apps (merges with @types/express's global Express.Request).
@@ -42,6 +42,7 @@ async function authenticate(verify: Verify, authorization: string | undefined, p
   const request: VerifyRequest = credentials?.scheme === 'DPoP' ? { scheme: 'DPoP', proof: typeof proof === 'string' ? proof : undefined, ...line() } : {};
   const claims = await verify(credentials?.token ?? '', request);
   if (options.scope !== undefined) requireScope(claims, options.scope);
+  if (options.role !== undefined) requireRole(claims, options.role);
   return claims;
 }
 

@@ -5,10 +5,11 @@ type FeedEvent =
   | { type: 'token'; jti: string; exp: number }
   | { type: 'grant'; gid: string; exp: number }
   | { type: 'subject'; sub: string; iat_before: number; exp: number }
-  | { type: 'client'; client_id: string; exp: number };
+  | { type: 'client'; client_id: string; exp: number }
+  | { type: 'subject_audience'; sub: string; aud: string; iat_before: number; exp: number };
 
 export type RevocationFollower = {
-  isRevoked(token: { jti?: string; gid?: string; sub: string; iat: number; clientId?: string }): boolean;
+  isRevoked(token: { jti?: string; gid?: string; sub: string; iat: number; clientId?: string; aud?: readonly string[] }): boolean;
   /** Settles when the first sync has finished, successfully or not. */
   readonly firstSync: Promise<void>;
   stop(): Promise<void>;
@@ -33,20 +34,27 @@ export function followRevocations(deps: {
   const grants = new Map<string, number>(); // gid → exp
   const subjects = new Map<string, { iatBefore: number; exp: number }>();
   const clients = new Map<string, number>(); // client_id → exp
+  const subjectAudiences = new Map<string, { iatBefore: number; exp: number }>(); // [sub, aud] → cut-off
+  // The pair as one key, unambiguous whatever the strings hold (as the server keys it).
+  const pairKey = (sub: string, aud: string) => JSON.stringify([sub, aud]);
   let cursor: string | undefined; // none yet: the first poll reads the full snapshot
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   // RFC 6749 §2.3.1: client id and secret are form-encoded before Basic encoding.
   const authorization = `Basic ${btoa(`${encodeURIComponent(deps.clientId)}:${encodeURIComponent(deps.clientSecret)}`)}`;
 
+  // A later cut-off covers more: never let an older event narrow it.
+  const cutOff = (map: Map<string, { iatBefore: number; exp: number }>, key: string, e: { iat_before: number; exp: number }) => {
+    const known = map.get(key);
+    map.set(key, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
+  };
   const apply = (e: FeedEvent) => {
     if (typeof e?.exp !== 'number') return;
     if (e.type === 'token' && typeof e.jti === 'string') tokens.set(e.jti, Math.max(e.exp, tokens.get(e.jti) ?? 0));
     else if (e.type === 'grant' && typeof e.gid === 'string') grants.set(e.gid, Math.max(e.exp, grants.get(e.gid) ?? 0));
-    else if (e.type === 'subject' && typeof e.sub === 'string' && typeof e.iat_before === 'number') {
-      const known = subjects.get(e.sub);
-      // A later sign-out covers more: never let an older event narrow the cut-off.
-      subjects.set(e.sub, { iatBefore: Math.max(e.iat_before, known?.iatBefore ?? 0), exp: Math.max(e.exp, known?.exp ?? 0) });
+    else if (e.type === 'subject' && typeof e.sub === 'string' && typeof e.iat_before === 'number') cutOff(subjects, e.sub, e);
+    else if (e.type === 'subject_audience' && typeof e.sub === 'string' && typeof e.aud === 'string' && typeof e.iat_before === 'number') {
+      cutOff(subjectAudiences, pairKey(e.sub, e.aud), e);
     } else if (e.type === 'client' && typeof e.client_id === 'string') clients.set(e.client_id, Math.max(e.exp, clients.get(e.client_id) ?? 0));
     // Any other type comes from a newer Gatehouse: ignored, as the feed's specification says.
   };
@@ -58,6 +66,7 @@ export function followRevocations(deps: {
     for (const [k, exp] of grants) if (exp < now) grants.delete(k);
     for (const [k, s] of subjects) if (s.exp < now) subjects.delete(k);
     for (const [k, exp] of clients) if (exp < now) clients.delete(k);
+    for (const [k, s] of subjectAudiences) if (s.exp < now) subjectAudiences.delete(k);
   };
 
   const page = async (cursor: string | undefined) => {
@@ -98,7 +107,11 @@ export function followRevocations(deps: {
       if (t.gid !== undefined && grants.has(t.gid)) return true;
       if (t.clientId !== undefined && clients.has(t.clientId)) return true;
       const s = subjects.get(t.sub);
-      return s !== undefined && t.iat <= s.iatBefore;
+      if (s !== undefined && t.iat <= s.iatBefore) return true;
+      return (t.aud ?? []).some((a) => {
+        const sa = subjectAudiences.get(pairKey(t.sub, a));
+        return sa !== undefined && t.iat <= sa.iatBefore;
+      });
     },
     firstSync: tick(),
     async stop() {

@@ -53,6 +53,8 @@ export type AccessTokenClaims = {
   jti?: string;
   /** Gatehouse's grant digest, matched by grant revocations. */
   gid?: string;
+  /** The user's roles at this API (the `roles` claim; empty when the token has none). */
+  roles: string[];
   /** RFC 9449 §6.1: the token is DPoP-bound to the key with this thumbprint (and its proof was checked). */
   cnf?: { jkt: string };
   /** Every claim of the token, as sent. */
@@ -69,6 +71,12 @@ export type VerifyRequest = { scheme?: 'Bearer' } | { scheme: 'DPoP'; proof: str
 export type MiddlewareOptions = {
   /** Scopes the route needs (all of them): `'read'`, `'read write'` or `['read', 'write']`. */
   scope?: string | string[];
+  /**
+   * Roles the route needs (all of them), from the token's `roles` claim: `'editor'`,
+   * `'editor auditor'` or `['editor', 'auditor']`. The API must ask Gatehouse for the claim
+   * (`resources update --token-claim roles`).
+   */
+  role?: string | string[];
 };
 
 /**

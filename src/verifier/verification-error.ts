@@ -81,3 +81,21 @@ export function requireScope(claims: AccessTokenClaims, scope: string | string[]
     isDpop: claims.cnf !== undefined,
   });
 }
+
+/**
+ * Throws a 403 insufficient_scope unless the token's `roles` claim holds every role given
+ * (`'editor auditor'` and `['editor', 'auditor']` both mean editor AND auditor). RFC 6750 §3.1
+ * has no error code of its own for roles: a role is a named set of scopes, and lacking it is
+ * lacking what the resource needs.
+ */
+export function requireRole(claims: AccessTokenClaims, role: string | string[]): void {
+  const required = (Array.isArray(role) ? role : role.split(' ')).filter(Boolean);
+  if (required.every((r) => claims.roles.includes(r))) return;
+  throw new VerificationError({
+    status: 403,
+    code: 'insufficient_scope',
+    description: 'the token lacks a required role',
+    realm: claims.iss,
+    isDpop: claims.cnf !== undefined,
+  });
+}
