@@ -44,6 +44,10 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
+  // Every ID token carries sid (OIDC Front-/Back-Channel Logout §3 / §2.1): relying parties match
+  // logout requests and logout tokens to their sessions by it. oidc-provider adds it only for
+  // back-channel clients that ask; discovery lists it regardless.
+  provider.Client.prototype.includeSid = () => true;
   cacheClientInstances(provider);
   const jwks = publicJwks(inputs.signingKeys);
   for (const mw of inputs.middleware(provider, jwks)) provider.use(mw);

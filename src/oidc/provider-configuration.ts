@@ -50,7 +50,12 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     // RFC 9700 §2.1.1: PKCE for every client, confidential ones too (S256 is the only method in v9).
     pkce: { required: () => true },
     scopes: [...STANDARD_SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // auth_time with openid: every ID token says when the user signed in (OIDC Core §2), asked
+    // for or not. sid is added by build-provider.ts (includeSid).
+    claims: { openid: ['sub', 'auth_time'], email: ['email', 'email_verified'], profile: ['name'] },
+    // OIDC Core §5.4: granted scope claims go in the ID token too, not only in userinfo; relying
+    // parties that read only the ID token (Auth.js) otherwise get a user with no name or email.
+    conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
     extraClientMetadata: {
