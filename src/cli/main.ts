@@ -17,8 +17,9 @@ import { usersCommand } from './users-command.ts';
 const USAGE = `usage: gatehouse <command> [--json]
   serve | migrate
   resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] | resources list
-  clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
-                 [--token-endpoint-auth-method M] [--introspect] [--first-party]
+  clients create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-type T]...
+                 [--scope "..."] [--resource URI]... [--token-endpoint-auth-method M] [--application-type web|native]
+                 [--jwks-uri URI | --jwks FILE] [--introspect] [--first-party]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E

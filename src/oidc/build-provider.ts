@@ -4,6 +4,7 @@ import { Provider, type JWK } from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
+import { isRedirectUriAllowed, type RedirectingClient } from '../clients/loopback-redirect.ts';
 import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
 
@@ -43,6 +44,15 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   // Stored secrets are keyed hashes; compare in constant time (notes §7).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
+  };
+  // Exact redirect-URI matching, with RFC 8252 §7.3's any-port loopback for public native clients
+  // only (oidc-provider's own rule gives it to every native client, and to "localhost").
+  type Redirecting = RedirectingClient & { redirectUris: string[]; postLogoutRedirectUris?: string[] };
+  provider.Client.prototype.redirectUriAllowed = function allowed(this: Redirecting, value: string) {
+    return isRedirectUriAllowed(value, this.redirectUris, this);
+  };
+  provider.Client.prototype.postLogoutRedirectUriAllowed = function allowed(this: Redirecting, value: string) {
+    return isRedirectUriAllowed(value, this.postLogoutRedirectUris ?? [], this);
   };
   // Every ID token carries sid (OIDC Front-/Back-Channel Logout §3 / §2.1): relying parties match
   // logout requests and logout tokens to their sessions by it. oidc-provider adds it only for

@@ -1,9 +1,11 @@
 import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } from 'oidc-provider';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
+import { outboundFetch } from './outbound-fetch.ts';
 import type { createResourceIndicators } from './resources.ts';
 
 export type ProviderConfigurationInputs = {
+  issuer: string;
   /** Private JWKs, the active key first; others marked key_ops ['verify'] (notes §11). */
   signingKeys: JWK[];
   cookieKeys: string[];
@@ -57,6 +59,9 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     // parties that read only the ID token (Auth.js) otherwise get a user with no name or email.
     conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    // private_key_jwt clients' jwks_uri: fetched with oidc-provider's SSRF guard, a 2.5 s timeout and a size cap.
+    fetch: outboundFetch(o.issuer),
+    fetchResponseBodyLimits: { jwks_uri: 64 * 1024 },
     enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
     extraClientMetadata: {
       properties: [
