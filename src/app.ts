@@ -33,6 +33,7 @@ import { tokenRateLimit } from './http/token-rate-limit.ts';
 import { interactionRoutes } from './interactions/interaction-routes.ts';
 import { signInObserver } from './interactions/sign-in-observer.ts';
 import { upstreamCallback } from './interactions/upstream-callback.ts';
+import { createFormTokens } from './interactions/form-tokens.ts';
 import { createUpstreamCookies } from './interactions/upstream-cookies.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
@@ -198,6 +199,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       config.refreshTokens.graceSeconds,
   });
   const signInThrottle = createSignInThrottle(config.loginThrottle, shortLived);
+  const formTokens = createFormTokens(derived.formTokenKey); // CSRF tokens of the sign-in pages' forms
 
   const build = async () =>
     buildProvider({
@@ -242,6 +244,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/interaction/': interactionRoutes(p, {
             accounts,
             consents,
+            formTokens,
             isSignupEnabled: config.isSignupEnabled,
             listUpstreams,
             upstream: upstreamDeps,

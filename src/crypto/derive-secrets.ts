@@ -11,6 +11,8 @@ export type DerivedSecrets = Readonly<{
   dpopNonceSecret: Buffer;
   /** AES-256-GCM key for upstreams' client secrets at rest and the short-lived upstream sign-in cookies. */
   upstreamSealingKey: Buffer;
+  /** HMAC key for the CSRF tokens of the sign-in, sign-up and consent forms. */
+  formTokenKey: Buffer;
 }>;
 
 // One master secret, independent subkeys per purpose (RFC 5869 HKDF with distinct `info`),
@@ -26,5 +28,6 @@ export function deriveSecrets(secret: string): DerivedSecrets {
     clientSecretPepper: derive(secret, 'client-secret-hmac'),
     dpopNonceSecret: derive(secret, 'dpop-nonce'),
     upstreamSealingKey: derive(secret, 'upstream-sealing'),
+    formTokenKey: derive(secret, 'interaction-form-tokens'),
   });
 }

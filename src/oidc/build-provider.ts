@@ -7,6 +7,7 @@ import { verifyClientSecret } from '../clients/client-secret.ts';
 import { isRedirectUriAllowed, type RedirectingClient } from '../clients/loopback-redirect.ts';
 import { grantDigest, type RevocationList } from '../revocation/revocation-list.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
+import { markCookiesSecure, sessionCookiePolicy } from './session-cookies.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
   issuer: string;
@@ -41,6 +42,7 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   const provider = new Provider(inputs.issuer, providerConfiguration(inputs));
   // Honour X-Forwarded-* only behind a trusted TLS terminator (notes §2).
   provider.proxy = inputs.trustProxy;
+  if (sessionCookiePolicy(inputs.issuer).isSecureContext) markCookiesSecure(provider);
   // Stored secrets are keyed hashes; compare in constant time (notes §7).
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string }, presented: string) {
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);

@@ -2,6 +2,7 @@ import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } fro
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
 import { outboundFetch } from './outbound-fetch.ts';
+import { sessionCookiePolicy } from './session-cookies.ts';
 import type { createResourceIndicators } from './resources.ts';
 
 export type ProviderConfigurationInputs = {
@@ -41,11 +42,15 @@ const SESSION_TTL_SECONDS = 14 * 86_400;
 
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
+  const cookies = sessionCookiePolicy(o.issuer);
   return {
     adapter: o.adapter as unknown as Configuration['adapter'],
     clients: [], // every client comes from the Client adapter (Postgres)
     jwks: { keys: o.signingKeys },
-    cookies: { keys: o.cookieKeys },
+    // SameSite=None; Secure session cookie, so that POST /auth from another site sees the session.
+    cookies: { keys: o.cookieKeys, long: cookies.long, short: cookies.short },
+    // OIDC Core §3.1.2.1: GET and POST at /auth; RP-Initiated Logout §2: at /session/end too.
+    enableHttpPostMethods: cookies.enableHttpPostMethods,
     findAccount: o.findAccount,
     // RFC 9700 §2.1.2: code flow only; no implicit, no hybrid.
     responseTypes: ['code'],
