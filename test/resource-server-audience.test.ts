@@ -28,7 +28,8 @@ describe('what keeps ID tokens and other APIs\' tokens out of a resource server:
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Reports UI', redirectUris: [REDIRECT_URI], scope: 'openid email reports:read', resources: [REPORTS] });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
-    const billing = await gh.services.clients.registerClient({ name: 'Billing API', grantTypes: ['client_credentials'], canIntrospect: true, scope: 'billing:read', resources: [BILLING] });
+    // One client for a service that runs both APIs (say, an API gateway): it may introspect the tokens of each.
+    const billing = await gh.services.clients.registerClient({ name: 'Reports and billing backend', grantTypes: ['client_credentials'], canIntrospect: true, scope: 'billing:read', resources: [BILLING, REPORTS] });
     billingIntrospector = { id: billing.client.client_id, secret: billing.clientSecret! };
 
     const verifier = oauth.randomPKCECodeVerifier();
@@ -53,11 +54,11 @@ describe('what keeps ID tokens and other APIs\' tokens out of a resource server:
     await expect(jwtVerify(tokens.access_token, jwks, { issuer: gh.issuer, audience: BILLING })).rejects.toThrow(/aud/);
   });
 
-  it("answers active: true to another API's introspection of this API's token, with aud saying whose it is", async () => {
+  it("answers active: true to a client serving several APIs for any of their tokens, with aud saying whose it is", async () => {
     const introspector = await oauth.discovery(new URL(gh.issuer), billingIntrospector.id, undefined, oauth.ClientSecretBasic(billingIntrospector.secret), options);
     const answer = await oauth.tokenIntrospection(introspector, tokens.access_token);
     expect(answer.active).toBe(true);
-    expect([answer.aud].flat()).toEqual([REPORTS]); // so Billing must check aud, not only active
+    expect([answer.aud].flat()).toEqual([REPORTS]); // so the billing API, asking, must check aud, not only active
     expect(answer.iss).toBe(gh.issuer);
   });
 });
