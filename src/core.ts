@@ -115,6 +115,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   const tokenPermissions = createTokenPermissions({ resources, roles });
   // What the protocol engine is configured with, storage aside (app.ts adds storage per build).
   const engineInputs = {
+    issuer: config.issuer,
     cookieKeys: secrets.cookieKeys,
     dpopNonceSecret: secrets.dpopNonceSecret,
     resourceIndicators: createResourceIndicators(resources, tokenPermissions),

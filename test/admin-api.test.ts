@@ -63,6 +63,25 @@ describe('admin API', () => {
     expect(await json(await call('GET', `/clients/${id}`, adminToken))).toMatchObject({ status: 404, body: { error: 'not_found' } });
   });
 
+  it('registers post-logout redirect URIs, native apps and private_key_jwt clients (no secret for those)', async () => {
+    const native = await json(await call('POST', '/clients', adminToken, {
+      name: 'Desktop', redirect_uris: ['http://127.0.0.1/cb'], application_type: 'native', token_endpoint_auth_method: 'none',
+      post_logout_redirect_uris: ['http://127.0.0.1/bye'],
+    }));
+    expect(native).toMatchObject({ status: 201, body: { application_type: 'native', post_logout_redirect_uris: ['http://127.0.0.1/bye'] } });
+    expect(native.body.client_secret).toBeUndefined();
+    const keyed = await json(await call('POST', '/clients', adminToken, { name: 'Keyed', grant_types: ['client_credentials'], resources: [API], scope: 'read', jwks_uri: 'https://svc.admin-test.example/jwks.json' }));
+    expect(keyed).toMatchObject({ status: 201, body: { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://svc.admin-test.example/jwks.json' } });
+    expect(keyed.body.client_secret).toBeUndefined();
+    expect(await json(await call('POST', `/clients/${keyed.body.client_id}/rotate-secret`, adminToken))).toMatchObject({ status: 400, body: { error: 'invalid_client' } });
+
+    const bad = async (body: unknown) => (await json(await call('POST', '/clients', adminToken, body))).status;
+    expect(await bad({ name: 'x', redirect_uris: ['https://a.example/cb'], post_logout_redirect_uris: ['http://a.example/bye'] })).toBe(400);
+    expect(await bad({ name: 'x', grant_types: ['client_credentials'], jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } })).toBe(400);
+    expect(await bad({ name: 'x', grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt' })).toBe(400);
+    expect(await bad({ name: 'x', redirect_uris: ['http://127.0.0.1/cb'], application_type: 'tv' })).toBe(400);
+  });
+
   it('manages APIs, users, sessions and keys, and reads the audit trail, which names the admin client', async () => {
     const api = await json(await call('POST', '/resources', adminToken, { identifier: 'https://reports.admin-test.example', scope: 'read export' }));
     expect(api).toMatchObject({ status: 201, body: { identifier: 'https://reports.admin-test.example', scopes: ['read', 'export'] } });
@@ -167,5 +186,8 @@ describe('admin API', () => {
       'POST /admin/v1/users/grant-role', 'POST /admin/v1/users/revoke-role',
     ].sort());
     expect(doc.paths['/admin/v1/clients']!.post!.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object', required: ['name'] } } } });
+    const clientFields = (doc.paths['/admin/v1/clients']!.post!.requestBody as { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } })
+      .content['application/json'].schema.properties;
+    expect(Object.keys(clientFields)).toEqual(expect.arrayContaining(['post_logout_redirect_uris', 'application_type', 'jwks_uri', 'jwks']));
   });
 });

@@ -13,7 +13,7 @@ const SQL = "' OR 1=1 --";
 const FORM = 'application/x-www-form-urlencoded';
 
 /** What a case may use: a real client, its Basic header and a live sign-in interaction. */
-type Ctx = { clientId: string; basic: string; uid: string; cookie: string };
+type Ctx = { clientId: string; basic: string; uid: string; cookie: string; csrf: string };
 type Case = [name: string, request: (c: Ctx) => RawRequest, status: number, error?: string];
 
 const post = (path: string, body: RawRequest['body'], headers: Record<string, string> = {}): RawRequest => ({
@@ -28,8 +28,9 @@ const cc = 'grant_type=client_credentials';
 const basicOf = (raw: string) => `Basic ${Buffer.from(raw, 'latin1').toString('base64')}`;
 const auth = (c: Ctx, params: Record<string, string> = {}, extra = '') =>
   `/auth?${new URLSearchParams({ response_type: 'code', client_id: c.clientId, redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', ...params })}${extra}`;
+// The login form's own CSRF token comes first, as a browser would send it; the bad part follows.
 const login = (c: Ctx, body: RawRequest['body'], headers: Record<string, string> = {}) =>
-  post(`/interaction/${c.uid}/login`, body, { cookie: c.cookie, accept: 'text/html', ...headers });
+  post(`/interaction/${c.uid}/login`, typeof body === 'string' && !headers['content-type'] ? `csrf=${c.csrf}&${body}` : body, { cookie: c.cookie, accept: 'text/html', ...headers });
 
 // RFC 6749 §5.2 error JSON from the token, introspection and revocation endpoints.
 const jsonCases: Case[] = [
@@ -70,6 +71,10 @@ const pageCases: Case[] = [
   ['a NUL byte in redirect_uri at /auth', (c) => ({ path: auth(c, { redirect_uri: `${REDIRECT_URI}\0` }), headers: html }), 400],
   ['client_id given twice at /auth', (c) => ({ path: auth(c, {}, `&client_id=${c.clientId}`), headers: html }), 400],
   ['an unknown client at /auth', (c) => ({ path: auth(c, { client_id: 'no-such-client' }), headers: html }), 400],
+  ['a JSON POST to /auth', (c) => post('/auth', JSON.stringify({ client_id: c.clientId, response_type: 'code' }), { 'content-type': 'application/json', ...html }), 400],
+  ['a 100 KB POST to /auth (over the 56 KiB cap)', (c) => post('/auth', `client_id=${c.clientId}&x=${'a'.repeat(100_000)}`, html), 400],
+  ['%zz as the body of a POST to /auth', () => post('/auth', '%zz', html), 400],
+  ['client_id given twice in a POST to /auth', (c) => post('/auth', `${auth(c).slice('/auth?'.length)}&client_id=${c.clientId}`, html), 400],
   ['a nonexistent interaction', () => ({ path: '/interaction/nonexistent', headers: html }), 400],
   ['a NUL byte in the login email', (c) => login(c, 'email=grace%00%40example.test&password=whatever1'), 401],
   ['a 100 KB password (over the 16 KiB body cap)', (c) => login(c, `email=grace%40example.test&password=${'p'.repeat(100_000)}`), 413],
@@ -79,6 +84,8 @@ const pageCases: Case[] = [
   ['the email field given twice', (c) => login(c, 'email=a%40example.test&email=b%40example.test&password=whatever1'), 400],
   ['a login post to an unknown interaction', (c) => post('/interaction/nonexistent/login', 'email=a%40b.test&password=x', { cookie: c.cookie, ...html }), 400],
   ['a login post without the interaction cookie', (c) => post(`/interaction/${c.uid}/login`, 'email=a%40b.test&password=x', html), 400],
+  ['a login post without its CSRF token', (c) => post(`/interaction/${c.uid}/login`, 'email=a%40b.test&password=x', { cookie: c.cookie, ...html }), 403],
+  ['a login post with the CSRF token given twice', (c) => post(`/interaction/${c.uid}/login`, `csrf=${c.csrf}&csrf=${c.csrf}&email=a%40b.test&password=x`, { cookie: c.cookie, ...html }), 400],
 ];
 
 describe('bad input', () => {
@@ -99,12 +106,14 @@ describe('bad input', () => {
       resources: [API],
     });
     clientSecret = secret!;
-    ctx = { clientId: client.client_id, basic: basicOf(`${client.client_id}:${clientSecret}`), uid: '', cookie: '' };
+    ctx = { clientId: client.client_id, basic: basicOf(`${client.client_id}:${clientSecret}`), uid: '', cookie: '', csrf: '' };
     // A live login interaction, as a browser would hold it, for the login-form cases.
     const ua = createUserAgent();
     const started = await ua.get(`${gh.issuer}${auth(ctx, { state: 's' })}`);
     ctx.uid = new URL(started.headers.get('location')!, gh.issuer).pathname.split('/')[2]!;
     ctx.cookie = [...ua.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const page = await (await ua.get(new URL(started.headers.get('location')!, gh.issuer).href)).text();
+    ctx.csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
   });
   afterAll(async () => {
     await gh?.stop();

@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as oauth from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from './support/gatehouse-process.ts';
@@ -111,6 +111,29 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
   it('marks a client first-party with --first-party (users are never asked to consent to it)', async () => {
     const { value } = await json(['clients', 'create', '--name', 'own app', '--redirect-uri', 'https://app.example.test/cb', '--first-party']);
     expect(value).toMatchObject({ client_name: 'own app', first_party: true });
+  });
+
+  it('registers post-logout redirect URIs, a native app, and a private_key_jwt client from a --jwks file', async () => {
+    const { value: native } = await json([
+      'clients', 'create', '--name', 'desktop', '--redirect-uri', 'http://127.0.0.1/cb', '--application-type', 'native',
+      '--token-endpoint-auth-method', 'none',
+      '--post-logout-redirect-uri', 'http://127.0.0.1/bye', '--post-logout-redirect-uri', 'https://app.example.test/bye',
+    ]);
+    expect(native).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none', post_logout_redirect_uris: ['http://127.0.0.1/bye', 'https://app.example.test/bye'] });
+
+    const { publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwksFile = join(dataDir, 'service-jwks.json');
+    await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'svc-1' }] }));
+    const keyed = await json(['clients', 'create', '--name', 'keyed', '--resource', API, '--scope', 'read', '--jwks', jwksFile]);
+    expect(keyed.value).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kid: 'svc-1' }] } });
+    expect(keyed.value).not.toHaveProperty('client_secret');
+    const { value: remote } = await json(['clients', 'create', '--name', 'remote keys', '--resource', API, '--scope', 'read', '--jwks-uri', 'https://svc.example.test/jwks.json']);
+    expect(remote).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://svc.example.test/jwks.json' });
+
+    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'https://a.example.test/cb', '--post-logout-redirect-uri', 'http://a.example.test/bye']), /post-logout redirect URI/);
+    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks', join(dataDir, 'missing.json')]), /--jwks: cannot read/);
+    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks-uri', 'http://svc.example.test/jwks.json']), /jwks_uri must be an https/);
+    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'http://127.0.0.1/cb', '--application-type', 'phone']), /application type/);
   });
 
   it('creates a user from a password on stdin and refuses a duplicate email with a one-line reason', async () => {

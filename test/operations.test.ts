@@ -59,7 +59,7 @@ function recordingAgent(extra: Record<string, string> = {}): UserAgent & { setCo
     request,
     get: (url) => request(url, { headers: { accept: 'text/html' } }),
     postForm: (url, fields) =>
-      request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: form(fields) }),
+      request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: form(ua.formFields(url, fields)) }),
   };
 }
 
@@ -164,15 +164,17 @@ describe('operations', () => {
     expect(res.headers.get('cache-control')).toContain('no-store');
   });
 
-  it('sets HttpOnly, SameSite=Lax interaction and session cookies, not Secure over plain http', async () => {
+  // The issuer is plain http on loopback, a secure context for browsers: the cookies are Secure
+  // (the session cookie must be, being SameSite=None for POST /auth; see session-cookies.ts).
+  it('sets HttpOnly, Secure cookies: the session SameSite=None, the interaction cookies SameSite=Lax', async () => {
     const ua = recordingAgent({ 'x-forwarded-proto': 'https' }); // ignored: TRUST_PROXY is off
     const { url } = await authorizationUrl(app.config);
     await signIn(ua, url, user, REDIRECT_URI);
     for (const name of ['_interaction', '_interaction_resume', '_session']) expect(cookieNames(ua.setCookies).has(name), name).toBe(true);
     for (const cookie of ua.setCookies) {
       expect(cookie).toMatch(/;\s*httponly/i);
-      expect(cookie).toMatch(/;\s*samesite=lax/i);
-      expect(cookie).not.toMatch(/;\s*secure/i);
+      expect(cookie).toMatch(/;\s*secure/i);
+      expect(cookie).toMatch(cookie.startsWith('_session') ? /;\s*samesite=none/i : /;\s*samesite=lax/i);
     }
   });
 
@@ -208,7 +210,7 @@ describe('operations behind a TLS terminator (TRUST_PROXY=1)', () => {
     for (const cookie of ua.setCookies) {
       expect(cookie).toMatch(/;\s*secure/i);
       expect(cookie).toMatch(/;\s*httponly/i);
-      expect(cookie).toMatch(/;\s*samesite=lax/i);
+      expect(cookie).toMatch(cookie.startsWith('_session') ? /;\s*samesite=none/i : /;\s*samesite=lax/i);
     }
   });
 });

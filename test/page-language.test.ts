@@ -67,10 +67,11 @@ describe('pages in English and Korean', () => {
 
     const ua = createUserAgent();
     for (const pair of `${cookie}; lang=ko`.split('; ')) ua.jar.set(pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1));
+    const csrf = /name="csrf" value="([^"]+)"/.exec(body)![1]!; // the form's hidden field, as the browser posts it
     const failed = await ua.request(`${interaction}/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': 'en' },
-      body: 'email=nobody%40example.test&password=wrong-password',
+      body: new URLSearchParams({ email: 'nobody@example.test', password: 'wrong-password', csrf }).toString(),
     });
     expect(failed.status).toBe(401);
     expect(await failed.text()).toContain('이메일 또는 비밀번호가 올바르지 않습니다.');
@@ -78,10 +79,11 @@ describe('pages in English and Korean', () => {
 
   it('translates the scope descriptions on the consent page', async () => {
     await gh.services.accounts.registerAccount({ email: 'yuna@example.test', password: 'yuna-passphrase-789' });
-    const { interaction, cookie } = await login({ 'accept-language': 'ko' });
+    const { interaction, cookie, body: loginPage } = await login({ 'accept-language': 'ko' });
     const ua = createUserAgent();
     for (const pair of `${cookie}; lang=ko`.split('; ')) ua.jar.set(pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1));
-    let res = await ua.postForm(`${interaction}/login`, { email: 'yuna@example.test', password: 'yuna-passphrase-789' });
+    const csrf = /name="csrf" value="([^"]+)"/.exec(loginPage)![1]!;
+    let res = await ua.postForm(`${interaction}/login`, { email: 'yuna@example.test', password: 'yuna-passphrase-789', csrf });
     for (let hops = 0; hops < 5 && res.status === 303; hops += 1) res = await ua.get(new URL(res.headers.get('location')!, gh.issuer).href);
     const body = await res.text();
     expect(body).toContain('이메일 주소 보기');

@@ -1,10 +1,11 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { csrfField } from './csrf-field.ts';
 import { layout } from './layout.ts';
 
 export type ScopeLine = { text: string; detail?: string };
 
-export function consentPage(p: { ui: PageUi; uid: string; clientName: string; accountEmail: string; scopes: ScopeLine[] }): SafeHtml {
+export function consentPage(p: { ui: PageUi; uid: string; csrf: string; clientName: string; accountEmail: string; scopes: ScopeLine[] }): SafeHtml {
   const t = p.ui.t.consent;
   return layout({
     ui: p.ui,
@@ -17,9 +18,11 @@ ${p.scopes.map((s) => html`<li>${s.text}${s.detail ? html` <span class="muted">(
 </ul>
 <p class="muted">${t.remembered}</p>
 <form method="post" action="/interaction/${p.uid}/confirm">
+${csrfField(p.csrf)}
 <button class="primary" type="submit" autofocus>${t.allow}</button>
 </form>
 <form method="post" action="/interaction/${p.uid}/abort">
+${csrfField(p.csrf)}
 <button class="secondary" type="submit">${t.deny}</button>
 </form>`,
   });

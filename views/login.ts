@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { csrfField } from './csrf-field.ts';
 import { layout } from './layout.ts';
 
 /** An upstream identity provider (Google, Kakao, Naver, …) offered as a button. */
@@ -8,6 +9,8 @@ export type UpstreamOption = { id: string; name: string };
 export function loginPage(p: {
   ui: PageUi;
   uid: string;
+  /** The interaction's CSRF token, in every form. */
+  csrf: string;
   clientName: string;
   email?: string;
   error?: string;
@@ -26,6 +29,7 @@ export function loginPage(p: {
 <p>${t.continueTo(p.clientName)}</p>
 ${p.error ? html`<p class="error" role="alert" id="form-error">${p.error}</p>` : ''}
 <form method="post" action="/interaction/${p.uid}/login" autocomplete="on">
+${csrfField(p.csrf)}
 <label for="email">${t.email}</label>
 <input id="email" name="email" type="email" autocomplete="username" required maxlength="254" value="${p.email ?? ''}"${invalid}${p.email ? '' : html` autofocus`}>
 <label for="password">${t.password}</label>
@@ -36,11 +40,12 @@ ${p.forgotPasswordHref ? html`<p class="alternative"><a href="${p.forgotPassword
 ${p.upstreams?.length
   ? html`<section class="upstreams" aria-labelledby="upstream-heading">
 <h2 id="upstream-heading">${t.upstreamHeading}</h2>
-${p.upstreams.map((u) => html`<form method="post" action="/interaction/${p.uid}/upstream/${u.id}"><button class="secondary" type="submit">${t.upstreamButton(u.name)}</button></form>`)}
+${p.upstreams.map((u) => html`<form method="post" action="/interaction/${p.uid}/upstream/${u.id}">${csrfField(p.csrf)}<button class="secondary" type="submit">${t.upstreamButton(u.name)}</button></form>`)}
 </section>`
   : ''}
 ${p.signupHref ? html`<p class="alternative">${t.newHere} <a href="${p.signupHref}">${t.createAccount}</a></p>` : ''}
 <form method="post" action="/interaction/${p.uid}/abort">
+${csrfField(p.csrf)}
 <button class="secondary" type="submit">${t.cancel}</button>
 </form>`,
   });

@@ -1,5 +1,6 @@
 import { html, type SafeHtml } from '../src/http/html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { csrfField } from './csrf-field.ts';
 import { layout } from './layout.ts';
 
 export type SignupField = 'name' | 'email' | 'password';
@@ -7,6 +8,8 @@ export type SignupField = 'name' | 'email' | 'password';
 export function signupPage(p: {
   ui: PageUi;
   uid: string;
+  /** The interaction's CSRF token. */
+  csrf: string;
   clientName: string;
   values?: { name?: string; email?: string };
   error?: { field: SignupField; message: string };
@@ -25,6 +28,7 @@ export function signupPage(p: {
 <p>${t.continueTo(p.clientName)}</p>
 ${p.error ? html`<p class="error" role="alert" id="form-error">${p.error.message}</p>` : ''}
 <form method="post" action="/interaction/${p.uid}/signup" autocomplete="on">
+${csrfField(p.csrf)}
 <label for="name">${t.name} <span class="muted">${t.optional}</span></label>
 <input id="name" name="name" type="text" autocomplete="name" maxlength="200" value="${p.values?.name ?? ''}"${state('name')}${p.error ? '' : html` autofocus`}>
 <label for="email">${t.email}</label>

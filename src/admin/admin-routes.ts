@@ -38,6 +38,7 @@ export function adminRoutes(s: AdminServices): AdminRoute[] {
         const { client, clientSecret } = await s.clients.registerClient(
           {
             name: b.name, redirectUris: b.redirect_uris, grantTypes: b.grant_types, scope: b.scope, resources: b.resources,
+            postLogoutRedirectUris: b.post_logout_redirect_uris, applicationType: b.application_type, jwksUri: b.jwks_uri, jwks: b.jwks,
             tokenEndpointAuthMethod: b.token_endpoint_auth_method, canIntrospect: b.introspect, isFirstParty: b.first_party,
             refreshTokenGraceSeconds: b.refresh_token_grace_seconds, refreshTokenIdleSeconds: b.refresh_token_idle_seconds,
             refreshTokenAbsoluteSeconds: b.refresh_token_absolute_seconds, tokenRateLimitPerSecond: b.token_rate_limit_per_second,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_METHODS, GRANT_TYPES } from '../clients/client-service.ts';
+import { APPLICATION_TYPES, AUTH_METHODS, GRANT_TYPES } from '../clients/client-service.ts';
 
 // Request bodies and queries of the admin API, in snake_case like the rest of the wire.
 const seconds = z.number().int().nonnegative();
@@ -7,6 +7,11 @@ const seconds = z.number().int().nonnegative();
 export const createClientBody = z.strictObject({
   name: z.string().min(1).max(200),
   redirect_uris: z.array(z.string().max(2000)).max(50).optional(),
+  post_logout_redirect_uris: z.array(z.string().max(2000)).max(50).optional(),
+  application_type: z.enum(APPLICATION_TYPES).optional(),
+  // private_key_jwt: the client's public keys, at a URL or inline; checked by the client service.
+  jwks_uri: z.string().max(2000).optional(),
+  jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(20) }).optional(),
   grant_types: z.array(z.enum(GRANT_TYPES)).max(3).optional(),
   scope: z.string().max(2000).optional(),
   resources: z.array(z.string().max(2000)).max(50).optional(),

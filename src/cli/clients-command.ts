@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
@@ -19,6 +20,10 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
         options: {
           name: { type: 'string' },
           'redirect-uri': { type: 'string', multiple: true },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          'application-type': { type: 'string' },
+          'jwks-uri': { type: 'string' },
+          jwks: { type: 'string' },
           'grant-type': { type: 'string', multiple: true },
           scope: { type: 'string' },
           resource: { type: 'string', multiple: true },
@@ -40,9 +45,14 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
       const rate = values['token-rate-limit'];
       if (rate !== undefined && !/^\d+(\.\d+)?$/.test(rate)) throw new UsageError('--token-rate-limit must be a number of requests per second');
       if (!values.name) throw new UsageError('--name is required');
+      if (values.jwks !== undefined && values['jwks-uri'] !== undefined) throw new UsageError('give --jwks-uri or --jwks, not both');
       const { client, clientSecret } = await clients.registerClient({
         name: values.name,
         redirectUris: values['redirect-uri'],
+        postLogoutRedirectUris: values['post-logout-redirect-uri'],
+        applicationType: values['application-type'],
+        jwksUri: values['jwks-uri'],
+        jwks: values.jwks === undefined ? undefined : await readJwksFile(values.jwks),
         grantTypes: values['grant-type'],
         scope: values.scope,
         resources: values.resource,
@@ -57,7 +67,9 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
       return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
         [
           `client_id:     ${client.client_id}`,
-          ...(clientSecret ? [`client_secret: ${clientSecret}`, '(shown once: it is stored only as a hash)'] : ['public client (no secret)']),
+          ...(clientSecret
+            ? [`client_secret: ${clientSecret}`, '(shown once: it is stored only as a hash)']
+            : [client.token_endpoint_auth_method === 'private_key_jwt' ? 'private_key_jwt client (no secret: it signs with its own key)' : 'public client (no secret)']),
         ].join('\n'),
       );
     }
@@ -88,5 +100,20 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
     }
     default:
       throw new UsageError('usage: gatehouse clients create|list|show|delete|rotate-secret');
+  }
+}
+
+/** `--jwks FILE`: a JWK Set of the client's public keys, as JSON. */
+async function readJwksFile(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--jwks: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--jwks: ${path} is not JSON (expected a JWK Set: {"keys": [...]})`);
   }
 }

@@ -21,8 +21,9 @@ const USAGE = `usage: gatehouse <command> [--json]
   resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] [--rbac] [--token-claim NAME]... | resources list
   resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims]
   roles create --resource API --name N [--scope "a b"] | roles list --resource API | roles delete --resource API --name N [--revoke-tokens]
-  clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
-                 [--token-endpoint-auth-method M] [--introspect] [--first-party]
+  clients create --name NAME [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--grant-type T]...
+                 [--scope "..."] [--resource URI]... [--token-endpoint-auth-method M] [--application-type web|native]
+                 [--jwks-uri URI | --jwks FILE] [--introspect] [--first-party]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E

@@ -5,16 +5,29 @@ import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
+import { clientKeys } from './client-keys.ts';
 import type { ClientMetadata, ClientRepository, StoredClient } from './client-repository.ts';
 import { generateClientSecret, hashClientSecret } from './client-secret.ts';
+import { checkPostLogoutRedirectUris } from './post-logout-redirect-uris.ts';
 import { isStandardScope } from './standard-scopes.ts';
 
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const;
+/** Methods that authenticate with a server-generated secret (the others have none to rotate). */
+const SECRET_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post'];
+/** OIDC Dynamic Client Registration §2: `native` apps run on the user's device (RFC 8252). */
+export const APPLICATION_TYPES = ['web', 'native'] as const;
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
 
 export type RegisterClientInput = {
   name: string;
   redirectUris?: string[];
+  /** Where RP-initiated logout may return the user (exact match). */
+  postLogoutRedirectUris?: string[];
+  /** `native` (RFC 8252): a public native client's loopback redirect URIs match any port. Default `web`. */
+  applicationType?: string;
+  /** private_key_jwt: the client's public keys, at a URL or inline (a JWK Set). Such a client gets no secret. */
+  jwksUri?: string;
+  jwks?: unknown;
   grantTypes?: string[];
   scope?: string;
   resources?: string[];
@@ -78,9 +91,18 @@ export function createClientService(deps: ClientServiceDeps) {
     if (unsafe !== undefined) {
       throw new AppError('invalid_client', `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`);
     }
-    const authMethod = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
+    const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris);
+    const keys = clientKeys(input);
+    // Keys given: the client signs its assertions (RFC 7523), the BCP for a service with no shared secret.
+    const authMethod = input.tokenEndpointAuthMethod ?? (keys ? 'private_key_jwt' : 'client_secret_basic');
     if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
       throw new AppError('invalid_client', `token endpoint auth method must be one of ${AUTH_METHODS.join(', ')}`);
+    }
+    if (authMethod === 'private_key_jwt' && !keys) throw new AppError('invalid_client', 'private_key_jwt needs the client\'s public keys: --jwks-uri or --jwks');
+    if (authMethod !== 'private_key_jwt' && keys) throw new AppError('invalid_client', 'jwks and jwks_uri are for private_key_jwt clients only');
+    const applicationType = input.applicationType ?? 'web';
+    if (!(APPLICATION_TYPES as readonly string[]).includes(applicationType)) {
+      throw new AppError('invalid_client', `application type must be one of ${APPLICATION_TYPES.join(', ')}`);
     }
     const grantTypes = [
       ...new Set(input.grantTypes?.length ? input.grantTypes : redirectUris.length ? ['authorization_code', 'refresh_token'] : ['client_credentials']),
@@ -111,9 +133,12 @@ export function createClientService(deps: ClientServiceDeps) {
       client_id: randomBytes(16).toString('hex'),
       client_name: name,
       redirect_uris: redirectUris,
+      ...(postLogoutRedirectUris.length ? { post_logout_redirect_uris: postLogoutRedirectUris } : {}),
+      ...(applicationType === 'native' ? { application_type: 'native' } : {}),
       grant_types: grantTypes,
       response_types: usesCode ? ['code'] : [], // notes §6: no redirect URIs → no response types
       token_endpoint_auth_method: authMethod,
+      ...keys,
       // Omitted scope = every standard scope; API scopes are capped separately below (notes §8).
       ...(standard.length ? { scope: standard.join(' ') } : {}),
       allowed_resources: resources,
@@ -129,8 +154,8 @@ export function createClientService(deps: ClientServiceDeps) {
     /** Registers a client; the plaintext secret is returned here once and never stored. */
     async registerClient(input: RegisterClientInput, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret?: string }> {
       const metadata = await buildMetadata(input);
-      const isConfidential = metadata.token_endpoint_auth_method !== 'none';
-      const clientSecret = isConfidential ? generateClientSecret() : undefined;
+      // Public clients and private_key_jwt clients hold no secret of ours.
+      const clientSecret = SECRET_METHODS.includes(String(metadata.token_endpoint_auth_method)) ? generateClientSecret() : undefined;
       const stored = clientSecret ? { ...metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) } : metadata;
       await deps.validateMetadata(stored);
       await deps.repository.insert(stored);
@@ -142,8 +167,8 @@ export function createClientService(deps: ClientServiceDeps) {
     async rotateClientSecret(clientId: string, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret: string }> {
       const existing = await deps.repository.findById(clientId);
       if (!existing) throw new AppError('not_found', `no client ${clientId}`, 404);
-      if (existing.metadata.token_endpoint_auth_method === 'none') {
-        throw new AppError('invalid_client', 'a public client has no secret');
+      if (!SECRET_METHODS.includes(String(existing.metadata.token_endpoint_auth_method))) {
+        throw new AppError('invalid_client', `a ${existing.metadata.token_endpoint_auth_method === 'none' ? 'public' : 'private_key_jwt'} client has no secret`);
       }
       const clientSecret = generateClientSecret();
       await deps.repository.updateMetadata({ ...existing.metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) });

@@ -13,6 +13,8 @@ export type DerivedSecrets = Readonly<{
   upstreamSealingKey: Buffer;
   /** AES-256-GCM key for the account pages' sealed cookies (a sign-in waiting for a verified address). */
   accountSealingKey: Buffer;
+  /** HMAC key for the CSRF tokens of the sign-in, sign-up and consent forms. */
+  formTokenKey: Buffer;
 }>;
 
 // One master secret, independent subkeys per purpose (RFC 5869 HKDF with distinct `info`),
@@ -29,5 +31,6 @@ export function deriveSecrets(secret: string): DerivedSecrets {
     dpopNonceSecret: derive(secret, 'dpop-nonce'),
     upstreamSealingKey: derive(secret, 'upstream-sealing'),
     accountSealingKey: derive(secret, 'account-sealing'),
+    formTokenKey: derive(secret, 'interaction-form-tokens'),
   });
 }

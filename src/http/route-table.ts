@@ -5,6 +5,7 @@ import { accountLinkRoutes, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH } from '../ac
 import { adminApi } from '../admin/admin-api.ts';
 import type { Core } from '../core.ts';
 import { signInObserver } from '../interactions/sign-in-observer.ts';
+import { createFormTokens } from '../interactions/form-tokens.ts';
 import { interactionRoutes } from '../interactions/interaction-routes.ts';
 import { createPendingVerification } from '../interactions/pending-verification.ts';
 import { upstreamCallback } from '../interactions/upstream-callback.ts';
@@ -64,6 +65,7 @@ export function createRouteTable(core: Core) {
   });
   const limitAuthorizationRequests = authorizationRateLimit({ store: s.shortLived, perMinute: config.authorizationRateLimitPerMinute, authorizationPath: '/auth', parPath: '/request' });
   const throttle = createSignInThrottle(config.loginThrottle, s.shortLived);
+  const formTokens = createFormTokens(core.secrets.formTokenKey); // CSRF tokens of the sign-in pages' forms
   // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
   const upstream = {
     upstreams: s.upstreams,
@@ -113,6 +115,7 @@ export function createRouteTable(core: Core) {
           '/interaction/': interactionRoutes(provider, {
             accounts: s.accounts,
             consents: s.consents,
+            formTokens,
             effectiveScopes: s.roles.effectiveScopes,
             isSignupEnabled: config.isSignupEnabled,
             listUpstreams,

@@ -167,6 +167,9 @@ export const en = {
     serverErrorMessage: 'Something went wrong on our side.',
     notFoundTitle: 'Page not found',
     notFoundMessage: 'There is nothing at this address.',
+    formRefusedTitle: 'Form not accepted',
+    formRefusedMessage: 'For your safety, this form is accepted only from the page we showed you. Go back to the sign-in page and try again.',
+    formRefusedLink: 'Back to the sign-in page',
   },
 };
 

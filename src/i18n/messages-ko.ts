@@ -162,5 +162,8 @@ export const ko: Messages = {
     serverErrorMessage: '서버에 문제가 발생했습니다.',
     notFoundTitle: '페이지를 찾을 수 없습니다',
     notFoundMessage: '이 주소에는 아무것도 없습니다.',
+    formRefusedTitle: '양식을 받을 수 없습니다',
+    formRefusedMessage: '안전을 위해 이 양식은 저희가 보여 드린 페이지에서 보낸 경우에만 받습니다. 로그인 페이지로 돌아가 다시 시도하세요.',
+    formRefusedLink: '로그인 페이지로 돌아가기',
   },
 };

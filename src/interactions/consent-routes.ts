@@ -33,6 +33,7 @@ export async function renderConsent(ctx: Context, ic: InteractionContext, accoun
   const page = consentPage({
     ui,
     uid: details.uid,
+    csrf: ic.formToken(details),
     clientName: await ic.clientName(details),
     accountEmail: account?.email ?? '',
     scopes: describeScopes(ui.t, oidcScopes, resourceScopes),

@@ -1,13 +1,16 @@
 import type { Context, Middleware } from 'koa';
 import { errors, type Provider } from 'oidc-provider';
-import { readForm } from '../http/read-form.ts';
+import { errorPage } from '../../views/error.ts';
+import { field, readForm } from '../http/read-form.ts';
 import { pageUi } from '../http/page-ui.ts';
+import { renderPage } from '../http/render-page.ts';
+import type { FormTokens } from './form-tokens.ts';
 
 export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 export type InteractionResult = Parameters<Provider['interactionResult']>[2];
 
 /** What every interaction step shares: loading the interaction, naming its client, finishing it. */
-export function createInteractionContext(provider: Provider) {
+export function createInteractionContext(provider: Provider, formTokens: FormTokens) {
   const load = async (ctx: Context): Promise<Details> => {
     ctx.state.route = 'interaction';
     const details = await provider.interactionDetails(ctx.req, ctx.res);
@@ -20,13 +23,22 @@ export function createInteractionContext(provider: Provider) {
 
     /**
      * Route middleware: the interaction in ctx.state.interaction and, for a POST, the form in
-     * ctx.state.form. It runs before any guard (a throttle reads the email from the form).
+     * ctx.state.form, once its CSRF token proved it came from our page. It runs before any guard
+     * (a throttle reads the email from the form), so a forged post counts as no attempt at all.
      */
     withInteraction: (async (ctx, next) => {
-      ctx.state.interaction = await load(ctx);
-      if (ctx.method === 'POST') ctx.state.form = await readForm(ctx);
+      const details = await load(ctx);
+      ctx.state.interaction = details;
+      if (ctx.method === 'POST') {
+        const form = await readForm(ctx);
+        if (!formTokens.isValid(details.uid, field(form, 'csrf'))) return refuseForm(ctx, details);
+        ctx.state.form = form;
+      }
       return next();
     }) as Middleware,
+
+    /** The CSRF token every form of this interaction carries. */
+    formToken: (details: Details) => formTokens.tokenFor(details.uid),
 
     async clientName(details: Details): Promise<string> {
       const client = await provider.Client.find(String(details.params.client_id));
@@ -57,3 +69,10 @@ export function createInteractionContext(provider: Provider) {
 }
 
 export type InteractionContext = ReturnType<typeof createInteractionContext>;
+
+/** 403: a post that did not come from our own page (another site's form, a stale copy). */
+function refuseForm(ctx: Context, details: Details): void {
+  const ui = pageUi(ctx, { path: `/interaction/${details.uid}` });
+  const link = { href: `/interaction/${details.uid}`, text: ui.t.errors.formRefusedLink };
+  renderPage(ctx, errorPage({ ui, title: ui.t.errors.formRefusedTitle, message: ui.t.errors.formRefusedMessage, code: 'invalid_form', link }), 403);
+}

@@ -11,6 +11,7 @@ import { pageUi } from '../http/page-ui.ts';
 import { renderPage } from '../http/render-page.ts';
 import { confirmHandler, renderConsent, type EffectiveScopes } from './consent-routes.ts';
 import { forgotPasswordRoutes } from './forgot-password-routes.ts';
+import type { FormTokens } from './form-tokens.ts';
 import { createInteractionContext, type Details } from './interaction-context.ts';
 import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
 import type { PendingVerification } from './pending-verification.ts';
@@ -23,6 +24,8 @@ import { verifyEmailRoutes } from './verify-email-routes.ts';
 export type InteractionDeps = LoginDeps & {
   accounts: AccountService;
   consents: ConsentService;
+  /** CSRF tokens for every form the interaction pages render. */
+  formTokens: FormTokens;
   /** Run before the login and sign-up handlers, after the form is read (e.g. a throttle). */
   guards?: { login?: Middleware[]; signup?: Middleware[] };
   /** Consents granted go to the audit trail. */
@@ -40,11 +43,12 @@ export type InteractionDeps = LoginDeps & {
 /**
  * The pages oidc-provider sends the browser to when it needs a sign-in or a consent (notes §12).
  * Every page and form lives under /interaction/:uid, the path of the interaction cookie; that
- * SameSite cookie also binds each form post to the browser that started the flow.
+ * SameSite cookie binds each form post to the browser that started the flow, and each form's
+ * CSRF token (form-tokens.ts) to the page we rendered.
  */
 export function interactionRoutes(provider: Provider, deps: InteractionDeps): Middleware {
   const router = new Router({ prefix: '/interaction/:uid' });
-  const ic = createInteractionContext(provider);
+  const ic = createInteractionContext(provider, deps.formTokens);
 
   router.get('/', ic.withInteraction, async (ctx) => {
     const details = ctx.state.interaction as Details;

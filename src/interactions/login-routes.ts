@@ -30,6 +30,7 @@ export async function renderLogin(
   const page = loginPage({
     ui: ic.ui(ctx, details),
     uid: details.uid,
+    csrf: ic.formToken(details),
     clientName: await ic.clientName(details),
     email: extra.email,
     error: extra.error,

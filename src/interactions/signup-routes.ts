@@ -47,7 +47,7 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
 
   const render = async (ctx: Context, details: Details, error?: { field: SignupField; message: string }, values?: { name: string; email: string }) => {
     const ui = ic.ui(ctx, details, '/signup');
-    const page = signupPage({ ui, uid: details.uid, clientName: await ic.clientName(details), values, error });
+    const page = signupPage({ ui, uid: details.uid, csrf: ic.formToken(details), clientName: await ic.clientName(details), values, error });
     renderPage(ctx, page, error ? 400 : 200);
   };
 

@@ -7,7 +7,9 @@ import { verifyClientSecret } from '../clients/client-secret.ts';
 import type { TrustProxy } from '../config/load-config.ts';
 import { trustedProxy } from '../http/trusted-proxy.ts';
 import { assertRegisteredSecretMethod } from './client-auth-method.ts';
+import { isRedirectUriAllowed, type RedirectingClient } from '../clients/loopback-redirect.ts';
 import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
+import { markCookiesSecure, sessionCookiePolicy } from './session-cookies.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {
   issuer: string;
@@ -41,12 +43,26 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   // Honour X-Forwarded-* only from trusted proxies (notes §2): Koa reads them once proxy is on,
   // so trustedProxy, first of all our middleware, leaves only what those proxies wrote.
   provider.proxy = inputs.trustProxy !== undefined;
+  if (sessionCookiePolicy(inputs.issuer).isSecureContext) markCookiesSecure(provider);
   // Stored secrets are keyed hashes; compare in constant time (notes §7). Only with the
   // registered method: Basic and form-posted secrets are not interchangeable.
   provider.Client.prototype.compareClientSecret = function compare(this: { clientSecret?: string; clientAuthMethod?: string }, presented: string) {
     assertRegisteredSecretMethod(Provider.ctx, this.clientAuthMethod);
     return verifyClientSecret(presented, this.clientSecret, inputs.clientSecretPepper);
   };
+  // Exact redirect-URI matching, with RFC 8252 §7.3's any-port loopback for public native clients
+  // only (oidc-provider's own rule gives it to every native client, and to "localhost").
+  type Redirecting = RedirectingClient & { redirectUris: string[]; postLogoutRedirectUris?: string[] };
+  provider.Client.prototype.redirectUriAllowed = function allowed(this: Redirecting, value: string) {
+    return isRedirectUriAllowed(value, this.redirectUris, this);
+  };
+  provider.Client.prototype.postLogoutRedirectUriAllowed = function allowed(this: Redirecting, value: string) {
+    return isRedirectUriAllowed(value, this.postLogoutRedirectUris ?? [], this);
+  };
+  // Every ID token carries sid (OIDC Front-/Back-Channel Logout §3 / §2.1): relying parties match
+  // logout requests and logout tokens to their sessions by it. oidc-provider adds it only for
+  // back-channel clients that ask; discovery lists it regardless.
+  provider.Client.prototype.includeSid = () => true;
   cacheClientInstances(provider);
   const jwks = publicJwks(inputs.signingKeys);
   if (inputs.trustProxy) provider.use(trustedProxy(inputs.trustProxy));

@@ -3,9 +3,12 @@ import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
 import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
 import { authorizationParameterCaps } from './authorization-parameter-caps.ts';
+import { outboundFetch } from './outbound-fetch.ts';
+import { sessionCookiePolicy } from './session-cookies.ts';
 import type { createResourceIndicators } from './resources.ts';
 
 export type ProviderConfigurationInputs = {
+  issuer: string;
   /** Private JWKs, the active key first; others marked key_ops ['verify'] (notes §11). */
   signingKeys: JWK[];
   cookieKeys: string[];
@@ -49,19 +52,31 @@ export const SIGNED_IN_INTERACTION_TTL_SECONDS = 3600;
 
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
+  const cookies = sessionCookiePolicy(o.issuer);
   return {
     adapter: o.adapter as unknown as Configuration['adapter'],
     clients: [], // every client comes from the Client adapter (Postgres)
     jwks: { keys: o.signingKeys },
-    cookies: { keys: o.cookieKeys },
+    // SameSite=None; Secure session cookie, so that POST /auth from another site sees the session.
+    cookies: { keys: o.cookieKeys, long: cookies.long, short: cookies.short },
+    // OIDC Core §3.1.2.1: GET and POST at /auth; RP-Initiated Logout §2: at /session/end too.
+    enableHttpPostMethods: cookies.enableHttpPostMethods,
     findAccount: o.findAccount,
     // RFC 9700 §2.1.2: code flow only; no implicit, no hybrid.
     responseTypes: ['code'],
     // RFC 9700 §2.1.1: PKCE for every client, confidential ones too (S256 is the only method in v9).
     pkce: { required: () => true },
     scopes: [...STANDARD_SCOPES],
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+    // auth_time with openid: every ID token says when the user signed in (OIDC Core §2), asked
+    // for or not. sid is added by build-provider.ts (includeSid).
+    claims: { openid: ['sub', 'auth_time'], email: ['email', 'email_verified'], profile: ['name'] },
+    // OIDC Core §5.4: granted scope claims go in the ID token too, not only in userinfo; relying
+    // parties that read only the ID token (Auth.js) otherwise get a user with no name or email.
+    conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
+    // private_key_jwt clients' jwks_uri: fetched with oidc-provider's SSRF guard, a 2.5 s timeout and a size cap.
+    fetch: outboundFetch(o.issuer),
+    fetchResponseBodyLimits: { jwks_uri: 64 * 1024 },
     enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
     extraClientMetadata: {
       properties: [

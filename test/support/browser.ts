@@ -30,6 +30,42 @@ export async function startCallbackServer() {
 }
 
 /**
+ * Another site, for cross-site tests: served on 127.0.0.1 but visited as http://localhost:<port>,
+ * a different site from Gatehouse's http://127.0.0.1 for the browser's SameSite rules. It plays
+ * an application (its /callback and /signed-out record what arrives) and an attacker: /post
+ * renders a form that submits itself, with script, to any URL (`postPage`).
+ */
+export async function startOtherSite() {
+  const received: URL[] = [];
+  const escape = (v: string) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url!, `http://${req.headers.host}`);
+    if (url.pathname === '/post') {
+      const fields = [...url.searchParams].filter(([name]) => name !== 'to');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(`<!doctype html><title>another site</title><form id="f" method="post" action="${escape(url.searchParams.get('to')!)}">${fields
+        .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`).join('')}</form><script>document.getElementById('f').submit()</script>`);
+      return;
+    }
+    received.push(url);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': "default-src 'none'" });
+    res.end('<!doctype html><title>application</title><p>Back at the application.</p>');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    callbackUrl: `${origin}/callback`,
+    signedOutUrl: `${origin}/signed-out`,
+    received,
+    /** A page of this site that posts `fields` to `to` as soon as it loads. */
+    postPage: (to: string, fields: Record<string, string>) => `${origin}/post?${new URLSearchParams({ to, ...fields })}`,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+/**
  * Everything the browser complains about on our pages: console errors (CSP violations are
  * reported there), uncaught page errors, and documents served without the strict CSP.
  */

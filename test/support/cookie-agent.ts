@@ -1,8 +1,11 @@
+import { createFormTokens } from './form-tokens.ts';
+
 /**
  * A user agent that keeps cookies per host and path, as a browser does, for flows that cross
  * origins (Gatehouse on 127.0.0.1, an upstream on 127.0.0.2). Redirects are followed by hand.
  */
 export function createCookieAgent() {
+  const formTokens = createFormTokens();
   type Cookie = { host: string; path: string; name: string; value: string };
   const jar = new Map<string, Cookie>();
 
@@ -33,6 +36,7 @@ export function createCookieAgent() {
     if (cookie) headers.set('cookie', cookie);
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     store(url, res);
+    await formTokens.learn(res);
     return res;
   };
 
@@ -44,7 +48,7 @@ export function createCookieAgent() {
       request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-        body: new URLSearchParams(fields).toString(),
+        body: new URLSearchParams(formTokens.fill(url, fields)).toString(),
       }),
     /** Follows redirects from a response until a page, or a URL `stop` says to stop at. */
     async follow(res: Response, from: string, stop: (url: URL) => boolean = () => false): Promise<{ res: Response; url: URL }> {

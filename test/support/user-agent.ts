@@ -1,3 +1,5 @@
+import { createFormTokens } from './form-tokens.ts';
+
 /**
  * A cookie-keeping HTTP user agent for driving the sign-in pages without a browser: follows
  * redirects by hand so tests can stop at the client's redirect_uri. (Page rendering itself is
@@ -5,6 +7,7 @@
  */
 export function createUserAgent() {
   const jar = new Map<string, string>();
+  const formTokens = createFormTokens();
 
   const store = (res: Response) => {
     for (const header of res.headers.getSetCookie()) {
@@ -23,18 +26,21 @@ export function createUserAgent() {
     if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await fetch(url, { ...init, headers, redirect: 'manual' });
     store(res);
+    await formTokens.learn(res);
     return res;
   };
 
   return {
     jar,
     request,
+    /** The fields a browser would post from the page's form: these plus its CSRF token. */
+    formFields: formTokens.fill,
     get: (url: string) => request(url, { headers: { accept: 'text/html' } }),
     postForm: (url: string, fields: Record<string, string>) =>
       request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
-        body: new URLSearchParams(fields).toString(),
+        body: new URLSearchParams(formTokens.fill(url, fields)).toString(),
       }),
   };
 }
