@@ -160,7 +160,8 @@ describe('Host header', () => {
     expect(res.status).toBe(200);
     expect(res.text).toContain(`action="${interaction.pathname}/login"`);
 
-    res = await ua.send('POST', `${interaction.pathname}/login`, new URLSearchParams(user).toString());
+    const csrf = /name="csrf" value="([^"]+)"/.exec(res.text)![1]!; // the form's own CSRF token, as a browser posts it
+    res = await ua.send('POST', `${interaction.pathname}/login`, new URLSearchParams({ ...user, csrf }).toString());
     expect(res.status).toBe(303);
     // Back to the authorization endpoint: oidc-provider's resume URL, absolute.
     expect(res.headers.location).toMatch(new RegExp(`^${target.issuer}/auth/`));
@@ -170,7 +171,9 @@ describe('Host header', () => {
       const next = new URL(res.headers.location as string, target.issuer);
       expect(next.origin).toBe(target.issuer);
       res = await ua.send('GET', next.href);
-      if (res.status === 200 && res.text.includes('/confirm"')) res = await ua.send('POST', `${next.pathname}/confirm`, '');
+      if (res.status === 200 && res.text.includes('/confirm"')) {
+        res = await ua.send('POST', `${next.pathname}/confirm`, new URLSearchParams({ csrf: /name="csrf" value="([^"]+)"/.exec(res.text)![1]! }).toString());
+      }
     }
     expect(String(res.headers.location)).toMatch(new RegExp(`^${REDIRECT_URI}\\?code=`));
     for (const answer of ua.seen) expect(answer).not.toContain(EVIL);
