@@ -43,7 +43,7 @@ describe('password reset', { timeout: 120_000 }, () => {
     const res = await ua.request(`${interaction}/forgot-password`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html', ...(ip ? { 'x-forwarded-for': ip } : {}) },
-      body: new URLSearchParams({ email }).toString(),
+      body: new URLSearchParams(ua.formFields(`${interaction}/forgot-password`, { email })).toString(), // with the form's CSRF token
     });
     const ms = performance.now() - started;
     return { res, ms, body: await res.text(), interaction };

@@ -22,7 +22,7 @@ export type ForgotPasswordRouteDeps = { passwordReset: PasswordReset; throttle?:
 export function forgotPasswordRoutes(router: Router, ic: InteractionContext, deps: ForgotPasswordRouteDeps): void {
   const render = (ctx: Context, details: Details, extra: { email?: string; error?: string; status?: number } = {}) => {
     const ui = ic.ui(ctx, details, '/forgot-password');
-    renderPage(ctx, forgotPasswordPage({ ui, uid: details.uid, email: extra.email, error: extra.error }), extra.status);
+    renderPage(ctx, forgotPasswordPage({ ui, uid: details.uid, csrf: ic.formToken(details), email: extra.email, error: extra.error }), extra.status);
   };
 
   router.get('/forgot-password', ic.withInteraction, async (ctx) => {

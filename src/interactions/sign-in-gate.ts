@@ -39,7 +39,7 @@ export function createSignInGate(ic: InteractionContext, deps: SignInGateDeps) {
     const ui = ic.ui(ctx, details, '/verify-email');
     if (options.sendLink) await deps.verification.send(account, ui.locale);
     deps.pending.set(ctx, details.uid, account.id);
-    renderPage(ctx, verifyPendingPage({ ui, uid: details.uid, email: account.email }));
+    renderPage(ctx, verifyPendingPage({ ui, uid: details.uid, csrf: ic.formToken(details), email: account.email }));
     return 'unverified';
   };
 }

@@ -39,7 +39,7 @@ export function verifyEmailRoutes(router: Router, ic: InteractionContext, deps: 
   };
   const render = (ctx: Context, details: Details, email: string, extra: { notice?: string; error?: string; status?: number } = {}) => {
     const ui = ic.ui(ctx, details, '/verify-email');
-    renderPage(ctx, verifyPendingPage({ ui, uid: details.uid, email, notice: extra.notice, error: extra.error }), extra.status);
+    renderPage(ctx, verifyPendingPage({ ui, uid: details.uid, csrf: ic.formToken(details), email, notice: extra.notice, error: extra.error }), extra.status);
   };
 
   router.get('/verify-email', ic.withInteraction, async (ctx) => {
