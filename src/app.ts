@@ -75,6 +75,16 @@ import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.
 import { createSmtpTransport } from './mail/smtp-transport.ts';
 import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
 import { LOG_REDACT_PATHS } from './http/log-redaction.ts';
+import { createRegistrationTokens, type SelfRegistrationGrant } from './clients/registration-tokens.ts';
+import { deviceCodeGuard } from './http/device-code-guard.ts';
+import { createOutboundFetch, type OutboundFetchOptions } from './http/outbound-fetch.ts';
+import { createRegistrationGrants, registrationGuard } from './http/registration-guard.ts';
+import { resourceMetadataEndpoint } from './http/resource-metadata-endpoint.ts';
+import { createAccountSignIns } from './oidc/adapters/account-sign-ins.ts';
+import { createBackchannelLogout } from './oidc/backchannel-logout.ts';
+import { devicePages } from './oidc/device-pages.ts';
+import { createAttemptThrottle } from './throttle/attempt-throttle.ts';
+import type { ThrottlePolicy } from './throttle/throttle-policy.ts';
 
 export type GatehouseOptions = {
   logger?: Logger;
@@ -87,6 +97,11 @@ export type GatehouseOptions = {
   keyScheduleTickMs?: number;
   /** The CLI runs no schedule and serves no HTTP. */
   isCommand?: boolean;
+  /**
+   * Tests only (never from the environment): let the engine's fetches reach loopback addresses,
+   * plain http and a test CA (client ID metadata documents, back-channel logout receivers).
+   */
+  outboundFetch?: OutboundFetchOptions;
 };
 
 /**
@@ -173,12 +188,16 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   const revocations = redis
     ? createRedisRevocationList(redis, { maxTokenTtlSeconds })
     : createPostgresRevocationList(knex, { commitLagSeconds: db.isEmbedded ? 0 : 2 });
+  // Back-channel logout for sign-outs outside /session/end: sign out everywhere, and account
+  // deletion (its deleter calls backchannelLogout.prepare(accountId) before purging, send() after).
+  const backchannelLogout = createBackchannelLogout({ provider: () => provider!, signInsOf: createAccountSignIns({ knex, redis }), audit, logger });
   const signOutEverywhere = createSignOutEverywhere({
     accounts,
     purgeAccount: createAccountPurge({ knex, redis }),
     revocations,
     maxTokenTtlSeconds,
     audit,
+    backchannelLogout,
   });
   // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
   const upstreams = createUpstreamService({
@@ -230,6 +249,36 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
   });
   const signInThrottle = createSignInThrottle(config.loginThrottle, shortLived);
 
+  // Clients that register themselves (RFC 7591, metadata documents) and devices (RFC 8628).
+  const selfService = config.selfService;
+  const attempts = createAttemptThrottle({ store: shortLived });
+  const registrationTokens = createRegistrationTokens({
+    knex,
+    resources,
+    audit,
+    issue: (expiresIn) => new provider!.InitialAccessToken({ expiresIn }).save(),
+  });
+  const registrationGrants = createRegistrationGrants();
+  // The open policy: public clients of the listed APIs only. Registrations (and metadata document
+  // fetches, ten times as many) per address and hour.
+  const perHour = (n: number): ThrottlePolicy => ({ freeAttempts: n, blockAfter: n, blockSeconds: 3600, maxDelaySeconds: 0, windowSeconds: 3600 });
+  const openGrant = async (): Promise<SelfRegistrationGrant> => {
+    const apis = (await Promise.all(selfService.openApis.map((id) => resources.find(id)))).filter((a) => a !== undefined);
+    return { via: 'open', apis: apis.map((a) => a.identifier), apiScopes: apis.flatMap((a) => a.scopes), mayBeConfidential: false };
+  };
+  const outboundFetch = createOutboundFetch(options.outboundFetch);
+  const guardRegistration =
+    selfService.registration === 'off'
+      ? undefined
+      : registrationGuard({
+          mode: selfService.registration,
+          grants: registrationGrants,
+          openGrant,
+          tokenGrant: (token) => registrationTokens.grantFor(token),
+          throttle: attempts,
+          openPolicy: perHour(selfService.openRegistrationsPerHour),
+        });
+
   const build = async () =>
     buildProvider({
       issuer: config.issuer,
@@ -245,6 +294,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       loadExistingGrant: createLoadExistingGrant({ consents, signInGrants }),
       resourceIndicators: createResourceIndicators(resources),
       pages,
+      devicePages,
+      selfService,
+      registrationGrantFor: (ctx) => registrationGrants.get(ctx.req),
+      metadataDocumentGrant: { via: 'metadata_document', apis: selfService.openApis, apiScopes: undefined, mayBeConfidential: false },
+      allowMetadataDocumentFetch: async (ctx) =>
+        (await attempts.take([{ scope: 'metadata-document:ip', value: ctx.ip, policy: perHour(10 * selfService.openRegistrationsPerHour) }])).isAllowed,
+      fetch: outboundFetch,
       refreshTokens: config.refreshTokens,
       // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
       middleware: (p, publicJwks, accessTokenCheck = createOwnTokenCheck({ issuer: config.issuer, publicJwks, isRevoked: (t) => revocations.isRevoked(t), dpopReplay })) => [
@@ -268,6 +324,9 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
           '/metrics': metricsEndpoint(metrics, { token: config.metricsToken }),
           '/assets/': assets(),
           '/.well-known/oauth-authorization-server': discoveryAlias(),
+          '/resource-metadata': resourceMetadataEndpoint({ issuer: config.issuer, resources }),
+          ...(selfService.isDeviceFlowOn ? { '/device': deviceCodeGuard({ throttle: attempts }) } : {}),
+          ...(guardRegistration ? { '/reg': guardRegistration, '/reg/': guardRegistration } : {}),
           '/interaction/': interactionRoutes(p, {
             accounts,
             consents,
@@ -332,7 +391,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     knex,
     redis,
-    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens },
+    services: { accounts, consents, clients, resources, signingKeys, signOutEverywhere, revocations, audit, upstreams, mailer, accountEmails, oneTimeTokens, registrationTokens, backchannelLogout },
     get provider() {
       return provider!;
     },

@@ -10,6 +10,7 @@ import * as auditIndexes from '../../migrations/20261123000009_audit_indexes.ts'
 import * as accountEmailVerified from '../../migrations/20261204000101_account_email_verified.ts';
 import * as signInGrants from '../../migrations/20261204000102_sign_in_grants.ts';
 import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.ts';
+import * as registrationTokens from '../../migrations/20261204010301_registration_tokens.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204000101_account_email_verified': accountEmailVerified,
   '20261204000102_sign_in_grants': signInGrants,
   '20261204000801_one_time_tokens': oneTimeTokens,
+  '20261204010301_registration_tokens': registrationTokens,
 };
 
 const source: Knex.MigrationSource<string> = {

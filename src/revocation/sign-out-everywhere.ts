@@ -14,6 +14,8 @@ export function createSignOutEverywhere(deps: {
   revocations: RevocationList;
   maxTokenTtlSeconds: () => Promise<number>;
   audit: AuditLog;
+  /** Tells clients with a back-channel logout URI (read before the purge, sent after it). */
+  backchannelLogout?: { prepare(accountId: string): Promise<{ send(): Promise<{ sent: number; failed: number }> }> };
 }) {
   return async (email: string): Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }> => {
     const account = await deps.accounts.findByEmail(email);
@@ -21,8 +23,10 @@ export function createSignOutEverywhere(deps: {
     const now = Math.floor(Date.now() / 1000);
     // The cut-off first: from this moment on, nothing issued before it is accepted anywhere.
     await deps.revocations.record({ type: 'subject', sub: account.id, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+    const logout = await deps.backchannelLogout?.prepare(account.id);
     const { deleted } = await deps.purgeAccount(account.id);
-    await deps.audit.record({ type: 'user.signed_out_everywhere', accountId: account.id, details: { deleted } });
+    const notified = await logout?.send();
+    await deps.audit.record({ type: 'user.signed_out_everywhere', accountId: account.id, details: { deleted, ...(notified ? { backchannel_logout: notified } : {}) } });
     return { accountId: account.id, deleted, tokensIssuedBefore: now };
   };
 }

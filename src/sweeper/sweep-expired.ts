@@ -17,6 +17,7 @@ function targets(options: SweepOptions): { table: string; where: string; binding
     expired('short_lived_entries'),
     expired('revocations'),
     expired('one_time_tokens'), // single-use links past their lifetime (refused already, kept only until now)
+    expired('registration_tokens'), // what expired initial access tokens granted
     ...(options.auditRetentionDays
       ? [{ table: 'audit_events', where: "occurred_at <= now() - make_interval(days => ?)", bindings: [options.auditRetentionDays] }]
       : []),
