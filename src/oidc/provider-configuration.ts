@@ -163,6 +163,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       AuthorizationCode: 60,
+      DeviceCode: 600, // RFC 8628 §3.2 expires_in: ten minutes to enter the code and sign in
       IdToken: ID_TOKEN_TTL_SECONDS,
       Interaction: 3600,
       Session: SESSION_TTL_SECONDS,
