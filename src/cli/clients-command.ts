@@ -29,6 +29,7 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
           'refresh-token-idle': { type: 'string' },
           'refresh-token-absolute': { type: 'string' },
           'token-rate-limit': { type: 'string' },
+          'backchannel-logout-uri': { type: 'string' },
         },
       });
       const seconds = (flag: 'refresh-token-grace' | 'refresh-token-idle' | 'refresh-token-absolute') => {
@@ -53,6 +54,7 @@ export async function clientsCommand({ args, json, gatehouse }: CommandContext):
         refreshTokenIdleSeconds: seconds('refresh-token-idle'),
         refreshTokenAbsoluteSeconds: seconds('refresh-token-absolute'),
         tokenRateLimitPerSecond: rate === undefined ? undefined : Number(rate),
+        backchannelLogoutUri: values['backchannel-logout-uri'],
       });
       return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
         [

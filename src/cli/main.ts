@@ -10,6 +10,7 @@ import { auditCommand } from './audit-command.ts';
 import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
+import { registrationTokensCommand } from './registration-tokens-command.ts';
 import { resourcesCommand } from './resources-command.ts';
 import { upstreamsCommand } from './upstreams-command.ts';
 import { usersCommand } from './users-command.ts';
@@ -20,12 +21,14 @@ const USAGE = `usage: gatehouse <command> [--json]
   clients create --name NAME [--redirect-uri URI]... [--grant-type T]... [--scope "..."] [--resource URI]...
                  [--token-endpoint-auth-method M] [--introspect] [--first-party]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
+                 [--backchannel-logout-uri URI]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
   keys list | keys rotate | keys revoke KID
   audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
-  upstreams list | upstreams remove ID`;
+  upstreams list | upstreams remove ID
+  registration-tokens create [--resource URI]... [--scope "..."] [--expires-in SECONDS] [--public-only] [--note TEXT]`;
 
 export type CommandContext = { args: string[]; json: boolean; gatehouse: Gatehouse };
 
@@ -36,6 +39,7 @@ const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   keys: keysCommand,
   audit: auditCommand,
   upstreams: upstreamsCommand,
+  'registration-tokens': registrationTokensCommand,
 };
 
 async function main(argv: string[]): Promise<void> {
