@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { errors, type Provider } from 'oidc-provider';
+import { LRUCache } from 'lru-cache';
 import pino, { type Logger } from 'pino';
 import { adminApi, adminApiResource } from './admin/admin-api.ts';
 import { createAccountRepository } from './accounts/account-repository.ts';
@@ -267,6 +268,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     return { via: 'open', apis: apis.map((a) => a.identifier), apiScopes: apis.flatMap((a) => a.scopes), mayBeConfidential: false };
   };
   const outboundFetch = createOutboundFetch(options.outboundFetch);
+  const anchored = new LRUCache<string, true>({ max: 10_000 }); // metadata document clients with their row (per process)
   const guardRegistration =
     selfService.registration === 'off'
       ? undefined
@@ -300,6 +302,13 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       metadataDocumentGrant: { via: 'metadata_document', apis: selfService.openApis, apiScopes: undefined, mayBeConfidential: false },
       allowMetadataDocumentFetch: async (ctx) =>
         (await attempts.take([{ scope: 'metadata-document:ip', value: ctx.ip, policy: perHour(10 * selfService.openRegistrationsPerHour) }])).isAllowed,
+      allowMetadataDocumentClient: async (_ctx, client) => {
+        if (!anchored.has(client.clientId)) {
+          await clients.anchorMetadataDocumentClient(client.clientId, client.clientName);
+          anchored.set(client.clientId, true);
+        }
+        return true;
+      },
       fetch: outboundFetch,
       refreshTokens: config.refreshTokens,
       // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.

@@ -184,6 +184,27 @@ export function createClientService(deps: ClientServiceDeps) {
     findMetadata: (clientId: string) => cache.get(clientId),
 
     saveSelfRegisteredClient: (metadata: ClientMetadata, actor: Actor) => saveSelfRegisteredClient(deps, changed, audit, metadata, actor),
+    /**
+     * A client ID metadata document's client (its https URL is its id) gets a row of its own the
+     * first time it is used, without its metadata (that is fetched from the URL each time its
+     * cache runs out): so that operators see it (`clients list`, the admin API), can delete it
+     * (which revokes what it holds), and users' consents and grants with it have a client to
+     * belong to (and go with it). The Client adapter never serves this row as metadata.
+     */
+    async anchorMetadataDocumentClient(clientId: string, name: string | undefined): Promise<void> {
+      const inserted = await deps.repository.insertIfAbsent({
+        client_id: clientId,
+        ...(name ? { client_name: name.slice(0, 200) } : {}),
+        self_registered: 'metadata_document',
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+        token_endpoint_auth_method: 'none',
+      });
+      if (!inserted) return;
+      await changed(clientId);
+      await audit('client.created', clientId, { via: 'registration' }, { name, registration: 'metadata_document' });
+    },
     deleteSelfRegisteredClient: async (clientId: string, actor: Actor) => {
       const existing = await deps.repository.findById(clientId);
       if (!existing?.metadata.self_registered) throw new AppError('forbidden', 'only a dynamically registered client is deleted this way', 403);

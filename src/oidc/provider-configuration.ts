@@ -34,6 +34,8 @@ export type ProviderConfigurationInputs = {
   metadataDocumentGrant: SelfRegistrationGrant;
   /** Per-address limit on fetching metadata documents (each unknown URL costs a fetch). */
   allowMetadataDocumentFetch: (ctx: KoaContextWithOIDC, clientId: string) => Promise<boolean>;
+  /** Runs on every use of a metadata document client (its row is made on first use, client-service.ts). */
+  allowMetadataDocumentClient: (ctx: KoaContextWithOIDC, client: { clientId: string; clientName?: string }) => Promise<boolean>;
   /** Everything the engine fetches or posts at a client's URL goes through this (SSRF checks). */
   fetch: OutboundFetch;
 };
@@ -153,6 +155,8 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       clientIdMetadataDocument: {
         enabled: o.selfService.isClientIdMetadataDocumentOn,
         allowFetch: o.allowMetadataDocumentFetch,
+        allowClient: o.allowMetadataDocumentClient as NonNullable<NonNullable<Configuration['features']>['clientIdMetadataDocument']>['allowClient'],
+        ack: 'draft-02', // the draft oidc-provider 9.13 implements; a new draft is a breaking change to review
         cacheDuration: { min: 30, max: 86_400 },
       },
     },

@@ -29,7 +29,10 @@ export function createClientAdapter(clients: ClientService): Adapter {
   };
   return {
     async find(id) {
-      return isPlausibleId(id) ? ((await clients.findMetadata(id)) as AdapterPayload | undefined) : undefined;
+      const metadata = isPlausibleId(id) ? await clients.findMetadata(id) : undefined;
+      // A metadata document client's row only anchors it (client-service.ts): the engine fetches its metadata.
+      if (metadata?.self_registered === 'metadata_document') return undefined;
+      return metadata as AdapterPayload | undefined;
     },
     async upsert(id, payload) {
       await translated(() => clients.saveSelfRegisteredClient({ ...(payload as ClientMetadata), client_id: id }, actor()));
