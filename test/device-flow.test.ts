@@ -3,13 +3,20 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveDevice, xsrfOf } from './support/device-pages.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { testRedisUrl } from './support/test-env.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
 const user = { email: 'cli@example.test', password: 'correct horse battery staple' };
 
-describe('device authorization grant (RFC 8628)', () => {
-  const storage = newStorage();
+const backends = [
+  { name: 'device codes in Redis', useRedis: true, enabled: Boolean(testRedisUrl) },
+  { name: 'device codes in Postgres (no Redis)', useRedis: false, enabled: true },
+];
+
+for (const backend of backends)
+describe.runIf(backend.enabled)(`device authorization grant (RFC 8628), ${backend.name}`, () => {
+  const storage = newStorage({ useRedis: backend.useRedis });
   let gh: TestGatehouse;
   let config: oauth.Configuration;
 
