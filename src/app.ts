@@ -5,8 +5,6 @@ import { poolState } from './db/pool-state.ts';
 import { registerStateGauges } from './http/metrics.ts';
 import { createRouteTable } from './http/route-table.ts';
 import { buildProvider } from './oidc/build-provider.ts';
-import { createFindAccount } from './oidc/find-account.ts';
-import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { observeProvider } from './oidc/observe-provider.ts';
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { startSweeper } from './sweeper/start-sweeper.ts';
@@ -24,25 +22,22 @@ export type GatehouseOptions = Omit<CoreOptions, 'joinRunningServer'> & {
 export async function createGatehouse(config: Config, options: GatehouseOptions = {}) {
   const core = await createCore(config, options);
   const { logger, knex, redis, notices } = core;
-  const { accounts, consents, signInGrants, signingKeys, metrics, audit } = core.services;
+  const { signingKeys, metrics, audit } = core.services;
   const routes = createRouteTable(core);
 
   // The keystore is fixed when a Provider is built (notes §11): a key change builds a new one.
   const build = async () => {
     const provider = buildProvider({
       ...core.engineInputs,
-      issuer: config.issuer,
       trustProxy: config.trustProxy,
       clientSecretPepper: core.secrets.clientSecretPepper,
       logger,
       audit,
       signingKeys: await signingKeys.loadProviderKeys(),
-      adapter: core.adapter,
-      findAccount: createFindAccount(accounts),
-      loadExistingGrant: createLoadExistingGrant({ consents, signInGrants }),
       middleware: routes.middlewareFor,
     });
     observeProvider(provider, { metrics, audit, logger, isTokenAuditOn: config.isTokenAuditOn });
+    core.engine.install(provider);
     return provider;
   };
   let provider = await build();

@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+import type { KoaContextWithOIDC } from 'oidc-provider';
 import pino, { type Logger } from 'pino';
 import { adminApiResource } from './admin/admin-api.ts';
 import { createAccountRepository } from './accounts/account-repository.ts';
@@ -11,6 +13,7 @@ import { createAuditLog } from './audit/audit-log.ts';
 import { createBackgroundTasks } from './background/background-tasks.ts';
 import { createClientRepository } from './clients/client-repository.ts';
 import { createClientService } from './clients/client-service.ts';
+import { createRegistrationTokens } from './clients/registration-tokens.ts';
 import { resolveSecret } from './config/dev-secret.ts';
 import type { Config } from './config/load-config.ts';
 import { createConsentRepository } from './consents/consent-repository.ts';
@@ -22,15 +25,23 @@ import { createDatabase } from './db/create-knex.ts';
 import { createSchema } from './db/create-schema.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { LOG_REDACT_PATHS } from './http/log-redaction.ts';
+import { createOutboundFetch, type OutboundFetchOptions } from './http/outbound-fetch.ts';
+import { createRegistrationGrants } from './http/registration-guard.ts';
 import { createMetrics } from './http/metrics.ts';
 import { createAccountEmails } from './mail/account-emails.ts';
 import { createMailer } from './mail/create-mailer.ts';
 import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.ts';
 import { createSmtpTransport } from './mail/smtp-transport.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { createAccountSignIns } from './oidc/adapters/account-sign-ins.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { createClientPurge } from './oidc/adapters/purge-client.ts';
+import { createBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { createClientMetadataValidator } from './oidc/client-metadata-validator.ts';
+import { devicePages } from './oidc/device-pages.ts';
+import { createEngine } from './oidc/engine.ts';
+import { createFindAccount } from './oidc/find-account.ts';
+import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { pages } from './oidc/pages.ts';
 import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS, providerConfiguration } from './oidc/provider-configuration.ts';
 import { createRefreshRotationRepository } from './oidc/refresh-rotation-repository.ts';
@@ -49,6 +60,8 @@ import { createSignOutEverywhere } from './revocation/sign-out-everywhere.ts';
 import { createShortLivedStore } from './short-lived/short-lived-store.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
+import { createAttemptThrottle } from './throttle/attempt-throttle.ts';
+import type { ThrottlePolicy } from './throttle/throttle-policy.ts';
 import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
 import { createUpstreamService } from './upstreams/upstream-service.ts';
 
@@ -61,6 +74,11 @@ export type CoreOptions = {
   clock?: () => Date;
   /** Commands: beside a server running on the embedded database, use it through that server. */
   joinRunningServer?: boolean;
+  /**
+   * Tests only (never from the environment): let the engine's fetches reach loopback addresses,
+   * plain http and a test CA (jwks_uri, client ID metadata documents, back-channel logout receivers).
+   */
+  outboundFetch?: OutboundFetchOptions;
 };
 
 /**
@@ -113,6 +131,13 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   // Roles per API, user roles and attributes: what --rbac APIs' user tokens may carry.
   const roles = createRoleService({ repository: createPermissionRepository(knex), resources, accounts, revocations, maxTokenTtlSeconds, audit });
   const tokenPermissions = createTokenPermissions({ resources, roles });
+  // Clients that register themselves (RFC 7591, metadata documents) and devices (RFC 8628).
+  const { selfService } = config;
+  const attempts = createAttemptThrottle({ store: shortLived });
+  const registrationGrants = createRegistrationGrants();
+  // Registrations (and metadata document fetches, ten times as many) per address and hour.
+  const perHour = (n: number): ThrottlePolicy => ({ freeAttempts: n, blockAfter: n, blockSeconds: 3600, maxDelaySeconds: 0, windowSeconds: 3600 });
+  const anchored = new LRUCache<string, true>({ max: 10_000 }); // metadata document clients with their row (per process)
   // What the protocol engine is configured with, storage aside (app.ts adds storage per build).
   const engineInputs = {
     issuer: config.issuer,
@@ -122,6 +147,20 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     userTokenClaims: tokenPermissions.claimsFor,
     refreshTokens: config.refreshTokens,
     pages,
+    devicePages,
+    selfService,
+    registrationGrantFor: (ctx: KoaContextWithOIDC) => registrationGrants.get(ctx.req),
+    metadataDocumentGrant: { via: 'metadata_document' as const, apis: selfService.openApis, apiScopes: undefined, mayBeConfidential: false },
+    allowMetadataDocumentFetch: async (ctx: KoaContextWithOIDC) =>
+      (await attempts.take([{ scope: 'metadata-document:ip', value: ctx.ip, policy: perHour(10 * selfService.openRegistrationsPerHour) }])).isAllowed,
+    allowMetadataDocumentClient: async (_ctx: KoaContextWithOIDC, client: { clientId: string; clientName?: string }) => {
+      if (!anchored.has(client.clientId)) {
+        await clients.anchorMetadataDocumentClient(client.clientId, client.clientName);
+        anchored.set(client.clientId, true);
+      }
+      return true;
+    },
+    fetch: createOutboundFetch(options.outboundFetch), // SSRF-checked: every URL a client gives us
   };
   const clients = createClientService({
     repository: createClientRepository(knex),
@@ -146,7 +185,22 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
         }),
     }),
   });
-  const signOutEverywhere = createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit });
+  const consents = createConsentService({ repository: createConsentRepository(knex) });
+  const signInGrants = createSignInGrants({ repository: createSignInGrantRepository(knex) });
+  const refreshRotations = createRefreshRotationRepository(knex);
+  // oidc-provider's storage and account seams: which model lives where, and a destroyed grant's tokens revoked.
+  const engineStorage = {
+    adapter: adapterForModel({ knex, redis, clients, refreshRotations, onGrantDestroyed: grantRevocationRecorder({ revocations, maxTokenTtlSeconds, logger }) }),
+    findAccount: createFindAccount(accounts),
+    loadExistingGrant: createLoadExistingGrant({ consents, signInGrants }),
+  };
+  const engine = createEngine({
+    issuer: config.issuer,
+    configuration: async () => providerConfiguration({ ...engineInputs, ...engineStorage, signingKeys: await signingKeys.loadProviderKeys() }),
+  });
+  // Back-channel logout for sign-outs outside /session/end (sign out everywhere, account deletion).
+  const backchannelLogout = createBackchannelLogout({ provider: engine.current, signInsOf: createAccountSignIns({ knex, redis }), audit, logger });
+  const signOutEverywhere = createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit, backchannelLogout });
   // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
   const mailer = createMailer({
     transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
@@ -169,9 +223,12 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     signingKeys,
     clients,
     accounts,
-    consents: createConsentService({ repository: createConsentRepository(knex) }),
-    signInGrants: createSignInGrants({ repository: createSignInGrantRepository(knex) }),
+    consents,
+    signInGrants,
     signOutEverywhere,
+    backchannelLogout,
+    // Initial access tokens are the engine's own (stored through its adapter); what they grant is ours.
+    registrationTokens: createRegistrationTokens({ knex, resources, audit, issue: async (expiresIn) => new (await engine.current()).InitialAccessToken({ expiresIn }).save() }),
     verification,
     passwordReset,
     tasks,
@@ -192,7 +249,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     mailer,
     accountEmails: emails.emails,
     oneTimeTokens: emails.tokens, // single-use links: verification, password reset
-    refreshRotations: createRefreshRotationRepository(knex),
+    refreshRotations,
   };
 
   return {
@@ -204,16 +261,12 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     redis,
     notices,
     services,
-    engineInputs,
+    /** What every Provider is built from, but its signing keys. */
+    engineInputs: { ...engineInputs, ...engineStorage },
+    engine,
+    /** Self-registration and devices: their throttle and the grants of registrations under way. */
+    selfRegistration: { attempts, registrationGrants, perHour },
     maxTokenTtlSeconds,
-    /** oidc-provider's storage: which model lives where, and a destroyed grant's tokens revoked. */
-    adapter: adapterForModel({
-      knex,
-      redis,
-      clients,
-      refreshRotations: services.refreshRotations,
-      onGrantDestroyed: grantRevocationRecorder({ revocations, maxTokenTtlSeconds, logger }),
-    }),
     /** The embedded database, open to commands beside this server (change notices forwarded to us). */
     shareWithCommands: () => sharing && shareChangeNotices(sharing, notices),
     async close() {

@@ -136,6 +136,16 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     expectRefusal(await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'http://127.0.0.1/cb', '--application-type', 'phone']), /application type/);
   });
 
+  it('makes an initial access token with registration-tokens create, and a client with a back-channel logout URI', async () => {
+    const { value } = await json(['registration-tokens', 'create', '--resource', API, '--scope', 'read', '--expires-in', '3600']);
+    expect(value).toMatchObject({ initial_access_token: expect.stringMatching(/^[\w-]{32,}$/), resources: [API], api_scopes: ['read'], public_only: false });
+    expect(new Date(value.expires_at).getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    expectRefusal(await cli(['registration-tokens', 'create', '--resource', API, '--scope', 'delete']), /scope delete/);
+    const { value: client } = await json(['clients', 'create', '--name', 'rp', '--redirect-uri', 'https://rp.example.test/cb', '--backchannel-logout-uri', 'https://rp.example.test/logout']);
+    expect(client).toMatchObject({ backchannel_logout_uri: 'https://rp.example.test/logout' });
+    expectRefusal(await cli(['clients', 'create', '--name', 'rp', '--redirect-uri', 'https://rp.example.test/cb', '--backchannel-logout-uri', 'http://rp.example.test/logout']), /back-channel logout URI/);
+  });
+
   it('creates a user from a password on stdin and refuses a duplicate email with a one-line reason', async () => {
     const { value } = await json(['users', 'create', '--email', 'ops@example.test', '--password-stdin', '--name', 'Ops'], `${PASSWORD}\n`);
     expect(value).toMatchObject({ id: expect.any(String), email: 'ops@example.test', name: 'Ops' });

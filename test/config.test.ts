@@ -119,6 +119,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('keeps devices and self-registration off by default, and reads REGISTRATION and its open policy', () => {
+    expect(loadConfig({}).selfService).toEqual({ isDeviceFlowOn: false, registration: 'off', openApis: [], openRegistrationsPerHour: 10, isClientIdMetadataDocumentOn: false });
+    expect(
+      loadConfig({ DEVICE_FLOW: 'true', REGISTRATION: 'open', REGISTRATION_OPEN_APIS: 'https://mcp.example.com/mcp, http://127.0.0.1:8080', REGISTRATION_OPEN_PER_HOUR: '3', CLIENT_ID_METADATA_DOCUMENTS: 'true' }).selfService,
+    ).toEqual({ isDeviceFlowOn: true, registration: 'open', openApis: ['https://mcp.example.com/mcp', 'http://127.0.0.1:8080'], openRegistrationsPerHour: 3, isClientIdMetadataDocumentOn: true });
+    expect(problemsOf({ REGISTRATION: 'yes' })).toEqual([expect.stringMatching(/^REGISTRATION /)]);
+    expect(problemsOf({ REGISTRATION_OPEN_APIS: 'http://api.example.com' })).toEqual([expect.stringMatching(/^REGISTRATION_OPEN_APIS .*https/)]);
+    expect(problemsOf({ REGISTRATION_OPEN_PER_HOUR: '0' })).toEqual([expect.stringMatching(/^REGISTRATION_OPEN_PER_HOUR /)]);
+  });
+
   it('accepts WORKERS=auto and a number of workers', () => {
     expect(loadConfig({ WORKERS: 'auto' }).workers).toBe('auto');
     expect(loadConfig({ WORKERS: '4' }).workers).toBe(4);

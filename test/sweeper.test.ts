@@ -43,11 +43,14 @@ describe('expired-row sweeper', () => {
     ]);
     const revocation = (subject: string, expiresAt: Date) => ({ kind: 'token', subject, event: '{}', expires_at: expiresAt });
     await knex('revocations').insert([revocation('old', past()), revocation('live', future())]);
+    const grant = (digest: string, expiresAt: Date) => ({ digest: Buffer.from(digest.padEnd(32, '.')), apis: '[]', api_scopes: '[]', expires_at: expiresAt });
+    await knex('registration_tokens').insert([grant('old', past()), grant('live', future())]);
     const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10 });
     expect(result).toEqual({
       ran: true,
-      deleted: { oidc_payloads: 2, short_lived_entries: 1, revocations: 1, refresh_token_rotations: 0, refresh_token_answers: 0, one_time_tokens: 0 },
+      deleted: { oidc_payloads: 2, short_lived_entries: 1, revocations: 1, refresh_token_rotations: 0, refresh_token_answers: 0, one_time_tokens: 0, registration_tokens: 1 },
     });
+    expect(Number((await knex('registration_tokens').count({ n: '*' }).first())!.n)).toBe(1);
     expect(await knex('revocations').pluck('subject')).toEqual(['live']);
     expect((await knex('oidc_payloads').pluck('id')).sort()).toEqual(['forever', 'live']);
     expect(await knex('short_lived_entries').pluck('key')).toEqual(['live']);

@@ -25,6 +25,8 @@ button{margin-top:1.25rem;width:100%;min-height:2.75rem;padding:.7rem;border:0;b
 .alternative{margin-top:1.25rem;text-align:center}
 .upstreams form button{margin-top:.75rem}
 ul.scopes{padding-left:1.25rem}
+input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:1.25rem;letter-spacing:.15em;text-transform:uppercase}
+.user-code code{font-size:1.5rem;letter-spacing:.2em;word-break:normal}
 .muted{color:#4b5563;font-size:.9rem}
 code{font-size:.85rem;word-break:break-all}
 .languages ul{display:flex;justify-content:center;gap:.5rem;margin:0 auto 2rem;padding:0;list-style:none}

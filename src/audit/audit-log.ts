@@ -10,8 +10,8 @@ export type AuditEvent = {
   details?: Record<string, unknown>;
 };
 
-/** Who made a change: the CLI, or an admin API caller (its client id and address). */
-export type Actor = { via: 'cli' | 'admin_api'; clientId?: string; ip?: string };
+/** Who made a change: the CLI, an admin API caller (its client id and address), or a client registering itself (RFC 7591). */
+export type Actor = { via: 'cli' | 'admin_api' | 'registration'; clientId?: string; ip?: string };
 
 export type StoredAuditEvent = AuditEvent & { id: number; occurredAt: Date };
 

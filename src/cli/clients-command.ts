@@ -34,6 +34,7 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
           'refresh-token-idle': { type: 'string' },
           'refresh-token-absolute': { type: 'string' },
           'token-rate-limit': { type: 'string' },
+          'backchannel-logout-uri': { type: 'string' },
         },
       });
       const seconds = (flag: 'refresh-token-grace' | 'refresh-token-idle' | 'refresh-token-absolute') => {
@@ -63,6 +64,7 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
         refreshTokenIdleSeconds: seconds('refresh-token-idle'),
         refreshTokenAbsoluteSeconds: seconds('refresh-token-absolute'),
         tokenRateLimitPerSecond: rate === undefined ? undefined : Number(rate),
+        backchannelLogoutUri: values['backchannel-logout-uri'],
       });
       return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
         [

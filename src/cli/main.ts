@@ -10,6 +10,7 @@ import type { CommandContext } from './command-context.ts';
 import { clientsCommand } from './clients-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
+import { registrationTokensCommand } from './registration-tokens-command.ts';
 import { resourcesCommand } from './resources-command.ts';
 import { rolesCommand } from './roles-command.ts';
 import { upstreamsCommand } from './upstreams-command.ts';
@@ -25,6 +26,7 @@ const USAGE = `usage: gatehouse <command> [--json]
                  [--scope "..."] [--resource URI]... [--token-endpoint-auth-method M] [--application-type web|native]
                  [--jwks-uri URI | --jwks FILE] [--introspect] [--first-party]
                  [--refresh-token-grace S] [--refresh-token-idle S] [--refresh-token-absolute S] [--token-rate-limit N]
+                 [--backchannel-logout-uri URI]
   clients list | show ID | delete ID | rotate-secret ID
   users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E
   users list [--search TEXT] [--limit N] [--cursor C] | users show|disable|enable|delete|export (--email E | --id ID)
@@ -34,7 +36,8 @@ const USAGE = `usage: gatehouse <command> [--json]
   keys list | keys rotate | keys revoke KID
   audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]
   upstreams add --id ID --kind oidc|naver --name LABEL --client-id X --client-secret-stdin [--issuer URL] [--scope "..."]
-  upstreams list | upstreams remove ID`;
+  upstreams list | upstreams remove ID
+  registration-tokens create [--resource URI]... [--scope "..."] [--expires-in SECONDS] [--public-only] [--note TEXT]`;
 
 const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   resources: resourcesCommand,
@@ -44,6 +47,7 @@ const GROUPS: Record<string, (c: CommandContext) => Promise<void>> = {
   keys: keysCommand,
   audit: auditCommand,
   upstreams: upstreamsCommand,
+  'registration-tokens': registrationTokensCommand,
 };
 
 async function main(argv: string[]): Promise<void> {
@@ -69,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
   // server on the embedded database they go through that server (embedded-socket.ts).
   const core = await createCore(config, { joinRunningServer: true, logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
-    await run({ args: rest, json, services: core.services });
+    await run({ args: rest, json, config, services: core.services });
   } finally {
     await core.close();
   }

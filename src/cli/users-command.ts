@@ -10,10 +10,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-export async function usersCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function usersCommand(context: CommandContext): Promise<void> {
+  const { args, json, services } = context;
   const [sub, ...rest] = args;
-  if (isUsersLifecycleCommand(sub)) return usersLifecycleCommand({ args, json, services });
-  if (sub && USER_ROLE_COMMANDS.has(sub)) return userRolesCommand({ args, json, services });
+  if (isUsersLifecycleCommand(sub)) return usersLifecycleCommand(context);
+  if (sub && USER_ROLE_COMMANDS.has(sub)) return userRolesCommand(context);
   if (sub === 'revoke-sessions') {
     const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
     if (!values.email) throw new UsageError('--email is required');

@@ -24,6 +24,11 @@ export function createClientRepository(knex: Knex) {
     async insert(metadata: ClientMetadata): Promise<void> {
       await knex('clients').insert({ client_id: metadata.client_id, metadata: JSON.stringify(metadata) });
     },
+    /** Inserts unless the id exists; true when it was inserted. */
+    async insertIfAbsent(metadata: ClientMetadata): Promise<boolean> {
+      const rows = await knex('clients').insert({ client_id: metadata.client_id, metadata: JSON.stringify(metadata) }).onConflict('client_id').ignore().returning('client_id');
+      return rows.length > 0;
+    },
     async updateMetadata(metadata: ClientMetadata): Promise<boolean> {
       const n = await knex('clients')
         .where({ client_id: metadata.client_id })

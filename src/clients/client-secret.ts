@@ -20,6 +20,9 @@ export function hashClientSecret(secret: string, pepper: Buffer): string {
   return PREFIX + createHmac('sha256', pepperKey(pepper)).update(secret).digest('hex');
 }
 
+/** A stored value (never a plaintext secret): what saving a client must not hash again. */
+export const isHashedClientSecret = (value: string) => value.startsWith(PREFIX);
+
 /** Constant-time comparison of a presented secret with its stored keyed hash. */
 export function verifyClientSecret(presented: string, stored: string | undefined, pepper: Buffer): boolean {
   if (!stored?.startsWith(PREFIX)) return false;

@@ -7,7 +7,7 @@ import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import { clientKeys } from './client-keys.ts';
 import type { ClientMetadata, ClientRepository, StoredClient } from './client-repository.ts';
-import { generateClientSecret, hashClientSecret } from './client-secret.ts';
+import { generateClientSecret, hashClientSecret, isHashedClientSecret } from './client-secret.ts';
 import { checkPostLogoutRedirectUris } from './post-logout-redirect-uris.ts';
 import { isStandardScope } from './standard-scopes.ts';
 
@@ -16,7 +16,9 @@ export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'priva
 const SECRET_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post'];
 /** OIDC Dynamic Client Registration §2: `native` apps run on the user's device (RFC 8252). */
 export const APPLICATION_TYPES = ['web', 'native'] as const;
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+// RFC 8628's grant (devices, command-line tools) is a URN; `device_code` is accepted as its short name.
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT] as const;
 
 export type RegisterClientInput = {
   name: string;
@@ -42,6 +44,8 @@ export type RegisterClientInput = {
   refreshTokenAbsoluteSeconds?: number;
   /** Token requests per second for this client on each instance (overrides the server's; 0 = none). */
   tokenRateLimitPerSecond?: number;
+  /** OIDC Back-Channel Logout 1.0: where logout tokens are posted when its users sign out. */
+  backchannelLogoutUri?: string;
 };
 
 export type ClientServiceDeps = {
@@ -105,7 +109,11 @@ export function createClientService(deps: ClientServiceDeps) {
       throw new AppError('invalid_client', `application type must be one of ${APPLICATION_TYPES.join(', ')}`);
     }
     const grantTypes = [
-      ...new Set(input.grantTypes?.length ? input.grantTypes : redirectUris.length ? ['authorization_code', 'refresh_token'] : ['client_credentials']),
+      ...new Set(
+        (input.grantTypes?.length ? input.grantTypes : redirectUris.length ? ['authorization_code', 'refresh_token'] : ['client_credentials']).map((g) =>
+          g === 'device_code' ? DEVICE_CODE_GRANT : g,
+        ),
+      ),
     ];
     const unknownGrant = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
     if (unknownGrant) throw new AppError('invalid_client', `unsupported grant type: ${unknownGrant}`);
@@ -127,6 +135,7 @@ export function createClientService(deps: ClientServiceDeps) {
     if (stray) throw new AppError('invalid_client', `scope ${stray} is not offered by any of the client's resources`);
     const standard = scopes.filter(isStandardScope);
     const refreshPolicy = refreshTokenPolicy(input, deps.maxRefreshTokenAbsoluteSeconds);
+    const backchannel = backchannelLogout(input.backchannelLogoutUri);
 
     return {
       // Hex, not base64url: an id starting with '-' would read as an option to the CLI (and to shells' tools).
@@ -147,10 +156,11 @@ export function createClientService(deps: ClientServiceDeps) {
       ...(input.isFirstParty ? { first_party: true } : {}),
       ...refreshPolicy,
       ...tokenRateLimit(input.tokenRateLimitPerSecond),
+      ...backchannel,
     };
   };
 
-  return {
+  const service = {
     /** Registers a client; the plaintext secret is returned here once and never stored. */
     async registerClient(input: RegisterClientInput, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret?: string }> {
       const metadata = await buildMetadata(input);
@@ -199,7 +209,93 @@ export function createClientService(deps: ClientServiceDeps) {
 
     /** Hot path (every token request): cached, invalidated by change notices. Includes the secret hash. */
     findMetadata: (clientId: string) => cache.get(clientId),
+
+    saveSelfRegisteredClient: (metadata: ClientMetadata, actor: Actor) => saveSelfRegisteredClient(deps, changed, audit, metadata, actor),
+    /**
+     * A client ID metadata document's client (its https URL is its id) gets a row of its own the
+     * first time it is used, without its metadata (that is fetched from the URL each time its
+     * cache runs out): so that operators see it (`clients list`, the admin API), can delete it
+     * (which revokes what it holds), and users' consents and grants with it have a client to
+     * belong to (and go with it). The Client adapter never serves this row as metadata.
+     */
+    async anchorMetadataDocumentClient(clientId: string, name: string | undefined): Promise<void> {
+      const inserted = await deps.repository.insertIfAbsent({
+        client_id: clientId,
+        ...(name ? { client_name: name.slice(0, 200) } : {}),
+        self_registered: 'metadata_document',
+        redirect_uris: [],
+        grant_types: [],
+        response_types: [],
+        token_endpoint_auth_method: 'none',
+      });
+      if (!inserted) return;
+      await changed(clientId);
+      await audit('client.created', clientId, { via: 'registration' }, { name, registration: 'metadata_document' });
+    },
+    deleteSelfRegisteredClient: async (clientId: string, actor: Actor) => {
+      const existing = await deps.repository.findById(clientId);
+      if (!existing?.metadata.self_registered) throw new AppError('forbidden', 'only a dynamically registered client is deleted this way', 403);
+      await service.deleteClient(clientId, actor);
+    },
   };
+  return service;
+}
+
+/**
+ * A client that registered itself (RFC 7591) or updated its registration (RFC 7592), as the
+ * protocol engine validated it and the registration's grant shaped it (oidc/self-registration.ts):
+ * an ordinary client from here on, in Postgres, with its secret as a keyed hash (the engine made
+ * the secret and returns it to the client once), cached, announced and audited like any other.
+ * What the grant shaped is checked again against the APIs themselves; an update may never widen
+ * the APIs or scopes the client has, nor touch a client an operator made.
+ */
+async function saveSelfRegisteredClient(
+  deps: ClientServiceDeps,
+  changed: (clientId: string) => Promise<void>,
+  audit: (type: string, clientId: string, actor: Actor, details?: Record<string, unknown>) => Promise<void> | undefined,
+  metadata: ClientMetadata,
+  actor: Actor,
+): Promise<void> {
+  if (!metadata.self_registered) throw new AppError('invalid_client_metadata', 'not a self-registered client');
+  const existing = await deps.repository.findById(metadata.client_id);
+  if (existing && !existing.metadata.self_registered) throw new AppError('forbidden', 'this client is managed by an operator', 403);
+  const apis = (metadata.allowed_resources as string[] | undefined) ?? [];
+  const apiScopes = (metadata.allowed_api_scopes as string[] | undefined) ?? [];
+  if (existing) {
+    const had = new Set((existing.metadata.allowed_api_scopes as string[] | undefined) ?? []);
+    const hadApis = new Set((existing.metadata.allowed_resources as string[] | undefined) ?? []);
+    if (apis.some((a) => !hadApis.has(a)) || apiScopes.some((s) => !had.has(s))) {
+      throw new AppError('invalid_client_metadata', 'an update cannot widen the APIs or scopes of a registration');
+    }
+  }
+  const offered = new Set<string>();
+  for (const identifier of apis) {
+    const api = await deps.resources.find(identifier);
+    if (!api) throw new AppError('invalid_client_metadata', `API ${identifier} is not available`);
+    for (const s of api.scopes) offered.add(s);
+  }
+  const stray = apiScopes.find((s) => !offered.has(s));
+  if (stray) throw new AppError('invalid_client_metadata', `scope ${stray} is not offered by any API this client may use`);
+  const secret = metadata.client_secret;
+  const stored: ClientMetadata =
+    typeof secret === 'string' && secret && !isHashedClientSecret(secret) ? { ...metadata, client_secret: hashClientSecret(secret, deps.secretPepper) } : metadata;
+  if (existing) await deps.repository.updateMetadata(stored);
+  else await deps.repository.insert(stored);
+  await changed(metadata.client_id);
+  await audit(existing ? 'client.updated' : 'client.created', metadata.client_id, actor, {
+    name: metadata.client_name,
+    grant_types: metadata.grant_types,
+    registration: metadata.self_registered,
+  });
+}
+
+function backchannelLogout(uri: string | undefined): Record<string, string> {
+  if (uri === undefined) return {};
+  // The logout token goes there with the user's subject: TLS, as for redirect URIs (RFC 9700 §2.6).
+  if (uri.includes('#') || !isSecureUrl(uri)) {
+    throw new AppError('invalid_client', 'back-channel logout URI must be an https:// URL without a fragment (http:// only on a loopback host)');
+  }
+  return { backchannel_logout_uri: uri };
 }
 
 function refreshTokenPolicy(input: RegisterClientInput, maxAbsolute: number): Record<string, number> {

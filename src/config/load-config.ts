@@ -160,6 +160,36 @@ export type MailSettings = Readonly<{
 }>;
 // ---- end of email ----
 
+// ---- Clients that register themselves (REGISTRATION, CLIENT_ID_METADATA_DOCUMENTS) ----
+/** API identifiers, comma-separated: what self-registered clients (REGISTRATION=open, metadata documents) may ask tokens for. */
+const apiList = z
+  .string()
+  .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+  .refine((list) => list.every(isSecureUrl), 'must be API identifiers (https:// URLs, http:// only on a loopback host), comma-separated');
+
+const selfServiceKeys = {
+  // RFC 8628 device authorization grant (devices, command-line tools); off: no endpoint, not in discovery.
+  DEVICE_FLOW: booleanFromEnv.default(false),
+  // RFC 7591: off (default), token (an initial access token from `gatehouse registration-tokens create`),
+  // open (anyone, within the open policy: public clients, REGISTRATION_OPEN_APIS only, per-address rate).
+  REGISTRATION: z.enum(['off', 'token', 'open']).default('off'),
+  REGISTRATION_OPEN_APIS: apiList.optional(),
+  REGISTRATION_OPEN_PER_HOUR: z.coerce.number().int().min(1).max(100_000).default(10),
+  // draft-ietf-oauth-client-id-metadata-document: an https URL as client_id; same policy as open registration.
+  CLIENT_ID_METADATA_DOCUMENTS: booleanFromEnv.default(false),
+};
+
+export type SelfServiceSettings = Readonly<{
+  isDeviceFlowOn: boolean;
+  registration: 'off' | 'token' | 'open';
+  /** The APIs (all their scopes) open registrations and metadata-document clients may use. */
+  openApis: readonly string[];
+  /** Open registrations per client address and hour. */
+  openRegistrationsPerHour: number;
+  isClientIdMetadataDocumentOn: boolean;
+}>;
+// ---- end of self-registered clients ----
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
@@ -228,6 +258,7 @@ const schema = z
     AUDIT_TOKENS_ISSUED: booleanFromEnv.default(true),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     ...mailKeys,
+    ...selfServiceKeys,
   })
   .superRefine((env, ctx) => {
     refineMail(env, ctx);
@@ -311,6 +342,7 @@ export type Config = Readonly<{
   isTokenAuditOn: boolean;
   logLevel: string;
   mail: MailSettings;
+  selfService: SelfServiceSettings;
 }>;
 
 /** `auto`: the cores this process may count on, i.e. its share when WORKERS processes run on the host. */
@@ -381,5 +413,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     isTokenAuditOn: e.AUDIT_TOKENS_ISSUED,
     logLevel: e.LOG_LEVEL,
     mail: mailFromEnv(e),
+    selfService: Object.freeze({
+      isDeviceFlowOn: e.DEVICE_FLOW,
+      registration: e.REGISTRATION,
+      openApis: Object.freeze(e.REGISTRATION_OPEN_APIS ?? []),
+      openRegistrationsPerHour: e.REGISTRATION_OPEN_PER_HOUR,
+      isClientIdMetadataDocumentOn: e.CLIENT_ID_METADATA_DOCUMENTS,
+    }),
   });
 }

@@ -15,6 +15,7 @@ import * as auditEventIds from '../../migrations/20261204000601_audit_event_ids.
 import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.ts';
 import * as accountDisabled from '../../migrations/20261204010101_account_disabled.ts';
 import * as tokenPermissions from '../../migrations/20261204010201_token_permissions.ts';
+import * as registrationTokens from '../../migrations/20261204010301_registration_tokens.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
 // and it works the same from the CLI, the server, tests and a container image.
@@ -35,6 +36,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204000801_one_time_tokens': oneTimeTokens,
   '20261204010101_account_disabled': accountDisabled,
   '20261204010201_token_permissions': tokenPermissions,
+  '20261204010301_registration_tokens': registrationTokens,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -19,11 +19,15 @@ import { revokeJwt } from '../oidc/revoke-jwt.ts';
 import { createForwardAuth } from '../resource-server/forward-auth.ts';
 import { revocationFeed } from '../resource-server/revocation-feed.ts';
 import { createSignInThrottle } from '../throttle/attempt-throttle.ts';
+import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import { createUpstreamAccounts } from '../upstreams/upstream-accounts.ts';
 import { createUpstreamClient } from '../upstreams/upstream-client.ts';
 import { createUpstreamIdentityRepository } from '../upstreams/upstream-identity-repository.ts';
 import { assets } from './assets.ts';
 import { authorizationRateLimit } from './authorization-rate-limit.ts';
+import { deviceCodeGuard } from './device-code-guard.ts';
+import { registrationGuard } from './registration-guard.ts';
+import { resourceMetadataEndpoint } from './resource-metadata-endpoint.ts';
 import { errorHandler } from './error-handler.ts';
 import { healthEndpoints } from './health.ts';
 import { issuerHost } from './issuer-host.ts';
@@ -83,6 +87,24 @@ export function createRouteTable(core: Core) {
     isVerificationRequired: config.isEmailVerificationRequired,
   };
   const accountLinks = accountLinkRoutes({ verification: s.verification, passwordReset: s.passwordReset });
+  // Clients that register themselves (RFC 7591) under the open policy or an initial access token.
+  const { attempts, registrationGrants, perHour } = core.selfRegistration;
+  const { selfService } = config;
+  const guardRegistration =
+    selfService.registration === 'off'
+      ? undefined
+      : registrationGuard({
+          mode: selfService.registration,
+          grants: registrationGrants,
+          // The open policy: public clients of the listed APIs only.
+          openGrant: async (): Promise<SelfRegistrationGrant> => {
+            const apis = (await Promise.all(selfService.openApis.map((id) => s.resources.find(id)))).filter((a) => a !== undefined);
+            return { via: 'open', apis: apis.map((a) => a.identifier), apiScopes: apis.flatMap((a) => a.scopes), mayBeConfidential: false };
+          },
+          tokenGrant: (token) => s.registrationTokens.grantFor(token),
+          throttle: attempts,
+          openPolicy: perHour(selfService.openRegistrationsPerHour),
+        });
   const observe = (form: 'login' | 'signup') => signInObserver(form, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
 
   return {
@@ -112,6 +134,9 @@ export function createRouteTable(core: Core) {
           '/readyz': health,
           '/metrics': metricsEndpoint(s.metrics, { token: config.metricsToken }),
           '/assets/': assets(),
+          '/resource-metadata': resourceMetadataEndpoint({ issuer: config.issuer, resources: s.resources }), // RFC 9728, for gateways
+          ...(selfService.isDeviceFlowOn ? { '/device': deviceCodeGuard({ throttle: attempts }) } : {}),
+          ...(guardRegistration ? { '/reg': guardRegistration, '/reg/': guardRegistration } : {}),
           '/interaction/': interactionRoutes(provider, {
             accounts: s.accounts,
             consents: s.consents,

@@ -1,11 +1,14 @@
-import type { Adapter, Configuration, FindAccount, JWK, KoaContextWithOIDC } from 'oidc-provider';
+import { randomBytes } from 'node:crypto';
+import { errors, type Adapter, type Configuration, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import { generateClientSecret } from '../clients/client-secret.ts';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
+import type { OutboundFetch } from '../http/outbound-fetch.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
 import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
 import { authorizationParameterCaps } from './authorization-parameter-caps.ts';
-import { outboundFetch } from './outbound-fetch.ts';
 import { sessionCookiePolicy } from './session-cookies.ts';
 import type { createResourceIndicators } from './resources.ts';
+import { applySelfRegistration, grantOfExistingClient, isMetadataDocumentClientId, type SelfRegistrationGrant } from './self-registration.ts';
 
 export type ProviderConfigurationInputs = {
   issuer: string;
@@ -26,6 +29,26 @@ export type ProviderConfigurationInputs = {
     logoutSource: (ctx: KoaContextWithOIDC, form: string) => Promise<void>;
     postLogoutSuccessSource: (ctx: KoaContextWithOIDC) => Promise<void>;
   };
+  /** RFC 8628 pages (device-pages.ts): enter the code, confirm the app, done. */
+  devicePages: DevicePages;
+  /** Which of the self-service features are on (DEVICE_FLOW, REGISTRATION, CLIENT_ID_METADATA_DOCUMENTS). */
+  selfService: { isDeviceFlowOn: boolean; registration: 'off' | 'token' | 'open'; isClientIdMetadataDocumentOn: boolean };
+  /** The grant of the registration request being handled, looked up before the engine runs (registration-guard.ts). */
+  registrationGrantFor: (ctx: KoaContextWithOIDC) => SelfRegistrationGrant | undefined;
+  /** What a client ID metadata document's client gets (the open policy). */
+  metadataDocumentGrant: SelfRegistrationGrant;
+  /** Per-address limit on fetching metadata documents (each unknown URL costs a fetch). */
+  allowMetadataDocumentFetch: (ctx: KoaContextWithOIDC, clientId: string) => Promise<boolean>;
+  /** Runs on every use of a metadata document client (its row is made on first use, client-service.ts). */
+  allowMetadataDocumentClient: (ctx: KoaContextWithOIDC, client: { clientId: string; clientName?: string }) => Promise<boolean>;
+  /** Everything the engine fetches or posts at a client's URL goes through this (SSRF checks). */
+  fetch: OutboundFetch;
+};
+
+export type DevicePages = {
+  userCodeInputSource: (ctx: KoaContextWithOIDC, form: string, out?: { error?: string; error_description?: string }, err?: Error & { userCode?: string }) => Promise<void>;
+  userCodeConfirmSource: (ctx: KoaContextWithOIDC, form: string, client: unknown, deviceInfo: { ip?: string; ua?: string }, userCode: string) => Promise<void>;
+  successSource: (ctx: KoaContextWithOIDC) => Promise<void>;
 };
 
 export const ID_TOKEN_TTL_SECONDS = 3600;
@@ -74,9 +97,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     // parties that read only the ID token (Auth.js) otherwise get a user with no name or email.
     conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    // private_key_jwt clients' jwks_uri: fetched with oidc-provider's SSRF guard, a 2.5 s timeout and a size cap.
-    fetch: outboundFetch(o.issuer),
-    fetchResponseBodyLimits: { jwks_uri: 64 * 1024 },
+    fetchResponseBodyLimits: { jwks_uri: 64 * 1024 }, // a private_key_jwt client's keys
     enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
     extraClientMetadata: {
       properties: [
@@ -88,7 +109,24 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
         'refresh_token_absolute_seconds',
         'first_party', // true: never shown the consent page (the operator's own apps)
         'token_rate_limit_per_second', // this client's own token-endpoint rate (else TOKEN_RATE_LIMIT_PER_SECOND)
+        'self_registered', // 'open' | 'token' (RFC 7591) | 'metadata_document': the client registered itself
       ],
+      // A client that registers itself (RFC 7591, RFC 7592 update) or is described by a metadata
+      // document gets what its grant allows, whatever it asked (self-registration.ts). The engine
+      // gives ctx only while registering or updating; stored clients are taken as they are.
+      validator(ctx, key, _value, metadata) {
+        if (key !== 'allowed_resources') return; // the first property: the whole metadata, once
+        const grant = ctx
+          ? ctx.oidc.route === 'client_update'
+            ? grantOfExistingClient(ctx.oidc.client!.metadata() as Record<string, unknown>)
+            : o.registrationGrantFor(ctx)
+          : isMetadataDocumentClientId(metadata.client_id)
+            ? o.metadataDocumentGrant
+            : undefined;
+        // Token mode with a token the engine knows but that grants nothing (its grant was swept): refused.
+        if (ctx && !grant) throw new errors.InvalidToken('initial access token not found');
+        if (grant) applySelfRegistration(metadata as Record<string, unknown>, grant);
+      },
     },
     // Browsers may call the token and userinfo endpoints only from a public client's own origins.
     clientBasedCORS(ctx, origin, client) {
@@ -116,12 +154,40 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       dPoP: { enabled: true, nonceSecret: o.dpopNonceSecret },
       resourceIndicators: o.resourceIndicators as NonNullable<Configuration['features']>['resourceIndicators'],
       rpInitiatedLogout: { enabled: true, logoutSource: o.pages.logoutSource, postLogoutSuccessSource: o.pages.postLogoutSuccessSource },
+      // OIDC Back-Channel Logout 1.0: clients with a backchannel_logout_uri get a logout token
+      // when the user signs out (here, everywhere, or deletes the account: backchannel-logout.ts).
+      backchannelLogout: { enabled: true },
+      // RFC 8628. Codes: 8 of 20 consonants (≈ 34.6 bits, §6.1) guarded by a per-address
+      // throttle on entry (§5.1, device-code-throttle.ts); 10 minutes to enter one.
+      deviceFlow: { enabled: o.selfService.isDeviceFlowOn, charset: 'base-20', mask: '****-****', ...o.devicePages },
+      // RFC 7591: with REGISTRATION=token an initial access token (made by the CLI) is required.
+      registration: {
+        enabled: o.selfService.registration !== 'off',
+        initialAccessToken: o.selfService.registration === 'token',
+        issueRegistrationAccessToken: true,
+        // Hex like every other client id (an id starting with '-' would read as a CLI option).
+        idFactory: () => randomBytes(16).toString('hex'),
+        // 256 bits, stored as a keyed hash like operators' clients (notes §7; client-service.ts).
+        secretFactory: async () => generateClientSecret(),
+      },
+      // RFC 7592: read, update (never widening the grant) and delete with the registration access token.
+      registrationManagement: { enabled: o.selfService.registration !== 'off', rotateRegistrationAccessToken: true },
+      clientIdMetadataDocument: {
+        enabled: o.selfService.isClientIdMetadataDocumentOn,
+        allowFetch: o.allowMetadataDocumentFetch,
+        allowClient: o.allowMetadataDocumentClient as NonNullable<NonNullable<Configuration['features']>['clientIdMetadataDocument']>['allowClient'],
+        ack: 'draft-02', // the draft oidc-provider 9.13 implements; a new draft is a breaking change to review
+        cacheDuration: { min: 30, max: 86_400 },
+      },
     },
+    // SSRF: resolve, check every address, then connect to it; https, bounded (outbound-fetch.ts).
+    fetch: o.fetch as unknown as Configuration['fetch'],
     ttl: {
       // Keep each API's own TTL: a fixed number here would silently override it (notes §8).
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? 600,
       AuthorizationCode: 60,
+      DeviceCode: 600, // RFC 8628 §3.2 expires_in: ten minutes to enter the code and sign in
       IdToken: ID_TOKEN_TTL_SECONDS,
       Interaction: (_ctx, interaction) =>
         interaction.session?.accountId ? SIGNED_IN_INTERACTION_TTL_SECONDS : SIGN_IN_INTERACTION_TTL_SECONDS,

@@ -5,7 +5,7 @@ import { createOwnTokenCheck } from '../oidc/own-token-check.ts';
 import { createRevocationMirror } from '../revocation/revocation-mirror.ts';
 import type { RevocationList, TokenFacts } from '../revocation/revocation-list.ts';
 // The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
-import { missingToken, refusal, VerificationError } from '../verifier/verification-error.ts';
+import { missingToken, refusal, VerificationError, withResourceMetadata } from '../verifier/verification-error.ts';
 import type { Metrics } from '../http/metrics.ts';
 
 const PATH = '/forward-auth';
@@ -71,6 +71,13 @@ export function createForwardAuth(deps: {
           // A gateway misconfiguration, never the client's doing: not a 401 the client could fix.
           return reply(ctx, 400, { error: 'invalid_request', error_description: 'the audience parameter is required' });
         }
+        // RFC 9728 §5.1: when the gateway names where it serves the API's metadata (proxied from
+        // /resource-metadata), challenges carry it, so a client that meets the 401 finds Gatehouse.
+        const metadataUrl = isQueryMode ? single(ctx.query.resource_metadata) : ctx.get('x-forward-auth-resource-metadata') || undefined;
+        if (metadataUrl !== undefined && !isHttpUrl(metadataUrl)) {
+          return reply(ctx, 400, { error: 'invalid_request', error_description: 'resource_metadata must be an http(s) URL' });
+        }
+        const refuse = (c: Context, err: VerificationError) => refuseWith(c, withResourceMetadata(err, metadataUrl));
         const match = BEARER.exec(ctx.get('authorization'));
         // RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
         if (!match) return refuse(ctx, missingToken(realm));
@@ -114,6 +121,7 @@ export function createForwardAuth(deps: {
 }
 
 const single = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
+const isHttpUrl = (v: string) => v.length <= 2048 && /^https?:$/.test(URL.parse(v)?.protocol ?? '');
 
 function reply(ctx: Context, status: number, body: object): number {
   ctx.status = status;
@@ -121,7 +129,7 @@ function reply(ctx: Context, status: number, body: object): number {
   return status;
 }
 
-function refuse(ctx: Context, err: VerificationError): number {
+function refuseWith(ctx: Context, err: VerificationError): number {
   ctx.set('WWW-Authenticate', err.wwwAuthenticate);
   return reply(ctx, err.status, { error: err.code, error_description: err.description });
 }

@@ -18,13 +18,21 @@ export function createSignOutEverywhere(deps: {
   revocations: RevocationList;
   maxTokenTtlSeconds: () => Promise<number>;
   audit: AuditLog;
+  /** Tells clients with a back-channel logout URI (read before the purge, sent after it). */
+  backchannelLogout?: { prepare(accountId: string): Promise<{ send(): Promise<{ sent: number; failed: number }> }> };
 }) {
   const signOutAccount = async (accountId: string, reason?: string): Promise<SignOutResult> => {
     const now = Math.floor(Date.now() / 1000);
     // The cut-off first: from this moment on, nothing issued before it is accepted anywhere.
     await deps.revocations.record({ type: 'subject', sub: accountId, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+    const logout = await deps.backchannelLogout?.prepare(accountId);
     const { deleted } = await deps.purgeAccount(accountId);
-    await deps.audit.record({ type: 'user.signed_out_everywhere', accountId, details: { deleted, ...(reason ? { reason } : {}) } });
+    const notified = await logout?.send();
+    await deps.audit.record({
+      type: 'user.signed_out_everywhere',
+      accountId,
+      details: { deleted, ...(reason ? { reason } : {}), ...(notified ? { backchannel_logout: notified } : {}) },
+    });
     return { accountId, deleted, tokensIssuedBefore: now };
   };
   const byEmail = async (email: string): Promise<SignOutResult> => {

@@ -4,7 +4,9 @@ import { koaMiddleware, expressMiddleware } from './middleware.ts';
 import { createMemoryReplayGuard } from './replay-cache.ts';
 import { followRevocations } from './revocation-follower.ts';
 import type { AccessTokenClaims, Verifier, VerifierAlgorithm, VerifierOptions, VerifyRequest } from './types.ts';
-import { missingToken, refusal } from './verification-error.ts';
+import { protectedResourceMetadata, resourceMetadataUrl } from './resource-metadata.ts';
+import { koaMetadataMiddleware, expressMetadataMiddleware } from './middleware.ts';
+import { missingToken, refusal, withResourceMetadata } from './verification-error.ts';
 
 const ALLOWED_ALGORITHMS: readonly string[] = ['RS256', 'PS256', 'ES256', 'EdDSA'] satisfies VerifierAlgorithm[];
 /** On an unknown kid, refetch the JWKS at most this often. */
@@ -35,6 +37,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const realm = issuer;
   const base = issuer.replace(/\/+$/, ''); // for the default URLs; iss itself is matched exactly
   const closing = new AbortController();
+  const resourceMetadata = options.resourceMetadata && describeResource(issuer, audience[0]!, options.resourceMetadata);
 
   // One warning per outage of each source, not one per attempt; nothing once closing.
   const outage = (what: string) => {
@@ -80,10 +83,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
 
   async function verify(token: string, request: VerifyRequest = {}): Promise<AccessTokenClaims> {
-    if (typeof token !== 'string' || token === '') throw missingToken(realm);
+    if (typeof token !== 'string' || token === '') throw withResourceMetadata(missingToken(realm), resourceMetadata?.url);
     const presentation = request.scheme === 'DPoP' ? request : { scheme: 'Bearer' as const };
     const result = await check(token, { audience, presentation });
-    if (!result.isValid) throw refusal(realm, result);
+    if (!result.isValid) throw withResourceMetadata(refusal(realm, result), resourceMetadata?.url);
     const { payload } = result;
     return {
       sub: payload.sub,
@@ -101,14 +104,31 @@ export function createVerifier(options: VerifierOptions): Verifier {
     };
   }
 
+  function requireMetadata() {
+    if (!resourceMetadata) throw new TypeError('createVerifier: the resourceMetadata option is needed to serve protected resource metadata');
+    return resourceMetadata;
+  }
+
   return {
     verify,
-    koa: (o = {}) => koaMiddleware(verify, o, options.dpop?.origin),
-    express: (o = {}) => expressMiddleware(verify, o, options.dpop?.origin),
+    koa: (o = {}) => koaMiddleware(verify, o, options.dpop?.origin, resourceMetadata?.url),
+    express: (o = {}) => expressMiddleware(verify, o, options.dpop?.origin, resourceMetadata?.url),
+    resourceMetadata,
+    koaMetadata: () => koaMetadataMiddleware(requireMetadata().url, requireMetadata().document),
+    expressMetadata: () => expressMetadataMiddleware(requireMetadata().url, requireMetadata().document),
     ready: () => started,
     async close() {
       closing.abort();
       await revocations?.stop();
     },
   };
+}
+
+/** RFC 9728: this API's metadata document and its URL. */
+function describeResource(issuer: string, firstAudience: string, o: NonNullable<VerifierOptions['resourceMetadata']>) {
+  const resource = o.resource ?? firstAudience;
+  const url = o.url ?? resourceMetadataUrl(resource);
+  if (!url) throw new TypeError('createVerifier: resourceMetadata.url is required for a resource that is not an http(s) URL');
+  const document = protectedResourceMetadata({ resource, issuer, scopes: o.scopesSupported, name: o.resourceName, documentation: o.resourceDocumentation });
+  return { url, document };
 }

@@ -1,5 +1,6 @@
 import type { AccessTokenClaims, ExpressMiddleware, ExpressRequestLike, KoaMiddleware, MiddlewareOptions, VerifyRequest } from './types.ts';
-import { requireRole, requireScope, VerificationError } from './verification-error.ts';
+import type { ProtectedResourceMetadata } from './resource-metadata.ts';
+import { requireRole, requireScope, VerificationError, withResourceMetadata } from './verification-error.ts';
 
 declare global {
   // Types `req.auth` in Express apps (merges with @types/express's global Express.Request).
@@ -48,14 +49,15 @@ async function authenticate(verify: Verify, authorization: string | undefined, p
 
 const errorBody = (err: VerificationError) => ({ error: err.code, error_description: err.description });
 
-export function koaMiddleware(verify: Verify, options: MiddlewareOptions, origin?: string): KoaMiddleware {
+export function koaMiddleware(verify: Verify, options: MiddlewareOptions, origin?: string, resourceMetadataUrl?: string): KoaMiddleware {
   return async (ctx, next) => {
     let claims: AccessTokenClaims;
     try {
       const line = () => ({ method: ctx.method, url: `${origin ?? `${ctx.protocol}://${ctx.host}`}${ctx.path}` });
       claims = await authenticate(verify, ctx.get('authorization') || undefined, ctx.get('dpop') || undefined, line, options);
-    } catch (err) {
-      if (!(err instanceof VerificationError)) throw err;
+    } catch (caught) {
+      if (!(caught instanceof VerificationError)) throw caught;
+      const err = withResourceMetadata(caught, resourceMetadataUrl);
       ctx.status = err.status;
       ctx.set('WWW-Authenticate', err.wwwAuthenticate);
       ctx.body = errorBody(err);
@@ -66,15 +68,16 @@ export function koaMiddleware(verify: Verify, options: MiddlewareOptions, origin
   };
 }
 
-export function expressMiddleware(verify: Verify, options: MiddlewareOptions, origin?: string): ExpressMiddleware {
+export function expressMiddleware(verify: Verify, options: MiddlewareOptions, origin?: string, resourceMetadataUrl?: string): ExpressMiddleware {
   return (req, res, next) => {
     authenticate(verify, req.headers.authorization, req.headers.dpop, () => expressRequestLine(req, origin), options).then(
       (claims) => {
         req.auth = claims;
         next();
       },
-      (err: unknown) => {
-        if (!(err instanceof VerificationError)) return next(err);
+      (caught: unknown) => {
+        if (!(caught instanceof VerificationError)) return next(caught);
+        const err = withResourceMetadata(caught, resourceMetadataUrl);
         // Plain node:http calls, so it works under Express, connect or a bare server.
         res.statusCode = err.status;
         res.setHeader('WWW-Authenticate', err.wwwAuthenticate);
@@ -88,4 +91,36 @@ export function expressMiddleware(verify: Verify, options: MiddlewareOptions, or
 function expressRequestLine(req: ExpressRequestLike, origin: string | undefined): RequestLine {
   const path = (req.originalUrl ?? req.url ?? '/').split(/[?#]/)[0]!;
   return { method: req.method ?? 'GET', url: `${origin ?? `${req.protocol ?? 'http'}://${req.headers.host ?? ''}`}${path}` };
+}
+
+/**
+ * Serves the RFC 9728 document at its well-known path (a GET or HEAD there); anything else goes on.
+ * Public and cacheable: it names only the resource, its authorization server and its scopes.
+ */
+export function koaMetadataMiddleware(url: string, document: ProtectedResourceMetadata): KoaMiddleware {
+  const path = new URL(url).pathname;
+  return async (ctx, next) => {
+    if (ctx.path !== path || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) {
+      await next();
+      return;
+    }
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.set('Access-Control-Allow-Origin', '*'); // browser-based clients discover it too (RFC 9728 §3)
+    ctx.status = 200;
+    ctx.body = document;
+  };
+}
+
+export function expressMetadataMiddleware(url: string, document: ProtectedResourceMetadata): ExpressMiddleware {
+  const path = new URL(url).pathname;
+  const body = JSON.stringify(document);
+  return (req, res, next) => {
+    const requested = (req.originalUrl ?? req.url ?? '/').split(/[?#]/)[0];
+    if (requested !== path || (req.method !== 'GET' && req.method !== 'HEAD')) return next();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Cache-Control', 'public, max-age=300');
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.end(req.method === 'HEAD' ? '' : body);
+  };
 }

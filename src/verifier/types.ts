@@ -1,3 +1,5 @@
+import type { ProtectedResourceMetadata } from './resource-metadata.ts';
+
 /** The algorithms a verifier may accept: asymmetric only, never `none`, never HS*. */
 export type VerifierAlgorithm = 'RS256' | 'PS256' | 'ES256' | 'EdDSA';
 
@@ -33,6 +35,21 @@ export type VerifierOptions = {
     feedUrl?: string;
     /** Default 5000. */
     pollIntervalMs?: number;
+  };
+  /**
+   * RFC 9728 protected resource metadata: with this set, the verifier's challenges carry
+   * `resource_metadata` and `koaMetadata()`/`expressMetadata()` serve the document, so a client
+   * that meets a 401 finds Gatehouse by itself (the MCP authorization flow starts there).
+   */
+  resourceMetadata?: {
+    /** The resource identifier clients ask tokens for (the token's `aud`). Default: the first `audience`. */
+    resource?: string;
+    /** The scopes to advertise (`scopes_supported`); clients ask for these. */
+    scopesSupported?: string[];
+    resourceName?: string;
+    resourceDocumentation?: string;
+    /** Where the document is served. Default: the RFC 9728 §3.1 well-known URL of `resource`. */
+    url?: string;
   };
   /** Default: console.warn. */
   logger?: VerifierLogger;
@@ -126,6 +143,12 @@ export type Verifier = {
   koa(options?: MiddlewareOptions): KoaMiddleware;
   /** Express (or connect) middleware: sets `req.auth`, or answers 401/403 with `WWW-Authenticate`. */
   express(options?: MiddlewareOptions): ExpressMiddleware;
+  /** RFC 9728: the document and where it is served, when `resourceMetadata` was given. */
+  resourceMetadata?: { url: string; document: ProtectedResourceMetadata };
+  /** Koa middleware answering GET at the metadata URL's path (needs `resourceMetadata`). */
+  koaMetadata(): KoaMiddleware;
+  /** Express (or connect) middleware answering GET at the metadata URL's path (needs `resourceMetadata`). */
+  expressMetadata(): ExpressMiddleware;
   /** Settles once the first JWKS fetch and the first revocation sync are done (or failed and logged). */
   ready(): Promise<void>;
   /** Stops following the revocation feed. */

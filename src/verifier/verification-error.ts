@@ -3,6 +3,25 @@ import type { AccessTokenClaims } from './types.ts';
 
 export type VerificationErrorCode = 'invalid_token' | 'insufficient_scope' | 'invalid_request' | 'invalid_dpop_proof';
 
+export type VerificationErrorInit = {
+  status: 401 | 403;
+  code: VerificationErrorCode;
+  description: string;
+  /** The protection space; the verifier uses the issuer. */
+  realm?: string;
+  /** For insufficient_scope: the scopes the resource needs. */
+  scope?: string;
+  /**
+   * RFC 6750 §3.1: a request that carried no token at all gets a challenge without an error
+   * attribute, so clients are not told of an error they did not make.
+   */
+  isTokenMissing?: boolean;
+  /** RFC 9449 §7.1: the DPoP scheme, for a DPoP request or a DPoP-bound token. */
+  isDpop?: boolean;
+  /** RFC 9728 §5.1: where the resource's metadata is, so a client can find its authorization server. */
+  resourceMetadata?: string;
+};
+
 /**
  * Why a request's access token was refused, with everything an API needs to answer it: the
  * status (401 or 403), the RFC 6750 §3.1 (or RFC 9449 §7.1) error code and the
@@ -14,24 +33,12 @@ export class VerificationError extends Error {
   readonly description: string;
   /** The `WWW-Authenticate` response header value (RFC 6750 §3, or RFC 9449 §7.1 for DPoP). */
   readonly wwwAuthenticate: string;
+  /** How it was made, to make it again with more (withResourceMetadata). */
+  readonly init: VerificationErrorInit;
 
-  constructor(init: {
-    status: 401 | 403;
-    code: VerificationErrorCode;
-    description: string;
-    /** The protection space; the verifier uses the issuer. */
-    realm?: string;
-    /** For insufficient_scope: the scopes the resource needs. */
-    scope?: string;
-    /**
-     * RFC 6750 §3.1: a request that carried no token at all gets a challenge without an error
-     * attribute, so clients are not told of an error they did not make.
-     */
-    isTokenMissing?: boolean;
-    /** RFC 9449 §7.1: the DPoP scheme, for a DPoP request or a DPoP-bound token. */
-    isDpop?: boolean;
-  }) {
+  constructor(init: VerificationErrorInit) {
     super(init.description);
+    this.init = init;
     this.name = 'VerificationError';
     this.status = init.status;
     this.code = init.code;
@@ -41,9 +48,16 @@ export class VerificationError extends Error {
     if (!init.isTokenMissing) params.push(`error=${quote(init.code)}`, `error_description=${quote(init.description)}`);
     if (init.scope !== undefined) params.push(`scope=${quote(init.scope)}`);
     if (init.isDpop) params.push(`algs=${quote(DPOP_ALGORITHMS.join(' '))}`);
+    if (init.resourceMetadata !== undefined) params.push(`resource_metadata=${quote(init.resourceMetadata)}`);
     const scheme = init.isDpop ? 'DPoP' : 'Bearer';
     this.wwwAuthenticate = params.length > 0 ? `${scheme} ${params.join(', ')}` : scheme;
   }
+}
+
+/** The same refusal, its challenge naming the resource's metadata (RFC 9728 §5.1). */
+export function withResourceMetadata(err: VerificationError, url: string | undefined): VerificationError {
+  if (url === undefined || err.init.resourceMetadata !== undefined) return err;
+  return new VerificationError({ ...err.init, resourceMetadata: url });
 }
 
 /** RFC 6750 §3 allows only %x20-21 / %x23-5B / %x5D-7E inside these quoted values. */

@@ -37,7 +37,7 @@ export function newStorage(options: { useRedis?: boolean; dataDir?: string } = {
 export async function startTestGatehouse(
   storage: Storage = newStorage(),
   env: Record<string, string> = {},
-  options: Pick<GatehouseOptions, 'clock'> = {},
+  options: Pick<GatehouseOptions, 'clock' | 'outboundFetch'> = {},
 ): Promise<TestGatehouse> {
   let handler: Parameters<typeof createServer>[1] = (_req, res) => res.writeHead(503).end();
   const server = createServer((req, res) => handler!(req, res));
