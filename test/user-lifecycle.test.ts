@@ -82,6 +82,7 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
     expect(await admin('POST', `/users/${account.id}/enable`)).toMatchObject({ status: 200, body: { disabledAt: null } });
     const again = await signInForTokens(config, user);
     expect(again.tokens.refresh_token).toBeTruthy();
+    await gh.services.audit.flush(); // sign-in outcomes are buffered writes
     const types = (await gh.services.audit.list({ accountId: account.id })).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['user.disabled', 'user.enabled', 'user.signed_out_everywhere', 'sign_in.refused']));
     expect((await gh.services.audit.list({ type: 'admin.user.disable' })).length).toBe(1);

@@ -119,7 +119,7 @@ export function createRouteTable(core: Core) {
         securityHeaders({ isTls: config.issuer.startsWith('https://') }),
         routeByPath({
           '/token': withProtocolForm((ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next))),
-          '/auth': withProtocolForm(limitAuthorizationRequests), // /auth/:uid (resume) needs an interaction already started
+          '/auth': limitAuthorizationRequests, // by address only; the engine reads a POST /auth itself (a page endpoint: its errors are pages)
           '/request': withProtocolForm(limitAuthorizationRequests), // PAR (RFC 9126) of a public client
           '/token/introspection': withProtocolForm(introspectJwt({ path: '/token/introspection', check: accessTokenCheck })),
           '/token/revocation': withProtocolForm(revokeJwt({
