@@ -72,6 +72,6 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     // Nothing answers for its tokens any more, the spent one included (its tombstone).
     expect(await gh.provider.RefreshToken.find(rotated.refresh_token!)).toBeUndefined();
     const spent = await gh.provider.RefreshToken.find(first.refresh_token!);
-    expect(spent === undefined || (await gh.provider.Client.find(spent.clientId)) === undefined).toBe(true);
+    expect(spent === undefined || (await gh.provider.Client.find(spent.clientId!)) === undefined).toBe(true);
   });
 });
