@@ -18,10 +18,18 @@ export function createSignOutEverywhere(deps: {
   return async (email: string): Promise<{ accountId: string; deleted: number; tokensIssuedBefore: number }> => {
     const account = await deps.accounts.findByEmail(email);
     if (!account) throw new AppError('not_found', `no user ${email}`, 404);
-    const now = Math.floor(Date.now() / 1000);
+    const cutOff = async () => {
+      const now = Math.floor(Date.now() / 1000);
+      await deps.revocations.record({ type: 'subject', sub: account.id, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+      return now;
+    };
     // The cut-off first: from this moment on, nothing issued before it is accepted anywhere.
-    await deps.revocations.record({ type: 'subject', sub: account.id, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+    await cutOff();
     const { deleted } = await deps.purgeAccount(account.id);
+    // And again once the purge is done: a refresh or code exchange that committed while it ran
+    // (its token was not deleted yet) issued tokens after the first cut-off, and the purge's row
+    // deletes revoke no grant. A later cut-off replaces the earlier one and covers more.
+    const now = await cutOff();
     await deps.audit.record({ type: 'user.signed_out_everywhere', accountId: account.id, details: { deleted } });
     return { accountId: account.id, deleted, tokensIssuedBefore: now };
   };
