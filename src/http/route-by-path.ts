@@ -15,8 +15,25 @@ export function routeByPath(routes: Record<string, Middleware>): Middleware {
     else exact.set(path, route);
   }
   return (ctx, next) => {
-    const path = ctx.path;
-    const route = exact.get(path) ?? prefixes.find(([prefix]) => path.startsWith(prefix))?.[1];
+    let path = ctx.path;
+    let route = exact.get(path);
+    if (!route) {
+      // oidc-provider's router matches a path in any case and with one trailing slash
+      // (lib/helpers/router.js), so `/AUTH` or `/token/` reaches its endpoint: such a spelling of
+      // one of our exact paths becomes that path, so the guards on it (rate limits, the refresh
+      // grace window) and the engine see the same request.
+      const canonical = canonicalPath(path);
+      route = exact.get(canonical);
+      if (route) ctx.path = path = canonical;
+    }
+    route ??= prefixes.find(([prefix]) => path.startsWith(prefix))?.[1];
     return route ? route(ctx, next) : next();
   };
+}
+
+/** ASCII only: the engine's case folding never turns another character into an ASCII one. */
+function canonicalPath(path: string): string {
+  if (!/^[\x21-\x7e]+$/.test(path)) return path;
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.toLowerCase();
 }

@@ -191,7 +191,10 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       IdToken: ID_TOKEN_TTL_SECONDS,
       Interaction: (_ctx, interaction) =>
         interaction.session?.accountId ? SIGNED_IN_INTERACTION_TTL_SECONDS : SIGN_IN_INTERACTION_TTL_SECONDS,
-      Session: SESSION_TTL_SECONDS,
+      // Anyone's GET /session/end stores a session for the logout form's xsrf secret: without an
+      // account it lives as briefly as an interaction before sign-in, or one address could fill
+      // Redis with 14-day entries. Each save recomputes it: a sign-in gives the session its 14 days.
+      Session: (_ctx, session) => (session.accountId ? SESSION_TTL_SECONDS : SIGN_IN_INTERACTION_TTL_SECONDS),
       // Sliding: each rotation gets the idle time again, but never past the chain's absolute end
       // (iiat is when the chain began).
       RefreshToken(_ctx, token, client) {

@@ -22,11 +22,19 @@ export function createSignOutEverywhere(deps: {
   backchannelLogout?: { prepare(accountId: string): Promise<{ send(): Promise<{ sent: number; failed: number }> }> };
 }) {
   const signOutAccount = async (accountId: string, reason?: string): Promise<SignOutResult> => {
-    const now = Math.floor(Date.now() / 1000);
+    const cutOff = async () => {
+      const now = Math.floor(Date.now() / 1000);
+      await deps.revocations.record({ type: 'subject', sub: accountId, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+      return now;
+    };
     // The cut-off first: from this moment on, nothing issued before it is accepted anywhere.
-    await deps.revocations.record({ type: 'subject', sub: accountId, iat_before: now, exp: now + (await deps.maxTokenTtlSeconds()) });
+    await cutOff();
     const logout = await deps.backchannelLogout?.prepare(accountId);
     const { deleted } = await deps.purgeAccount(accountId);
+    // And again once the purge is done: a refresh or code exchange that committed while it ran
+    // (its token was not deleted yet) issued tokens after the first cut-off, and the purge's row
+    // deletes revoke no grant. A later cut-off replaces the earlier one and covers more.
+    const now = await cutOff();
     const notified = await logout?.send();
     await deps.audit.record({
       type: 'user.signed_out_everywhere',
