@@ -32,7 +32,6 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       trustProxy: config.trustProxy,
       clientSecretPepper: core.secrets.clientSecretPepper,
       logger,
-      audit,
       signingKeys: await signingKeys.loadProviderKeys(),
       middleware: routes.middlewareFor,
     });

@@ -1,6 +1,8 @@
+import type { GatehouseClientMetadata } from './client-extras.ts';
 import type { Knex } from 'knex';
 
-export type ClientMetadata = Record<string, unknown> & { client_id: string };
+/** A client as stored: oidc-provider's (snake_case) metadata with our extras. */
+export type ClientMetadata = Record<string, unknown> & { client_id: string } & GatehouseClientMetadata;
 export type StoredClient = { clientId: string; metadata: ClientMetadata; createdAt: Date; updatedAt: Date };
 
 type Row = { client_id: string; metadata: ClientMetadata; created_at: Date; updated_at: Date };

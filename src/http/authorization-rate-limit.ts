@@ -48,7 +48,6 @@ export function authorizationRateLimit(options: {
   const refuse = (ctx: Context, seconds: number) => {
     ctx.set('Retry-After', String(seconds));
     ctx.set('Cache-Control', 'no-store');
-    ctx.state.throttled = true;
   };
 
   return async (ctx, next) => {

@@ -3,8 +3,10 @@ import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { accountLinkRoutes, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH } from '../account-links/account-link-routes.ts';
 import { adminApi } from '../admin/admin-api.ts';
+import { clientExtras } from '../clients/client-extras.ts';
 import type { Core } from '../core.ts';
-import { signInObserver } from '../interactions/sign-in-observer.ts';
+import { observeSignIns } from '../interactions/sign-in-observer.ts';
+import { createSignInOutcomes } from '../interactions/sign-in-outcomes.ts';
 import { createFormTokens } from '../interactions/form-tokens.ts';
 import { interactionRoutes } from '../interactions/interaction-routes.ts';
 import { createPendingVerification } from '../interactions/pending-verification.ts';
@@ -65,7 +67,7 @@ export function createRouteTable(core: Core) {
     rotations: s.refreshRotations,
     tokenPath: '/token',
     graceSecondsFor: (ctx) =>
-      (ctx.oidc?.client as { refresh_token_grace_seconds?: number } | undefined)?.refresh_token_grace_seconds ?? config.refreshTokens.graceSeconds,
+      clientExtras(ctx.oidc?.client).refresh_token_grace_seconds ?? config.refreshTokens.graceSeconds,
   });
   const limitAuthorizationRequests = authorizationRateLimit({ store: s.shortLived, perMinute: config.authorizationRateLimitPerMinute, authorizationPath: '/auth', parPath: '/request' });
   const throttle = createSignInThrottle(config.loginThrottle, s.shortLived);
@@ -105,7 +107,8 @@ export function createRouteTable(core: Core) {
           throttle: attempts,
           openPolicy: perHour(selfService.openRegistrationsPerHour),
         });
-  const observe = (form: 'login' | 'signup') => signInObserver(form, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
+  const outcomes = createSignInOutcomes();
+  observeSignIns(outcomes, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
 
   return {
     middlewareFor(provider: Provider, publicJwks: JSONWebKeySet): Middleware[] {
@@ -148,7 +151,7 @@ export function createRouteTable(core: Core) {
             throttle,
             audit: s.audit,
             lifecycle,
-            guards: { login: [observe('login')], signup: [observe('signup')] },
+            outcomes,
           }),
           [VERIFY_EMAIL_PATH]: accountLinks,
           [RESET_PASSWORD_PATH]: accountLinks,

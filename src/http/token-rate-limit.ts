@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { clientExtras } from '../clients/client-extras.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { protocolFormOf } from '../oidc/protocol-form.ts';
 
@@ -38,17 +39,16 @@ export function tokenRateLimit(options: { perSecond: number; now?: () => number 
         ctx.set('Retry-After', String(Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perSecond))));
         ctx.set('Cache-Control', 'no-store');
         ctx.body = { error: 'rate_limited', error_description: 'too many token requests for this client; retry later' };
-        ctx.state.rateLimited = true;
         return;
       }
     }
     await next();
     // oidc-provider sets ctx.oidc.client once it found the client, before checking its secret:
     // 401 (invalid_client) means the credentials did not hold.
-    const client = (ctx as { oidc?: { client?: { clientId: string; token_rate_limit_per_second?: number } } }).oidc?.client;
+    const client = (ctx as { oidc?: { client?: { clientId: string } } }).oidc?.client;
     if (client === undefined || ctx.status === 401) return;
     // The client's own rate, else the server's; 0 = unlimited (no bucket, nothing to check next time).
-    const perSecond = client.token_rate_limit_per_second ?? options.perSecond;
+    const perSecond = clientExtras(client).token_rate_limit_per_second ?? options.perSecond;
     if (perSecond <= 0) {
       buckets.delete(client.clientId);
       return;

@@ -8,7 +8,7 @@ import { field } from '../http/read-form.ts';
 import { renderPage } from '../http/render-page.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
-import type { SignInThrottle } from './throttle-guards.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 
 export type ForgotPasswordRouteDeps = { passwordReset: PasswordReset; throttle?: SignInThrottle };
 

@@ -17,7 +17,8 @@ import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
 import type { PendingVerification } from './pending-verification.ts';
 import { createSignInGate } from './sign-in-gate.ts';
 import { signupRoutes } from './signup-routes.ts';
-import { loginThrottleGuard, signupThrottleGuard, type SignInThrottle } from './throttle-guards.ts';
+import type { SignInOutcomes } from './sign-in-outcomes.ts';
+import { createSignInAttempts, type SignInThrottle } from './sign-in-throttle.ts';
 import { upstreamRoutes, type UpstreamRouteDeps } from './upstream-routes.ts';
 import { verifyEmailRoutes } from './verify-email-routes.ts';
 
@@ -26,8 +27,8 @@ export type InteractionDeps = LoginDeps & {
   consents: ConsentService;
   /** CSRF tokens for every form the interaction pages render. */
   formTokens: FormTokens;
-  /** Run before the login and sign-up handlers, after the form is read (e.g. a throttle). */
-  guards?: { login?: Middleware[]; signup?: Middleware[] };
+  /** What each password sign-in and sign-up came to (metrics and the audit trail subscribe). */
+  outcomes: SignInOutcomes;
   /** Consents granted go to the audit trail. */
   audit?: AuditLog;
   /** Brute-force defence: progressive delays, then a block, per email and per IP. */
@@ -55,13 +56,11 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
     if (details.prompt.name === 'login') await renderLogin(ctx, ic, deps, details);
     else await renderConsent(ctx, ic, deps.accounts, details, deps.effectiveScopes);
   });
-  // Observers (deps.guards) first, so they see the throttle's answers too.
-  const loginGuards = [...(deps.guards?.login ?? []), ...(deps.throttle ? [loginThrottleGuard(ic, deps, deps.throttle)] : [])];
-  const signupGuards = [...(deps.guards?.signup ?? []), ...(deps.throttle ? [signupThrottleGuard(ic, deps.throttle)] : [])];
+  const attempts = createSignInAttempts(deps.throttle);
   // Disabled users and EMAIL_VERIFICATION=required stop every kind of sign-in here, once it proved who it is.
   const gate = createSignInGate(ic, deps.lifecycle);
-  router.post('/login', ic.withInteraction, ...loginGuards, loginHandler(ic, { ...deps, gate }));
-  signupRoutes(router, ic, { accounts: deps.accounts, isSignupEnabled: deps.isSignupEnabled, guards: signupGuards, gate, verification: deps.lifecycle.verification });
+  router.post('/login', ic.withInteraction, loginHandler(ic, { ...deps, gate, attempts }));
+  signupRoutes(router, ic, { ...deps, gate, attempts, verification: deps.lifecycle.verification });
   if (deps.upstream) upstreamRoutes(router, ic, { ...deps.upstream, accounts: deps.accounts, gate });
   forgotPasswordRoutes(router, ic, { passwordReset: deps.lifecycle.passwordReset, throttle: deps.throttle });
   verifyEmailRoutes(router, ic, { accounts: deps.accounts, verification: deps.lifecycle.verification, pending: deps.lifecycle.pending, gate, throttle: deps.throttle });

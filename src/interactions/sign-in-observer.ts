@@ -1,42 +1,31 @@
-import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Metrics } from '../http/metrics.ts';
-import { field } from '../http/read-form.ts';
-import type { SignInAttempt } from './login-routes.ts';
+import type { SignInOutcomes } from './sign-in-outcomes.ts';
 
 /**
- * Runs first on the login and sign-up posts and looks at the outcome afterwards: metrics
- * (success, failure, throttled) and the audit trail. A failed sign-in is recorded against the
- * account when the email has one, else with only the email's domain: the attempted address may be
- * a typo, or a password typed into the wrong field.
+ * Metrics (success, failure, throttled) and the audit trail for every password sign-in and
+ * sign-up the routes report. A failed sign-in is recorded against the account when the email
+ * has one (looked up here: the route could not tell), else with only the email's domain.
  */
-export function signInObserver(form: 'login' | 'signup', deps: { metrics: Metrics; audit: AuditLog; accounts: AccountService; logger: Logger }): Middleware {
-  return async (ctx, next) => {
-    await next();
-    const attempt = (form === 'login' ? ctx.state.signInAttempt : ctx.state.signUpAttempt) as SignInAttempt | undefined;
-    const result = ctx.state.throttled ? 'throttled' : attempt ? (attempt.isSuccess ? 'success' : 'failure') : undefined;
-    if (!result) return;
-    deps.metrics.signIns.labels(form, result).inc();
-    const email = attempt?.email ?? field(ctx.state.form as URLSearchParams, 'email');
-    const clientId = (ctx.state.interaction as { params?: { client_id?: unknown } } | undefined)?.params?.client_id;
-    const ip = ctx.ip;
-    // The right password for an account that may not sign in (disabled, unverified): `refused`, with why.
-    const outcome = attempt?.refusal ? 'refused' : { success: 'succeeded', failure: form === 'login' ? 'failed' : 'refused', throttled: 'throttled' }[result];
+export function observeSignIns(outcomes: SignInOutcomes, deps: { metrics: Metrics; audit: AuditLog; accounts: AccountService; logger: Logger }): void {
+  outcomes.subscribe((o) => {
+    deps.metrics.signIns.labels(o.form, o.result === 'refused' ? 'failure' : o.result).inc();
+    const outcome = { success: 'succeeded', failure: o.form === 'login' ? 'failed' : 'refused', throttled: 'throttled', refused: 'refused' }[o.result];
     void (async () => {
-      const account = email ? await deps.accounts.findByEmail(email) : undefined;
+      const accountId = o.accountId ?? (o.email ? (await deps.accounts.findByEmail(o.email))?.id : undefined);
       deps.audit.recordSoon({
-        type: `${form === 'login' ? 'sign_in' : 'sign_up'}.${outcome}`,
-        accountId: account?.id,
-        clientId: typeof clientId === 'string' ? clientId : undefined,
-        ip,
+        type: `${o.form === 'login' ? 'sign_in' : 'sign_up'}.${outcome}`,
+        accountId,
+        clientId: o.clientId,
+        ip: o.ip,
         details: {
           method: 'password',
-          ...(attempt?.refusal ? { reason: attempt.refusal } : {}),
-          ...(account ? {} : { email_domain: email.split('@')[1]?.toLowerCase().slice(0, 253) }),
+          ...(o.reason ? { reason: o.reason } : {}),
+          ...(accountId ? {} : { email_domain: o.email.split('@')[1]?.toLowerCase().slice(0, 253) }),
         },
       });
     })().catch((err: Error) => deps.logger.error({ err: err.message }, 'audit of a sign-in failed'));
-  };
+  });
 }

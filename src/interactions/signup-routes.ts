@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Context } from 'koa';
 import { errorPage } from '../../views/error.ts';
 import { signupPage, type SignupField } from '../../views/signup.ts';
 import type { Account, AccountService } from '../accounts/account-service.ts';
@@ -10,10 +10,18 @@ import { field } from '../http/read-form.ts';
 import { renderPage } from '../http/render-page.ts';
 import type { Messages } from '../i18n/messages.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
-import type { SignInAttempt } from './login-routes.ts';
 import type { SignInGate } from './sign-in-gate.ts';
+import type { SignInOutcome, SignInOutcomes } from './sign-in-outcomes.ts';
+import type { SignInAttempts } from './sign-in-throttle.ts';
 
-export type SignupDeps = { accounts: AccountService; isSignupEnabled: boolean; guards?: Middleware[]; gate: SignInGate; verification: EmailVerification };
+export type SignupDeps = {
+  accounts: AccountService;
+  isSignupEnabled: boolean;
+  gate: SignInGate;
+  verification: EmailVerification;
+  attempts: SignInAttempts;
+  outcomes: SignInOutcomes;
+};
 
 // registerAccount's refusals, each shown beside the field it is about.
 const PROBLEMS: Record<string, SignupField> = {
@@ -65,24 +73,41 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
     await render(ctx, details);
   });
 
-  router.post('/signup', ic.withInteraction, ...(deps.guards ?? []), async (ctx) => {
+  router.post('/signup', ic.withInteraction, async (ctx) => {
     const details = ctx.state.interaction as Details;
     const form = ctx.state.form as URLSearchParams;
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
     const values = { name: field(form, 'name'), email: field(form, 'email') };
+    const report = (outcome: Pick<SignInOutcome, 'result' | 'accountId'>) =>
+      deps.outcomes.report({ form: 'signup', email: values.email, ip: ctx.ip, clientId: String(details.params.client_id), ...outcome });
+    // Every sign-up counts per IP, decided before any work (creating accounts in bulk is the abuse).
+    const attempt = await deps.attempts.signup(ctx.ip);
+    if (!attempt.isAllowed) {
+      const ui = ic.ui(ctx, details, '/signup');
+      ctx.set('Retry-After', String(attempt.retryAfterSeconds));
+      report({ result: 'throttled' });
+      const link = { href: `/interaction/${details.uid}/signup`, text: ui.t.signup.title };
+      return renderPage(ctx, errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(attempt.retryAfterSeconds), code: 'too_many_attempts', link }), 429);
+    }
     let account: Account;
     try {
       account = await deps.accounts.registerAccount({ ...values, password: field(form, 'password') });
     } catch (err) {
-      if (err instanceof ServerBusy) return renderBusy(ctx, details, err);
+      if (err instanceof ServerBusy) {
+        await attempt.unchecked(); // nothing was created or checked
+        return renderBusy(ctx, details, err);
+      }
       const fieldInError = err instanceof AppError ? PROBLEMS[err.code] : undefined;
-      if (!fieldInError) throw err;
-      ctx.state.signUpAttempt = { email: values.email, isSuccess: false } satisfies SignInAttempt;
+      if (!fieldInError) {
+        await attempt.unchecked();
+        throw err;
+      }
+      report({ result: 'failure' });
       const { t } = ic.ui(ctx, details, '/signup');
       const message = t.signup.problems[(err as AppError).code as Problem];
       return render(ctx, details, { field: fieldInError, message }, values);
     }
-    ctx.state.signUpAttempt = { email: values.email, isSuccess: true } satisfies SignInAttempt;
+    report({ result: 'success', accountId: account.id });
     // Every sign-up gets a verification link (in the page's language); with
     // EMAIL_VERIFICATION=required the sign-in then waits for it (the gate).
     await deps.verification.send(account, ic.ui(ctx, details).locale);

@@ -8,7 +8,7 @@ import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { PendingVerification } from './pending-verification.ts';
 import type { SignInGate } from './sign-in-gate.ts';
-import type { SignInThrottle } from './throttle-guards.ts';
+import type { SignInThrottle } from './sign-in-throttle.ts';
 
 export type VerifyEmailRouteDeps = {
   accounts: AccountService;

@@ -1,7 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import { Provider, type JWK } from 'oidc-provider';
-import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import type { TrustProxy } from '../config/load-config.ts';
@@ -17,14 +16,8 @@ export type BuildProviderInputs = ProviderConfigurationInputs & {
   trustProxy: TrustProxy | undefined;
   clientSecretPepper: Buffer;
   logger: Logger;
-  audit: AuditLog;
   /** Our middleware, outermost first; runs before oidc-provider's router. Gets this build's public keys. */
   middleware: (provider: Provider, publicJwks: JSONWebKeySet) => Middleware[];
-};
-
-export const REUSE_DETAILS: Record<string, string> = {
-  'refresh token already used': 'refresh_token.reuse_detected',
-  'authorization code already consumed': 'authorization_code.reuse_detected',
 };
 
 const publicJwks = (keys: JWK[]): JSONWebKeySet => ({
@@ -69,18 +62,6 @@ export function buildProvider(inputs: BuildProviderInputs): Provider {
   for (const mw of inputs.middleware(provider, jwks)) provider.use(mw);
   provider.on('server_error', (ctx, err) => {
     inputs.logger.error({ err, requestId: ctx.state?.requestId, route: ctx.oidc?.route }, 'oidc server_error');
-  });
-  provider.on('grant.error', (ctx, err) => {
-    const e = err as { error?: string; error_detail?: string };
-    inputs.logger.info({ requestId: ctx.state?.requestId, error: e.error, detail: e.error_detail }, 'grant error');
-    // A spent refresh token or code presented again: possible theft; the library revoked the grant.
-    const reuse = REUSE_DETAILS[e.error_detail ?? ''];
-    if (!reuse) return;
-    const source = ctx.oidc?.entities?.RefreshToken ?? ctx.oidc?.entities?.AuthorizationCode;
-    inputs.audit
-      .record({ type: reuse, clientId: ctx.oidc?.client?.clientId, accountId: source?.accountId, ip: ctx.ip })
-      .catch((error: Error) => inputs.logger.error({ err: error.message }, 'audit write failed'));
-    inputs.logger.warn({ requestId: ctx.state?.requestId, clientId: ctx.oidc?.client?.clientId, event: reuse }, 'token reuse detected');
   });
   return provider;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { AccessTokenCheck } from '../verifier/access-token-check.ts';
-import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
+import { mayIntrospect } from './introspection-policy.ts';
 import { protocolFormOf, setProtocolForm, single } from './protocol-form.ts';
 import { isStructuredToken } from './structured-token.ts';
 
@@ -27,7 +27,7 @@ export function introspectJwt(options: { path: string; check: AccessTokenCheck }
 
     const body = ctx.body as { active?: boolean } | undefined;
     if (!isJwt || ctx.status !== 200 || body?.active !== false) return;
-    const caller = (ctx as unknown as KoaContextWithOIDC).oidc?.client as unknown as IntrospectingClient | undefined;
+    const caller = (ctx as unknown as KoaContextWithOIDC).oidc?.client;
     if (!caller) return;
     // At the issuer no audience or binding is required: the caller's policy decides, and a
     // binding is reported (RFC 9449 §6.2), not checked.

@@ -1,5 +1,7 @@
-/** The client metadata the policy reads (provider-configuration's extraClientMetadata). */
-export type IntrospectingClient = { clientId: string; can_introspect?: boolean; allowed_resources?: string[] };
+import { clientExtras } from '../clients/client-extras.ts';
+
+/** The caller: an oidc-provider Client (its extras are read with clientExtras). */
+export type IntrospectingClient = { clientId: string };
 
 /**
  * Who may learn about a token at the introspection endpoint (RFC 7662 §4: limit what a caller
@@ -13,7 +15,8 @@ export function mayIntrospect(
   token: { clientId: string; audience: unknown; isRefreshToken: boolean },
 ): boolean {
   if (token.clientId === caller.clientId) return true;
-  if (caller.can_introspect !== true || token.isRefreshToken) return false;
+  const { can_introspect, allowed_resources = [] } = clientExtras(caller);
+  if (can_introspect !== true || token.isRefreshToken) return false;
   const audiences = (Array.isArray(token.audience) ? token.audience : [token.audience]).filter((a): a is string => typeof a === 'string');
-  return audiences.some((a) => caller.allowed_resources?.includes(a) === true);
+  return audiences.some((a) => allowed_resources.includes(a));
 }

@@ -1,4 +1,5 @@
 import type { Configuration, Grant, KoaContextWithOIDC } from 'oidc-provider';
+import { clientExtras } from '../clients/client-extras.ts';
 import { type Consent, type ConsentService, intersectConsents, isEmptyConsent } from '../consents/consent-service.ts';
 import type { SignInGrants } from './sign-in-grants.ts';
 
@@ -61,7 +62,7 @@ export function createLoadExistingGrant(deps: { consents: Pick<ConsentService, '
     });
     const missing = missingFromGrant(ctx, grant);
     if (isEmptyConsent(missing)) return grant;
-    const isFirstParty = (client as unknown as { first_party?: boolean }).first_party === true;
+    const isFirstParty = clientExtras(client).first_party === true;
     const remembered = isFirstParty ? undefined : await deps.consents.rememberedFor(accountId, client.clientId);
     const allowed = isFirstParty ? missing : remembered && intersectConsents(missing, remembered);
     if (!allowed || isEmptyConsent(allowed)) return grant;

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type Configuration, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { generateClientSecret } from '../clients/client-secret.ts';
+import { clientExtras, EXTRA_CLIENT_METADATA } from '../clients/client-extras.ts';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import type { OutboundFetch } from '../http/outbound-fetch.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
-import { mayIntrospect, type IntrospectingClient } from './introspection-policy.ts';
+import { mayIntrospect } from './introspection-policy.ts';
 import { authorizationParameterCaps } from './authorization-parameter-caps.ts';
 import { sessionCookiePolicy } from './session-cookies.ts';
 import type { createResourceIndicators } from './resources.ts';
@@ -59,13 +60,6 @@ export const CLOCK_SKEW_SECONDS = 15;
 // No HS* anywhere: client secrets are stored hashed, so nothing can derive a MAC key from them (notes §7).
 const ASYMMETRIC_ALGS: ('RS256' | 'PS256' | 'ES256' | 'EdDSA')[] = ['RS256', 'PS256', 'ES256', 'EdDSA'];
 
-type ClientExtras = {
-  refresh_token_idle_seconds?: number;
-  refresh_token_absolute_seconds?: number;
-  clientId: string;
-  clientAuthMethod: string;
-  redirectUris: string[];
-};
 export const SESSION_TTL_SECONDS = 14 * 86_400;
 // Anyone can start an interaction with a GET /auth; most that never lead to a sign-in are bots or
 // abandoned tabs, so they get a short life (the sign-in page, its upstream round trips and
@@ -100,17 +94,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     fetchResponseBodyLimits: { jwks_uri: 64 * 1024 }, // a private_key_jwt client's keys
     enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
     extraClientMetadata: {
-      properties: [
-        'allowed_resources',
-        'allowed_api_scopes',
-        'can_introspect',
-        'refresh_token_grace_seconds',
-        'refresh_token_idle_seconds',
-        'refresh_token_absolute_seconds',
-        'first_party', // true: never shown the consent page (the operator's own apps)
-        'token_rate_limit_per_second', // this client's own token-endpoint rate (else TOKEN_RATE_LIMIT_PER_SECOND)
-        'self_registered', // 'open' | 'token' (RFC 7591) | 'metadata_document': the client registered itself
-      ],
+      properties: [...EXTRA_CLIENT_METADATA], // client-extras.ts
       // A client that registers itself (RFC 7591, RFC 7592 update) or is described by a metadata
       // document gets what its grant allows, whatever it asked (self-registration.ts). The engine
       // gives ctx only while registering or updating; stored clients are taken as they are.
@@ -130,10 +114,9 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     },
     // Browsers may call the token and userinfo endpoints only from a public client's own origins.
     clientBasedCORS(ctx, origin, client) {
-      const c = client as unknown as ClientExtras;
       if (origin === 'null') return false;
-      if (ctx.oidc.route !== 'userinfo' && c.clientAuthMethod !== 'none') return false;
-      return c.redirectUris.some((uri) => URL.parse(uri)?.origin === origin);
+      if (ctx.oidc.route !== 'userinfo' && client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
     },
     features: {
       devInteractions: { enabled: false }, // on by default: any username would sign in (notes §3)
@@ -145,7 +128,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
         // a deleted client's tokens.
         allowedPolicy: async (ctx, client, token) => {
           const t = { clientId: token.clientId!, audience: (token as { aud?: unknown }).aud, isRefreshToken: token.kind === 'RefreshToken' };
-          if (!mayIntrospect(client as unknown as IntrospectingClient, t)) return false;
+          if (!mayIntrospect(client, t)) return false;
           return t.clientId === client.clientId || (await ctx.oidc.provider.Client.find(t.clientId)) !== undefined;
         },
       },
@@ -198,7 +181,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       // Sliding: each rotation gets the idle time again, but never past the chain's absolute end
       // (iiat is when the chain began).
       RefreshToken(_ctx, token, client) {
-        const c = client as unknown as ClientExtras;
+        const c = clientExtras(client);
         const idle = c.refresh_token_idle_seconds ?? o.refreshTokens.idleSeconds;
         const absolute = c.refresh_token_absolute_seconds ?? o.refreshTokens.absoluteSeconds;
         const age = Math.floor(Date.now() / 1000) - (token.iiat ?? Math.floor(Date.now() / 1000));

@@ -1,11 +1,10 @@
 import { errors, type Grant, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provider';
+import { clientExtras } from '../clients/client-extras.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
 import { NO_PERMISSIONS, roleScopes } from '../permissions/token-claims.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import type { TokenPermissions } from './token-permissions.ts';
 
-type ClientExtras = { allowed_resources?: string[]; allowed_api_scopes?: string[]; first_party?: boolean };
-const extras = (client: unknown) => client as ClientExtras;
 
 /**
  * A user token for an API needs a consent that covers the API: its grant holds scopes of it
@@ -17,7 +16,7 @@ const extras = (client: unknown) => client as ClientExtras;
  */
 function isUncoveredUserGrant(ctx: KoaContextWithOIDC, indicator: unknown, client: unknown): boolean {
   const grant = ctx.oidc.entities?.Grant as Grant | undefined;
-  if (!grant || typeof indicator !== 'string' || extras(client).first_party === true) return false;
+  if (!grant || typeof indicator !== 'string' || clientExtras(client).first_party === true) return false;
   return !grant.getResourceScope(indicator);
 }
 
@@ -39,14 +38,14 @@ export function createResourceIndicators(resources: Pick<ResourceService, 'find'
     // for an API scope (or uses client_credentials): a plain sign-in (openid) keeps a userinfo token.
     defaultResource(ctx: KoaContextWithOIDC, client: unknown, oneOf?: string | string[]) {
       if (oneOf) return oneOf;
-      const allowed = extras(client).allowed_resources ?? [];
+      const allowed = clientExtras(client).allowed_resources ?? [];
       if (allowed.length !== 1) return undefined;
       const isClientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
       const asksForApiScope = [...(ctx.oidc.requestParamScopes ?? [])].some((s) => !isStandardScope(s));
       return isClientCredentials || asksForApiScope ? allowed[0] : undefined;
     },
     async getResourceServerInfo(ctx: KoaContextWithOIDC, indicator: string, client: unknown): Promise<ResourceServer> {
-      const { allowed_resources = [], allowed_api_scopes = [] } = extras(client);
+      const { allowed_resources = [], allowed_api_scopes = [] } = clientExtras(client);
       const api = allowed_resources.includes(indicator) ? await resources.find(indicator) : undefined;
       if (!api) throw new errors.InvalidTarget('resource indicator is unknown or not allowed for this client');
       if (isUncoveredUserGrant(ctx, indicator, client)) throw new errors.InvalidTarget('the user has not allowed this client to use this resource');

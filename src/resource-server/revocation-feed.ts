@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
+import { clientExtras } from '../clients/client-extras.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import { parseBasicAuth } from '../http/basic-auth.ts';
 
@@ -25,7 +26,7 @@ export function revocationFeed(options: { provider: Provider; revocations: Revoc
     const { clientId, clientSecret: secret } = credentials;
     const client = await options.provider.Client.find(clientId).catch(() => undefined);
     // HTTP Basic is the feed's only authentication: only for clients registered with it (RFC 7591 §2).
-    const allowed = client && (client as unknown as { can_introspect?: boolean }).can_introspect === true && client.clientAuthMethod === 'client_secret_basic';
+    const allowed = client && clientExtras(client).can_introspect === true && client.clientAuthMethod === 'client_secret_basic';
     if (!client || !(await client.compareClientSecret(secret)) || !allowed) return unauthorized(ctx);
 
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined;
