@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../src/http/html.ts';
+import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 import { layout } from './layout.ts';
 

@@ -5,9 +5,9 @@ import { noticePage } from '../../views/notice.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
 import type { PasswordReset } from '../accounts/password-reset.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
-import { pageUi } from '../http/page-ui.ts';
+import { pageUi } from '../../views/page-ui.ts';
 import { field, readForm } from '../http/read-form.ts';
-import { renderPage } from '../http/render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { Messages } from '../i18n/messages.ts';
 
 export const VERIFY_EMAIL_PATH = '/account/verify-email';

@@ -9,6 +9,7 @@ import { VerificationError } from '../verifier/verification-error.ts';
 import { ADMIN_SCOPE, AdminAuthError, createAdminAuth } from './admin-auth.ts';
 import { adminRoutes, type AdminServices } from './admin-routes.ts';
 import { openApiDocument } from './openapi.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 
 export const ADMIN_PREFIX = '/admin/v1';
 
@@ -21,11 +22,7 @@ export const adminApiResource = (issuer: string): ResourceServer => ({
   tokenClaims: [],
 });
 
-const sendError = (ctx: Context, status: number, error: string, description: string) => {
-  ctx.status = status;
-  ctx.set('Cache-Control', 'no-store');
-  ctx.body = { error, error_description: description };
-};
+const sendError = sendOAuthError;
 
 /**
  * /admin/v1: JSON over the CLI's services, for automation holding a client_credentials token with
@@ -72,7 +69,7 @@ export function adminApi(deps: AdminServices & { issuer: string; accessTokenChec
       await handle(ctx as Parameters<typeof handle>[0], async () => {
         await allowed(ctx as Parameters<typeof allowed>[0], async () => {});
       });
-      if (ctx.status === 404 && !ctx.body) sendError(ctx, 404, 'not_found', 'no such admin endpoint');
+      if (ctx.status === 404 && !ctx.body) sendOAuthError(ctx, 404, 'not_found', 'no such admin endpoint');
     } catch (err) {
       if (err instanceof AdminAuthError) {
         // The verifier's challenge format (RFC 6750 §3, RFC 9449 §7.1), with this API as the realm.
@@ -86,11 +83,11 @@ export function adminApi(deps: AdminServices & { issuer: string; accessTokenChec
           isDpop: err.isDpop,
         });
         ctx.set('WWW-Authenticate', challenge.wwwAuthenticate);
-        return sendError(ctx, err.status, err.code ?? 'invalid_request', err.message);
+        return sendOAuthError(ctx, err.status, err.code ?? 'invalid_request', err.message);
       }
       if (err instanceof ServerBusy) ctx.set('Retry-After', String(err.retryAfterSeconds));
-      if (err instanceof AppError) return sendError(ctx, err.status, err.code, err.message);
-      if ((err as { status?: number }).status === 405) return sendError(ctx, 405, 'method_not_allowed', 'method not allowed');
+      if (err instanceof AppError) return sendOAuthError(ctx, err.status, err.code, err.message);
+      if ((err as { status?: number }).status === 405) return sendOAuthError(ctx, 405, 'method_not_allowed', 'method not allowed');
       throw err;
     }
   };

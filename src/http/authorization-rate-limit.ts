@@ -3,8 +3,9 @@ import type { Context, Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
 import { protocolFormOf } from '../oidc/protocol-form.ts';
 import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
-import { pageUi } from './page-ui.ts';
-import { renderPage } from './render-page.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 const WINDOW_SECONDS = 60;
 
@@ -64,10 +65,7 @@ export function authorizationRateLimit(options: {
       if (presentsClientCredentials(ctx, protocolFormOf(ctx))) return next();
       const wait = await overLimit(ctx);
       if (wait === 0) return next();
-      refuse(ctx, wait);
-      ctx.status = 429;
-      ctx.body = { error: 'rate_limited', error_description: 'too many authorization requests from this address; retry later' };
-      return;
+      return sendOAuthError(ctx, 429, 'rate_limited', 'too many authorization requests from this address; retry later', { 'Retry-After': String(wait) });
     }
     return next();
   };

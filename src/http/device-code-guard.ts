@@ -2,8 +2,8 @@ import type { Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
 import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
-import { pageUi } from './page-ui.ts';
-import { renderPage } from './render-page.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 
 const PATH = '/device';
 const MAX_CODE_LENGTH = 32;

@@ -3,9 +3,10 @@ import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { errorPage } from '../../views/error.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
-import { pageUi } from './page-ui.ts';
+import { pageUi } from '../../views/page-ui.ts';
 import { isProtocolApi } from './protocol-routes.ts';
-import { renderPage } from './render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 /**
  * Our own routes' error handler: a request id on every response, AppErrors and 4xx errors
@@ -31,8 +32,7 @@ export function errorHandler(logger: Logger): Middleware {
       ctx.set('Cache-Control', 'no-store');
       if (err instanceof ServerBusy) ctx.set('Retry-After', String(err.retryAfterSeconds));
       if (isProtocolApi(ctx.path) || ctx.accepts('html', 'json') === 'json') {
-        ctx.status = status;
-        ctx.body = { error: code, error_description: message };
+        sendOAuthError(ctx, status, code, message);
       } else {
         const ui = pageUi(ctx);
         const { errors } = ui.t;

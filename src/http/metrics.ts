@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { protocolRouteName } from './protocol-routes.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -133,10 +134,7 @@ export function metricsEndpoint(metrics: Metrics, options: { token?: string } = 
       const header = ctx.get('authorization');
       const presented = header.startsWith('Bearer ') ? header.slice(7) : '';
       if (!timingSafeEqual(digest(presented), expected)) {
-        ctx.status = 401;
-        ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
-        ctx.body = { error: 'unauthorized', error_description: 'a valid metrics token is required' };
-        return;
+        return sendOAuthError(ctx, 401, 'unauthorized', 'a valid metrics token is required', { 'WWW-Authenticate': 'Bearer realm="metrics"' });
       }
     }
     ctx.type = metrics.registry.contentType;

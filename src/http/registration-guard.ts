@@ -4,6 +4,7 @@ import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import { isHashedClientSecret } from '../clients/client-secret.ts';
 import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 const REGISTRATION = '/reg'; // oidc-provider's registration route (and /reg/:clientId for RFC 7592)
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i;
@@ -44,10 +45,7 @@ export function registrationGuard(deps: {
         const key: ThrottleKey = { scope: 'registration:ip', value: ctx.ip, policy: deps.openPolicy };
         const attempt = await deps.throttle.take([key]);
         if (!attempt.isAllowed) {
-          ctx.status = 429;
-          ctx.set('Retry-After', String(attempt.retryAfterSeconds));
-          ctx.body = { error: 'rate_limited', error_description: 'too many registrations from this address; try again later' };
-          return;
+          return sendOAuthError(ctx, 429, 'rate_limited', 'too many registrations from this address; try again later', { 'Retry-After': String(attempt.retryAfterSeconds) });
         }
         deps.grants.set(ctx.req, await deps.openGrant());
       } else {

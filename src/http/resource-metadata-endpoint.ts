@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { ResourceService } from '../resources/resource-service.ts';
 import { protectedResourceMetadata } from '../verifier/resource-metadata.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 const PATH = '/resource-metadata';
 
@@ -21,9 +22,7 @@ export function resourceMetadataEndpoint(deps: { issuer: string; resources: Pick
     const audience = typeof ctx.query.audience === 'string' ? ctx.query.audience : undefined;
     const api = audience && audience.length <= 2048 ? await deps.resources.find(audience) : undefined;
     if (!api) {
-      ctx.status = 404;
-      ctx.body = { error: 'not_found', error_description: 'no such API' };
-      return;
+      return sendOAuthError(ctx, 404, 'not_found', 'no such API');
     }
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.set('Access-Control-Allow-Origin', '*');

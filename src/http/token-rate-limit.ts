@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { clientExtras } from '../clients/client-extras.ts';
 import { parseBasicAuth } from './basic-auth.ts';
 import { protocolFormOf } from '../oidc/protocol-form.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 type Bucket = { tokens: number; updatedMs: number; perSecond: number };
 
@@ -35,11 +36,8 @@ export function tokenRateLimit(options: { perSecond: number; now?: () => number 
     if (bucket) {
       refill(bucket, now());
       if (bucket.tokens < 1) {
-        ctx.status = 429;
-        ctx.set('Retry-After', String(Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perSecond))));
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = { error: 'rate_limited', error_description: 'too many token requests for this client; retry later' };
-        return;
+        const retryAfter = String(Math.max(1, Math.ceil((1 - bucket.tokens) / bucket.perSecond)));
+        return sendOAuthError(ctx, 429, 'rate_limited', 'too many token requests for this client; retry later', { 'Retry-After': retryAfter });
       }
     }
     await next();

@@ -1,4 +1,4 @@
-import { html } from '../http/html.ts';
+import { html } from '../../views/html.ts';
 
 // Every string the pages show, in English. messages-ko.ts has the same shape (the type checker
 // says so). Functions take user- or client-supplied text and escape it through `html`.

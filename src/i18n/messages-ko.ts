@@ -1,4 +1,4 @@
-import { html } from '../http/html.ts';
+import { html } from '../../views/html.ts';
 import type { Messages } from './messages-en.ts';
 
 // 한국어: the same shape as messages-en.ts (the type checker says so), in the polite 합쇼체.

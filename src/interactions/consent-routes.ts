@@ -5,7 +5,7 @@ import type { AccountService } from '../accounts/account-service.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ConsentService } from '../consents/consent-service.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
-import { renderPage } from '../http/render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
 import { addToGrant } from '../oidc/load-existing-grant.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import { describeScopes } from './scope-descriptions.ts';

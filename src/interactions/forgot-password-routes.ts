@@ -5,7 +5,7 @@ import { noticePage } from '../../views/notice.ts';
 import { isPlausibleEmail, normalizeEmail } from '../accounts/account-service.ts';
 import type { PasswordReset } from '../accounts/password-reset.ts';
 import { field } from '../http/read-form.ts';
-import { renderPage } from '../http/render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';

@@ -3,7 +3,7 @@ import { loginPage, type UpstreamOption } from '../../views/login.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { ServerBusy } from '../errors/app-error.ts';
 import { field } from '../http/read-form.ts';
-import { renderPage } from '../http/render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInOutcome, SignInOutcomes } from './sign-in-outcomes.ts';

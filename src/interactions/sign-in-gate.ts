@@ -3,7 +3,7 @@ import { errorPage } from '../../views/error.ts';
 import { verifyPendingPage } from '../../views/verify-pending.ts';
 import type { Account } from '../accounts/account-service.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
-import { renderPage } from '../http/render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { PendingVerification } from './pending-verification.ts';
 

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { verifyPendingPage } from '../../views/verify-pending.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
-import { renderPage } from '../http/render-page.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { PendingVerification } from './pending-verification.ts';

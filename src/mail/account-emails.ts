@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from '../http/html.ts';
+import { html, type SafeHtml } from '../../views/html.ts';
 import { emailEn, type EmailMessages } from '../i18n/email-messages-en.ts';
 import { emailKo } from '../i18n/email-messages-ko.ts';
 import type { Locale } from '../i18n/locales.ts';

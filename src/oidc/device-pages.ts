@@ -1,7 +1,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { deviceCodePage, deviceConfirmPage, deviceDonePage } from '../../views/device.ts';
-import { pageUi } from '../http/page-ui.ts';
-import { renderPage } from '../http/render-page.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { DevicePages } from './provider-configuration.ts';
 
 type Ctx = Parameters<typeof renderPage>[0];

@@ -1,9 +1,9 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
 import { logoutPage, signedOutPage } from '../../views/logout.ts';
-import { raw } from '../http/html.ts';
-import { pageUi } from '../http/page-ui.ts';
-import { renderPage } from '../http/render-page.ts';
+import { raw } from '../../views/html.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 
 type Ctx = Parameters<typeof renderPage>[0];
 

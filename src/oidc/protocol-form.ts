@@ -2,6 +2,7 @@ import { stringify } from 'node:querystring';
 import type { Context, Middleware } from 'koa';
 import { AppError } from '../errors/app-error.ts';
 import { readBodyText } from '../http/read-form.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 
 const LIMIT_BYTES = 56 * 1024; // oidc-provider's own body cap (notes §2)
 
@@ -22,10 +23,7 @@ export function withProtocolForm(route: Middleware): Middleware {
         text = await readBodyText(ctx, LIMIT_BYTES);
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'payload_too_large') throw err;
-        ctx.status = 400;
-        ctx.set('Cache-Control', 'no-store');
-        ctx.body = { error: 'invalid_request', error_description: 'request body too large' };
-        return;
+        return sendOAuthError(ctx, 400, 'invalid_request', 'request body too large');
       }
       ctx.state.protocolForm = new URLSearchParams(text);
       // Unchanged, the library gets the text as sent (no re-encoding on the token hot path).

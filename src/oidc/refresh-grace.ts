@@ -6,6 +6,7 @@ import { openJson, sealJson } from '../crypto/seal-json.ts';
 import { protocolFormOf, single } from './protocol-form.ts';
 import { refreshTokenDigest, type RefreshRotationRepository } from './refresh-rotation-repository.ts';
 import { rotationUnits, type RotationUnit } from './rotation-unit.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 
 type Saved = { clientId: string; body: Record<string, unknown> };
 type TokenBody = Record<string, unknown> & { refresh_token?: string };
@@ -104,8 +105,7 @@ export function refreshGrace(options: {
       if (!(err instanceof errors.InvalidGrant)) throw err;
       // Another redemption of this token committed first: its answer, if the window allows.
       if (answerWith((await options.rotations.find(unit.digest))?.liveAnswer)) return;
-      ctx.status = err.statusCode;
-      ctx.body = { error: err.message, error_description: err.error_description };
+      sendOAuthError(ctx, err.statusCode, err.message, err.error_description ?? err.message);
     }
   };
 }

@@ -7,6 +7,7 @@ import type { RevocationList, TokenFacts } from '../revocation/revocation-list.t
 // The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
 import { missingToken, refusal, VerificationError, withResourceMetadata } from '../verifier/verification-error.ts';
 import type { Metrics } from '../http/metrics.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 
 const PATH = '/forward-auth';
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i; // RFC 6750 §2.1 (b64token)
@@ -69,13 +70,13 @@ export function createForwardAuth(deps: {
         const requiredRole = (isQueryMode ? single(ctx.query.role) : ctx.get('x-forward-auth-role')) ?? '';
         if (!audience) {
           // A gateway misconfiguration, never the client's doing: not a 401 the client could fix.
-          return reply(ctx, 400, { error: 'invalid_request', error_description: 'the audience parameter is required' });
+          return reply(ctx, 400, 'invalid_request', 'the audience parameter is required');
         }
         // RFC 9728 §5.1: when the gateway names where it serves the API's metadata (proxied from
         // /resource-metadata), challenges carry it, so a client that meets the 401 finds Gatehouse.
         const metadataUrl = isQueryMode ? single(ctx.query.resource_metadata) : ctx.get('x-forward-auth-resource-metadata') || undefined;
         if (metadataUrl !== undefined && !isHttpUrl(metadataUrl)) {
-          return reply(ctx, 400, { error: 'invalid_request', error_description: 'resource_metadata must be an http(s) URL' });
+          return reply(ctx, 400, 'invalid_request', 'resource_metadata must be an http(s) URL');
         }
         const refuse = (c: Context, err: VerificationError) => refuseWith(c, withResourceMetadata(err, metadataUrl));
         const match = BEARER.exec(ctx.get('authorization'));
@@ -86,7 +87,7 @@ export function createForwardAuth(deps: {
         const result = await check(match[1]!, { audience: [audience], presentation: { scheme: 'Bearer' } });
         if (!result.isValid && result.error === 'temporarily_unavailable') {
           ctx.set('Retry-After', '1');
-          return reply(ctx, 503, { error: 'temporarily_unavailable', error_description: result.description });
+          return reply(ctx, 503, 'temporarily_unavailable', result.description);
         }
         // Bearer challenges only: this endpoint offers no DPoP.
         if (!result.isValid) return refuse(ctx, refusal(realm, { ...result, isDpop: false }));
@@ -123,13 +124,12 @@ export function createForwardAuth(deps: {
 const single = (v: string | string[] | undefined) => (typeof v === 'string' ? v : undefined);
 const isHttpUrl = (v: string) => v.length <= 2048 && /^https?:$/.test(URL.parse(v)?.protocol ?? '');
 
-function reply(ctx: Context, status: number, body: object): number {
-  ctx.status = status;
-  ctx.body = body;
+function reply(ctx: Context, status: number, error: string, description: string): number {
+  sendOAuthError(ctx, status, error, description);
   return status;
 }
 
 function refuseWith(ctx: Context, err: VerificationError): number {
   ctx.set('WWW-Authenticate', err.wwwAuthenticate);
-  return reply(ctx, err.status, { error: err.code, error_description: err.description });
+  return reply(ctx, err.status, err.code, err.description);
 }

@@ -3,6 +3,7 @@ import type { Provider } from 'oidc-provider';
 import { clientExtras } from '../clients/client-extras.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
 import { parseBasicAuth } from '../http/basic-auth.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 
 const MAX_LIMIT = 1000;
 
@@ -13,9 +14,7 @@ const MAX_LIMIT = 1000;
  */
 export function revocationFeed(options: { provider: Provider; revocations: RevocationList }): Middleware {
   const unauthorized = (ctx: Parameters<Middleware>[0]) => {
-    ctx.status = 401;
-    ctx.set('WWW-Authenticate', 'Basic realm="gatehouse"');
-    ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
+    sendOAuthError(ctx, 401, 'invalid_client', 'client authentication failed', { 'WWW-Authenticate': 'Basic realm="gatehouse"' });
   };
   return async (ctx, next) => {
     if (ctx.path !== '/revocations' || ctx.method !== 'GET') return next();
@@ -31,9 +30,7 @@ export function revocationFeed(options: { provider: Provider; revocations: Revoc
 
     const cursor = typeof ctx.query.cursor === 'string' ? ctx.query.cursor : undefined;
     if (cursor !== undefined && !/^[\d-]{1,40}$/.test(cursor)) {
-      ctx.status = 400;
-      ctx.body = { error: 'invalid_request', error_description: 'cursor is malformed' };
-      return;
+      return sendOAuthError(ctx, 400, 'invalid_request', 'cursor is malformed');
     }
     const limit = Math.min(MAX_LIMIT, Math.max(1, Number(ctx.query.limit) || MAX_LIMIT));
     ctx.body = await options.revocations.feed(cursor, limit);

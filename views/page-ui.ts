@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
-import { isLocale, LOCALES, negotiateLocale } from '../i18n/locales.ts';
-import { MESSAGES, type PageUi } from '../i18n/messages.ts';
+import { isLocale, LOCALES, negotiateLocale } from '../src/i18n/locales.ts';
+import { MESSAGES, type PageUi } from '../src/i18n/messages.ts';
 
 export const LANG_COOKIE = 'lang';
 const ONE_YEAR_MS = 365 * 86_400_000;
