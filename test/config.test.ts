@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       host: '0.0.0.0',
       issuer: 'http://localhost:3000',
       databaseUrl: undefined,
-      redisUrl: undefined,
+      redis: undefined,
       dataDir: './data',
       secret: undefined,
       trustProxy: undefined,
@@ -70,8 +70,8 @@ describe('loadConfig', () => {
   it('accepts postgres://, postgresql://, redis:// and rediss:// URLs', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/gh' }).databaseUrl).toBe('postgres://u:p@db:5432/gh');
     expect(loadConfig({ DATABASE_URL: 'postgresql://db/gh' }).databaseUrl).toBe('postgresql://db/gh');
-    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).redisUrl).toBe('redis://cache:6379');
-    expect(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redisUrl).toBe('rediss://cache:6380');
+    expect(loadConfig({ REDIS_URL: 'redis://cache:6379' }).redis).toEqual({ kind: 'single', url: 'redis://cache:6379' });
+    expect(loadConfig({ REDIS_URL: 'rediss://cache:6380' }).redis).toEqual({ kind: 'single', url: 'rediss://cache:6380' });
   });
 
   it('refuses NODE_ENV=production without GATEHOUSE_SECRET', () => {
@@ -107,7 +107,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '', REDIS_URL: '', WORKERS: '', GATEHOUSE_SECRET: '', ISSUER: '', TRUST_PROXY: '' })).toMatchObject({
       port: 3000,
       databaseUrl: undefined,
-      redisUrl: undefined,
+      redis: undefined,
       workers: 1,
       secret: undefined,
       issuer: 'http://localhost:3000',

@@ -83,4 +83,4 @@ export function createRegistrationTokens(deps: {
   };
 }
 
-export type RegistrationTokens = ReturnType<typeof createRegistrationTokens>;
+

@@ -313,7 +313,6 @@ export type Config = Readonly<{
   host: string;
   issuer: string;
   databaseUrl: string | undefined;
-  redisUrl: string | undefined;
   /** Redis, if any: REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS. */
   redis: RedisTopology | undefined;
   dataDir: string;
@@ -377,7 +376,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: e.HOST,
     issuer: (e.ISSUER ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
     redis: e.REDIS_CLUSTER_NODES
       ? { kind: 'cluster' as const, nodes: e.REDIS_CLUSTER_NODES, password: e.REDIS_PASSWORD }
       : e.REDIS_SENTINELS

@@ -16,5 +16,3 @@ export function createEngine(deps: { issuer: string; configuration: () => Promis
     },
   };
 }
-
-export type Engine = ReturnType<typeof createEngine>;

@@ -32,5 +32,3 @@ export function createConcurrencyLimit(settings: ConcurrencyLimitSettings) {
     load: () => ({ running, waiting: waiting.length }),
   };
 }
-
-export type ConcurrencyLimit = ReturnType<typeof createConcurrencyLimit>;

@@ -66,9 +66,6 @@ const quote = (value: string) => `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E
 export const missingToken = (realm: string) =>
   new VerificationError({ status: 401, code: 'invalid_request', description: 'no access token in the request', realm, isTokenMissing: true });
 
-export const invalidToken = (realm: string, description: string, isDpop = false) =>
-  new VerificationError({ status: 401, code: 'invalid_token', description, realm, isDpop });
-
 /** The refusal for a failed access-token check (access-token-check.ts). */
 export const refusal = (realm: string, failure: { error: string; description: string; isDpop: boolean }) =>
   new VerificationError({

@@ -1,4 +1,3 @@
-import { errors } from 'oidc-provider';
 
 // Identifiers reach SQL and Redis keys. Postgres rejects U+0000 in text with a driver error
 // (a 500), and nothing legitimate is this long or holds control characters, so refuse early
@@ -9,9 +8,4 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export function isPlausibleId(id: unknown): id is string {
   return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH && !CONTROL.test(id);
-}
-
-/** For a client_id: an implausible one is simply an unknown client. */
-export function assertPlausibleId(id: unknown): asserts id is string {
-  if (!isPlausibleId(id)) throw new errors.InvalidRequest('invalid identifier');
 }
