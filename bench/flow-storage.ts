@@ -17,6 +17,7 @@ import { loadConfig } from '../src/config/load-config.ts';
 import { walkPages } from '../test/support/page-flow.ts';
 import { createUserAgent } from '../test/support/user-agent.ts';
 import { createStorageCounter, type StorageCounts } from './storage-ops.ts';
+import { deleteByPrefix } from '../src/redis/delete-by-prefix.ts';
 
 const env = process.env;
 const databaseUrl = env.TEST_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -125,17 +126,6 @@ async function rowsKeptPerChain(chains: number) {
   };
 }
 
-/** ioredis applies keyPrefix to keys but not to SCAN patterns: a bare client deletes the prefix. */
-async function unlinkPrefix(prefix: string): Promise<void> {
-  const bare = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await bare.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await bare.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    bare.disconnect();
-  }
+function unlinkPrefix(prefix: string): Promise<void> {
+  return deleteByPrefix(redisUrl, prefix);
 }

@@ -11,12 +11,8 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const requests = new Counter({
-    name: 'gatehouse_http_requests_total',
-    help: 'HTTP requests by route and status',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers,
-  });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name, help, labelNames, registers });
+  const requests = counter('gatehouse_http_requests_total', 'HTTP requests by route and status', ['route', 'method', 'status']);
   const duration = new Histogram({
     name: 'gatehouse_http_request_duration_seconds',
     help: 'HTTP request latency by route',
@@ -25,36 +21,16 @@ export function createMetrics() {
     registers,
   });
   // client_id labels are bounded by the registered clients (only authenticated requests count).
-  const tokensIssued = new Counter({
-    name: 'gatehouse_tokens_issued_total',
-    help: 'Successful token endpoint grants, by grant type and client',
-    labelNames: ['grant_type', 'client_id'] as const,
-    registers,
-  });
-  const reuseDetected = new Counter({
-    name: 'gatehouse_token_reuse_detected_total',
-    help: 'A spent refresh token or authorization code presented again (the grant was revoked)',
-    labelNames: ['kind'] as const,
-    registers,
-  });
-  const signIns = new Counter({
-    name: 'gatehouse_sign_ins_total',
-    help: 'Password sign-in and sign-up attempts by outcome (success, failure, throttled)',
-    labelNames: ['form', 'result'] as const,
-    registers,
-  });
-  const auditDropped = new Counter({
-    name: 'gatehouse_audit_events_dropped_total',
-    help: 'Buffered audit events dropped because Postgres could not take them',
-    registers,
-  });
+  const tokensIssued = counter('gatehouse_tokens_issued_total', 'Successful token endpoint grants, by grant type and client', ['grant_type', 'client_id']);
+  const reuseDetected = counter('gatehouse_token_reuse_detected_total', 'A spent refresh token or authorization code presented again (the grant was revoked)', ['kind']);
+  const signIns = counter('gatehouse_sign_ins_total', 'Password sign-in and sign-up attempts by outcome (success, failure, throttled)', ['form', 'result']);
+  const auditDropped = counter('gatehouse_audit_events_dropped_total', 'Buffered audit events dropped because Postgres could not take them');
   // Both labels are fixed sets: kind is MailKind (src/mail/mail-message.ts), result one of four.
-  const mailMessages = new Counter({
-    name: 'gatehouse_mail_messages_total',
-    help: 'Mail by kind and outcome: sent; retried (an attempt failed, another follows); failed (given up); dropped (queue full, or shutdown)',
-    labelNames: ['kind', 'result'] as const,
-    registers,
-  });
+  const mailMessages = counter(
+    'gatehouse_mail_messages_total',
+    'Mail by kind and outcome: sent; retried (an attempt failed, another follows); failed (given up); dropped (queue full, or shutdown)',
+    ['kind', 'result'],
+  );
   return { registry, requests, duration, tokensIssued, reuseDetected, signIns, auditDropped, mailMessages };
 }
 
@@ -93,28 +69,17 @@ export function registerStateGauges(
       this.set({ state: 'pending' }, pool.pending);
     },
   });
-  if (sources.isRedisReady) {
-    const isReady = sources.isRedisReady;
-    new Gauge({
-      name: 'gatehouse_redis_up',
-      help: '1 when the Redis connection is ready, else 0',
-      registers,
-      collect() {
-        this.set(isReady() ? 1 : 0);
-      },
-    });
-  }
-  if (sources.isListeningForChanges) {
-    const isListening = sources.isListeningForChanges;
-    new Gauge({
-      name: 'gatehouse_change_notices_listening',
-      help: '1 while change notices from other instances are received (Postgres LISTEN), else 0: caches then re-read Postgres on every use',
-      registers,
-      collect() {
-        this.set(isListening() ? 1 : 0);
-      },
-    });
-  }
+  // 1 or 0 gauges, registered only when the instance has what they report on.
+  const flag = (name: string, help: string, isSet: (() => boolean) | undefined) => {
+    if (!isSet) return;
+    new Gauge({ name, help, registers, collect() { this.set(isSet() ? 1 : 0); } });
+  };
+  flag('gatehouse_redis_up', '1 when the Redis connection is ready, else 0', sources.isRedisReady);
+  flag(
+    'gatehouse_change_notices_listening',
+    '1 while change notices from other instances are received (Postgres LISTEN), else 0: caches then re-read Postgres on every use',
+    sources.isListeningForChanges,
+  );
 }
 
 /** Labels use route names, never raw paths, so label cardinality stays bounded. */

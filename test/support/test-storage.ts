@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { createDatabase } from '../../src/db/create-knex.ts';
 import { runMigrations } from '../../src/db/run-migrations.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
+import { deleteByPrefix } from '../../src/redis/delete-by-prefix.ts';
 import { testDatabaseUrl, testRedisUrl, uniqueName } from './test-env.ts';
 
 /**
@@ -33,18 +34,7 @@ export function createTestRedis(): { redis: Redis; prefix: string; cleanup: () =
   return { redis, prefix, cleanup: () => cleanupRedisPrefix(prefix).then(() => redis.disconnect()) };
 }
 
-/** SCAN + UNLINK of one prefix. ioredis does not apply keyPrefix to SCAN patterns, so a bare client does it. */
+/** Removes one prefix's keys from the test Redis (none configured: nothing to do). */
 export async function cleanupRedisPrefix(prefix: string): Promise<void> {
-  if (!testRedisUrl) return;
-  const bare = new Redis(testRedisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await bare.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await bare.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    bare.disconnect();
-  }
+  if (testRedisUrl) await deleteByPrefix(testRedisUrl, prefix);
 }
