@@ -64,6 +64,7 @@ import { createAttemptThrottle } from './throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from './throttle/throttle-policy.ts';
 import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
 import { createUpstreamService } from './upstreams/upstream-service.ts';
+import { addressGroup } from './throttle/address-group.ts';
 
 export type CoreOptions = {
   logger?: Logger;
@@ -152,7 +153,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     registrationGrantFor: (ctx: KoaContextWithOIDC) => registrationGrants.get(ctx.req),
     metadataDocumentGrant: { via: 'metadata_document' as const, apis: selfService.openApis, apiScopes: undefined, mayBeConfidential: false },
     allowMetadataDocumentFetch: async (ctx: KoaContextWithOIDC) =>
-      (await attempts.take([{ scope: 'metadata-document:ip', value: ctx.ip, policy: perHour(10 * selfService.openRegistrationsPerHour) }])).isAllowed,
+      (await attempts.take([{ scope: 'metadata-document:ip', value: addressGroup(ctx.ip), policy: perHour(10 * selfService.openRegistrationsPerHour) }])).isAllowed,
     allowMetadataDocumentClient: async (_ctx: KoaContextWithOIDC, client: { clientId: string; clientName?: string }) => {
       if (!anchored.has(client.clientId)) {
         await clients.anchorMetadataDocumentClient(client.clientId, client.clientName);

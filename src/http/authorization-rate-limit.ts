@@ -6,6 +6,7 @@ import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
 import { sendOAuthError } from './oauth-error.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 const WINDOW_SECONDS = 60;
 
@@ -42,7 +43,7 @@ export function authorizationRateLimit(options: {
   const overLimit = async (ctx: Context): Promise<number> => {
     const at = now();
     const window = Math.floor(at / (WINDOW_SECONDS * 1000));
-    const address = createHash('sha256').update(ctx.ip).digest('base64url');
+    const address = createHash('sha256').update(addressGroup(ctx.ip)).digest('base64url');
     const count = await options.store.increment(`auth-rate:${address}:${window}`, WINDOW_SECONDS);
     return count <= options.perMinute ? 0 : Math.max(1, Math.ceil(((window + 1) * WINDOW_SECONDS * 1000 - at) / 1000));
   };

@@ -4,6 +4,7 @@ import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.
 import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 const PATH = '/device';
 const MAX_CODE_LENGTH = 32;
@@ -34,7 +35,7 @@ export function deviceCodeGuard(deps: { throttle: AttemptThrottle; policy?: Thro
       return next();
     }
     if (ctx.method !== 'POST') return next();
-    const key: ThrottleKey = { scope: 'device:ip', value: ctx.ip, policy: deps.policy ?? DEVICE_CODE_POLICY };
+    const key: ThrottleKey = { scope: 'device:ip', value: addressGroup(ctx.ip), policy: deps.policy ?? DEVICE_CODE_POLICY };
     const attempt = await deps.throttle.take([key]);
     if (!attempt.isAllowed) {
       const ui = pageUi(ctx);

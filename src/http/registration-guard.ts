@@ -5,6 +5,7 @@ import { isHashedClientSecret } from '../clients/client-secret.ts';
 import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
 import { sendOAuthError } from './oauth-error.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 const REGISTRATION = '/reg'; // oidc-provider's registration route (and /reg/:clientId for RFC 7592)
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i;
@@ -42,7 +43,7 @@ export function registrationGuard(deps: {
     if (ctx.path !== REGISTRATION && !ctx.path.startsWith(`${REGISTRATION}/`)) return next();
     if (ctx.path === REGISTRATION && ctx.method === 'POST') {
       if (deps.mode === 'open') {
-        const key: ThrottleKey = { scope: 'registration:ip', value: ctx.ip, policy: deps.openPolicy };
+        const key: ThrottleKey = { scope: 'registration:ip', value: addressGroup(ctx.ip), policy: deps.openPolicy };
         const attempt = await deps.throttle.take([key]);
         if (!attempt.isAllowed) {
           return sendOAuthError(ctx, 429, 'rate_limited', 'too many registrations from this address; try again later', { 'Retry-After': String(attempt.retryAfterSeconds) });

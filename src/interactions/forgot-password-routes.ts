@@ -9,6 +9,7 @@ import { renderPage } from '../../views/render-page.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 export type ForgotPasswordRouteDeps = { passwordReset: PasswordReset; throttle?: SignInThrottle };
 
@@ -41,7 +42,7 @@ export function forgotPasswordRoutes(router: Router, ic: InteractionContext, dep
     if (deps.throttle) {
       const keys: ThrottleKey[] = [
         { scope: 'reset:account', value: email, policy: deps.throttle.account },
-        { scope: 'reset:ip', value: ctx.ip, policy: deps.throttle.ip },
+        { scope: 'reset:ip', value: addressGroup(ctx.ip), policy: deps.throttle.ip },
       ];
       const attempt = await deps.throttle.throttle.take(keys);
       if (!attempt.isAllowed) {

@@ -8,6 +8,7 @@ import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInOutcome, SignInOutcomes } from './sign-in-outcomes.ts';
 import type { SignInAttempts } from './sign-in-throttle.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 export type LoginDeps = {
   accounts: AccountService;
@@ -50,7 +51,7 @@ export function loginHandler(ic: InteractionContext, deps: LoginDeps & { gate: S
     const email = field(form, 'email');
     const report = (outcome: Pick<SignInOutcome, 'result' | 'accountId' | 'reason'>) =>
       deps.outcomes.report({ form: 'login', email, ip: ctx.ip, clientId: String(details.params.client_id), ...outcome });
-    const attempt = await deps.attempts.login(email, ctx.ip);
+    const attempt = await deps.attempts.login(email, addressGroup(ctx.ip));
     if (!attempt.isAllowed) {
       ctx.set('Retry-After', String(attempt.retryAfterSeconds));
       report({ result: 'throttled' });

@@ -13,6 +13,7 @@ import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInOutcome, SignInOutcomes } from './sign-in-outcomes.ts';
 import type { SignInAttempts } from './sign-in-throttle.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 export type SignupDeps = {
   accounts: AccountService;
@@ -81,7 +82,7 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
     const report = (outcome: Pick<SignInOutcome, 'result' | 'accountId'>) =>
       deps.outcomes.report({ form: 'signup', email: values.email, ip: ctx.ip, clientId: String(details.params.client_id), ...outcome });
     // Every sign-up counts per IP, decided before any work (creating accounts in bulk is the abuse).
-    const attempt = await deps.attempts.signup(ctx.ip);
+    const attempt = await deps.attempts.signup(addressGroup(ctx.ip));
     if (!attempt.isAllowed) {
       const ui = ic.ui(ctx, details, '/signup');
       ctx.set('Retry-After', String(attempt.retryAfterSeconds));

@@ -9,6 +9,7 @@ import type { Details, InteractionContext } from './interaction-context.ts';
 import type { PendingVerification } from './pending-verification.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 
 export type VerifyEmailRouteDeps = {
   accounts: AccountService;
@@ -67,7 +68,7 @@ export function verifyEmailRoutes(router: Router, ic: InteractionContext, deps: 
     if (deps.throttle) {
       const keys: ThrottleKey[] = [
         { scope: 'verify-resend:account', value: w.account.id, policy: deps.throttle.account },
-        { scope: 'verify-resend:ip', value: ctx.ip, policy: deps.throttle.ip },
+        { scope: 'verify-resend:ip', value: addressGroup(ctx.ip), policy: deps.throttle.ip },
       ];
       const attempt = await deps.throttle.throttle.take(keys);
       if (!attempt.isAllowed) {
