@@ -76,3 +76,25 @@ describe.each([
     expect(await sessionLife(gh, ua.jar.get('_session') ?? 'none')).toBeUndefined();
   });
 });
+
+// The same flood bounded in rate as well as in life: /session/end counts against the address's
+// authorization-request budget (AUTHORIZATION_RATE_LIMIT_PER_MINUTE).
+describe('a flood of logout pages from one address', () => {
+  const storage: Storage = newStorage();
+  let gh: TestGatehouse;
+  beforeAll(async () => {
+    gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3' });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await dropStorage(storage);
+  });
+
+  it('is refused with 429 and Retry-After past the per-address budget, and stores no session then', async () => {
+    const answers = [];
+    for (let i = 0; i < 5; i += 1) answers.push(await rawRequest(gh.issuer, { path: '/session/end', headers: { accept: 'text/html' } }));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 429, 429]);
+    expect(Number(answers[3]!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(answers.slice(3).map((a) => sessionCookie(a.headers['set-cookie']))).toEqual([undefined, undefined]);
+  });
+});

@@ -20,7 +20,8 @@ const presentsClientCredentials = (ctx: Context, form: URLSearchParams | undefin
  * address made 1,000 in 3 s. A pushed authorization request (RFC 9126) of a public client needs
  * no credentials either and is stored too (for 60 s), so it counts against the same budget; one
  * that presents client credentials comes from a client's backend, on behalf of all its users,
- * and does not (with wrong credentials nothing is stored).
+ * and does not (with wrong credentials nothing is stored). The logout page (/session/end) stores
+ * a session for its form's secret, so it counts against the same budget.
  *
  * The count lives in the short-lived store (Redis, or Postgres), not in memory, so the bound
  * holds over all instances behind a load balancer — what is being protected is that shared
@@ -33,7 +34,8 @@ const presentsClientCredentials = (ctx: Context, form: URLSearchParams | undefin
 export function authorizationRateLimit(options: {
   store: ShortLivedStore;
   perMinute: number;
-  authorizationPath: string;
+  /** Pages anyone may open without credentials that store something: /auth, and /session/end (its xsrf session). */
+  pagePaths: string[];
   parPath: string;
   now?: () => number;
 }): Middleware {
@@ -54,7 +56,7 @@ export function authorizationRateLimit(options: {
 
   return async (ctx, next) => {
     if (options.perMinute <= 0) return next();
-    if (ctx.path === options.authorizationPath && (ctx.method === 'GET' || ctx.method === 'POST')) {
+    if (options.pagePaths.includes(ctx.path) && (ctx.method === 'GET' || ctx.method === 'POST')) {
       const wait = await overLimit(ctx);
       if (wait === 0) return next();
       refuse(ctx, wait);

@@ -69,7 +69,7 @@ export function createRouteTable(core: Core) {
     graceSecondsFor: (ctx) =>
       clientExtras(ctx.oidc?.client).refresh_token_grace_seconds ?? config.refreshTokens.graceSeconds,
   });
-  const limitAuthorizationRequests = authorizationRateLimit({ store: s.shortLived, perMinute: config.authorizationRateLimitPerMinute, authorizationPath: '/auth', parPath: '/request' });
+  const limitAuthorizationRequests = authorizationRateLimit({ store: s.shortLived, perMinute: config.authorizationRateLimitPerMinute, pagePaths: ['/auth', '/session/end'], parPath: '/request' });
   const throttle = createSignInThrottle(config.loginThrottle, s.shortLived);
   const formTokens = createFormTokens(core.secrets.formTokenKey); // CSRF tokens of the sign-in pages' forms
   // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
@@ -124,6 +124,7 @@ export function createRouteTable(core: Core) {
           '/token': withProtocolForm((ctx, next) => limitTokenRequests(ctx, () => graceForRefresh(ctx, next))),
           '/auth': limitAuthorizationRequests, // by address only; the engine reads a POST /auth itself (a page endpoint: its errors are pages)
           '/request': withProtocolForm(limitAuthorizationRequests), // PAR (RFC 9126) of a public client
+          '/session/end': limitAuthorizationRequests, // the logout page stores a session for its form
           '/token/introspection': withProtocolForm(introspectJwt({ path: '/token/introspection', check: accessTokenCheck })),
           '/token/revocation': withProtocolForm(revokeJwt({
             path: '/token/revocation',
