@@ -29,7 +29,7 @@ import { assets } from './assets.ts';
 import { authorizationRateLimit } from './authorization-rate-limit.ts';
 import { deviceCodeGuard } from './device-code-guard.ts';
 import { registrationGuard } from './registration-guard.ts';
-import { resourceMetadataEndpoint } from './resource-metadata-endpoint.ts';
+import { resourceMetadataEndpoint } from '../resource-server/resource-metadata-endpoint.ts';
 import { errorHandler } from './error-handler.ts';
 import { healthEndpoints } from './health.ts';
 import { issuerHost } from './issuer-host.ts';

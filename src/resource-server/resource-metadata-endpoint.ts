@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { ResourceService } from '../resources/resource-service.ts';
 import { protectedResourceMetadata } from '../verifier/resource-metadata.ts';
-import { sendOAuthError } from './oauth-error.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 
 const PATH = '/resource-metadata';
 
