@@ -76,7 +76,7 @@ export type CoreOptions = {
   /** Tests: run in one Postgres schema and one Redis key prefix. */
   schema?: string;
   redisKeyPrefix?: string;
-  /** Tests: move time forward for the key schedule and the account page's "recent sign-in". */
+  /** Tests: move time forward for the key schedule. */
   clock?: () => Date;
   /** Commands: beside a server running on the embedded database, use it through that server. */
   joinRunningServer?: boolean;
@@ -279,7 +279,6 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     /** Self-registration and devices: their throttle and the grants of registrations under way. */
     selfRegistration: { attempts, registrationGrants, perHour },
     maxTokenTtlSeconds,
-    clock: options.clock ?? (() => new Date()),
     /** The embedded database, open to commands beside this server (change notices forwarded to us). */
     shareWithCommands: () => sharing && shareChangeNotices(sharing, notices),
     async close() {

@@ -109,9 +109,10 @@ export function createRouteTable(core: Core) {
           openPolicy: perHour(selfService.openRegistrationsPerHour),
         });
   // The signed-in person's /account page: a client of Gatehouse itself, with its own short cookie.
+  const clock = () => new Date();
   const accountPage: AccountPageDeps = {
-    ...s, issuer: config.issuer, access: s.accountAccess, throttle, isVerificationRequired: config.isEmailVerificationRequired, clock: core.clock,
-    cookies: createAccountCookies(core.secrets.accountSealingKey, core.clock), formTokens: createAccountFormTokens(core.secrets.formTokenKey),
+    ...s, issuer: config.issuer, access: s.accountAccess, throttle, isVerificationRequired: config.isEmailVerificationRequired, clock,
+    cookies: createAccountCookies(core.secrets.accountSealingKey, clock), formTokens: createAccountFormTokens(core.secrets.formTokenKey),
   };
   const observe = (form: 'login' | 'signup') => signInObserver(form, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
 
