@@ -15,7 +15,7 @@ export type AccountPageModel = {
   isRecent: boolean;
   pendingEmail?: string;
   identities: { upstreamId: string; upstreamName: string; subject: string; email: string | null; lastSignInAt: Date; canUnlink: boolean }[];
-  sessions: { handle: string; browser?: string; lastUsedAt?: Date; signedInAt?: Date; clientNames: string[]; isCurrent: boolean }[];
+  sessions: { handle: string; browser?: string; system?: string; lastUsedAt?: Date; signedInAt?: Date; clientNames: string[]; isCurrent: boolean }[];
   /** Each app with what it was allowed, in words (offline_access among them: "stays connected"). */
   apps: { clientId: string; name: string; scopes: ScopeLine[] }[];
   /** After a change (a redirect back here): what happened. */
@@ -40,7 +40,12 @@ export function accountPage(m: AccountPageModel): SafeHtml {
   };
   const errorFor = (section: AccountSection) =>
     m.error?.section === section ? html`<p class="error" role="alert" id="${section}-error">${m.error.message}</p>` : '';
-  const invalid = (section: AccountSection) => (m.error?.section === section ? html` aria-invalid="true" aria-describedby="${section}-error"` : '');
+  // The field in error points at its message and gets the focus (as on the sign-in pages).
+  const described = (section: AccountSection, hint?: string) => {
+    const ids = [m.error?.section === section ? `${section}-error` : '', hint ?? ''].filter(Boolean).join(' ');
+    return html`${m.error?.section === section ? html` aria-invalid="true" autofocus` : ''}${ids ? html` aria-describedby="${ids}"` : ''}`;
+  };
+  const invalid = (section: AccountSection) => described(section);
   const reauth = (section: AccountSection) => html`<p>${t.recentNeeded}</p>
 <p><a class="button primary" href="/account/sign-in?reauth=1&amp;section=${section}">${t.recentButton}</a></p>`;
   const section = (id: AccountSection, body: SafeHtml | string) =>
@@ -68,7 +73,7 @@ ${m.isRecent
   ? html`<form method="post" action="/account/email">
 ${csrfField(m.csrf)}
 <label for="new-email">${t.email.newEmail}</label>
-<input id="new-email" name="email" type="email" autocomplete="email" required maxlength="254" value="${m.values?.newEmail ?? ''}"${invalid('email')} aria-describedby="new-email-hint">
+<input id="new-email" name="email" type="email" autocomplete="email" required maxlength="254" value="${m.values?.newEmail ?? ''}"${described('email', 'new-email-hint')}>
 <p class="hint" id="new-email-hint">${t.email.changeHint}</p>
 <button class="secondary inline" type="submit">${t.email.change}</button>
 </form>`
@@ -97,7 +102,7 @@ ${!m.account.email || !m.account.isEmailVerified
 ${csrfField(m.csrf)}
 <input type="text" name="username" value="${m.account.email}" autocomplete="username" hidden>
 <label for="new-password">${t.password.next}</label>
-<input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="1024" aria-describedby="password-hint"${invalid('password')}>
+<input id="new-password" name="password" type="password" autocomplete="new-password" required minlength="8" maxlength="1024"${described('password', 'password-hint')}>
 ${passwordHint}
 <button class="secondary inline" type="submit">${t.password.set}</button>
 </form>`
@@ -117,7 +122,7 @@ ${i.canUnlink
 
   const sessions = html`<ul class="items">
 ${m.sessions.map((s) => html`<li>
-<h3>${s.browser ?? t.sessions.aBrowser}${s.isCurrent ? html`<span class="badge ok">${t.sessions.thisBrowser}</span>` : ''}</h3>
+<h3>${t.sessions.device(s.browser, s.system)}${s.isCurrent ? html`<span class="badge ok">${t.sessions.thisBrowser}</span>` : ''}</h3>
 <p class="muted">${t.sessions.lastUsed(when(s.lastUsedAt))}${s.signedInAt ? html` · ${t.sessions.signedIn(when(s.signedInAt))}` : ''}</p>
 ${s.clientNames.length ? html`<p class="muted">${t.sessions.apps(s.clientNames.join(', '))}</p>` : ''}
 <form method="post" action="/account/sessions/end">${csrfField(m.csrf)}<input type="hidden" name="session" value="${s.handle}"><button class="secondary inline" type="submit">${s.isCurrent ? t.sessions.signOutThis : t.sessions.signOut}</button></form>

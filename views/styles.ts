@@ -40,7 +40,7 @@ ul.items>li{padding:.75rem 0;border-bottom:1px solid #e5e7eb}
 ul.items>li:last-child{border-bottom:0}
 ul.items h3{font-size:1rem;margin:0}
 ul.items ul.scopes{margin:.25rem 0}
-button.inline,a.button{display:inline-block;width:auto;margin-top:.5rem;padding:.5rem 1rem;min-height:2.5rem}
+button.inline,a.button{display:inline-block;width:auto;margin-top:.5rem;padding:.6rem 1rem;min-height:2.75rem}
 a.button{border-radius:.375rem;font-weight:600;text-decoration:none;text-align:center}
 .danger{background:#b91c1c;color:#fff}
 .danger:hover{background:#991b1b}

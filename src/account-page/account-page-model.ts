@@ -61,6 +61,7 @@ export function createAccountPageRenderer(deps: AccountPageModelDeps) {
       sessions: sessions.map((s) => ({
         handle: deps.formTokens.handleFor(s.ref),
         browser: s.browser,
+        system: s.system,
         lastUsedAt: s.lastUsedAt,
         signedInAt: s.signedInAt,
         clientNames: s.clients.map((c) => c.name),

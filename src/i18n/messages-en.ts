@@ -217,7 +217,9 @@ export const en = {
     sessions: {
       heading: 'Where you are signed in',
       thisBrowser: 'This browser',
-      aBrowser: 'A browser',
+      /** "Firefox on Linux", from what the browser said of itself when it last used the session. */
+      device: (browser: string | undefined, system: string | undefined) =>
+        browser && system ? `${browser} on ${system}` : browser ?? (system ? `A browser on ${system}` : 'A browser'),
       lastUsed: (date: string) => `Last used ${date}`,
       signedIn: (date: string) => `signed in ${date}`,
       apps: (names: string) => `Apps: ${names}`,

@@ -211,7 +211,7 @@ export const ko: Messages = {
     sessions: {
       heading: '로그인된 곳',
       thisBrowser: '지금 사용 중인 브라우저',
-      aBrowser: '브라우저',
+      device: (browser, system) => (browser && system ? `${system}의 ${browser}` : browser ?? (system ? `${system}의 브라우저` : '브라우저')),
       lastUsed: (date) => `마지막 사용 ${date}`,
       signedIn: (date) => `로그인 ${date}`,
       apps: (names) => `앱: ${names}`,

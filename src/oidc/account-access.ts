@@ -11,7 +11,7 @@ import type { AccountSessions, StoredSession } from './adapters/account-sessions
 import { revokeGrant } from './revoke-grant.ts';
 
 /** A browser's session as the account page lists it. `ref` is the storage handle: the HTTP layer seals it before it reaches a page. */
-export type SessionView = { ref: string; uid: string; browser?: string; signedInAt?: Date; lastUsedAt?: Date; clients: { clientId: string; name: string }[] };
+export type SessionView = { ref: string; uid: string; browser?: string; system?: string; signedInAt?: Date; lastUsedAt?: Date; clients: { clientId: string; name: string }[] };
 /** An application the user let in: what it may ask for without asking again, and whether it stays connected (refresh tokens). */
 export type AppView = { clientId: string; name: string; oidcScopes: string[]; resourceScopes: Record<string, string[]>; isOffline: boolean };
 
@@ -81,6 +81,7 @@ export function createAccountAccess(deps: {
           ref: s.ref,
           uid: s.uid,
           browser: s.browser,
+          system: s.system,
           signedInAt: at(s.loginTs),
           lastUsedAt: at(s.lastUsedAt ?? s.loginTs),
           clients: await Promise.all(Object.keys(s.authorizations).filter(shown).map(async (clientId) => ({ clientId, name: await nameOf(clientId) }))),

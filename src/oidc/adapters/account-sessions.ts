@@ -34,7 +34,7 @@ const SESSION_PREFIX = 'Session:';
 export function createAccountSessions(deps: { knex: Knex; redis: Redis | undefined }) {
   const toSession = (ref: string, p: Payload, accountId: string): StoredSession | undefined => {
     if (p.accountId !== accountId || typeof p.uid !== 'string') return undefined; // re-used for another account: not theirs
-    return { ref, uid: p.uid, loginTs: p.loginTs, lastUsedAt: p.lastUsedAt, browser: p.browser, expiresAt: p.exp, authorizations: p.authorizations ?? {} };
+    return { ref, uid: p.uid, loginTs: p.loginTs, lastUsedAt: p.lastUsedAt, browser: p.browser, system: p.system, expiresAt: p.exp, authorizations: p.authorizations ?? {} };
   };
   const live = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', deps.knex.fn.now()));
 

@@ -5,13 +5,14 @@ import { Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
  * browsers (src/oidc/account-access.ts): when the session was last used and which browser it is.
  * oidc-provider saves a signed-in session on every request that reads it (/auth, /session/end:
  * shared/session.js), so the time of the last save is the time of the last use. The browser is a
- * coarse label ("Firefox on Linux") taken from that request's User-Agent, never the header itself
+ * coarse name (Firefox, Linux) taken from that request's User-Agent, never the header itself
  * (a fingerprint) nor the address. oidc-provider never sees either: it picks its own fields from
- * a payload (models/payload.js), and find() leaves them out anyway.
+ * a payload (models/payload.js), and find() leaves them out anyway. The page words them ("Firefox
+ * on Linux", "Linux의 Firefox").
  */
-export type SessionUse = { lastUsedAt?: number; browser?: string };
+export type SessionUse = { lastUsedAt?: number; browser?: string; system?: string };
 
-const USE_FIELDS = ['lastUsedAt', 'browser'] as const;
+const USE_FIELDS = ['lastUsedAt', 'browser', 'system'] as const;
 
 export function recordingSessionUse(adapter: Adapter, now: () => number = () => Math.floor(Date.now() / 1000)): Adapter {
   const upsert = adapter.upsert.bind(adapter);
@@ -27,8 +28,8 @@ export function recordingSessionUse(adapter: Adapter, now: () => number = () => 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
       // The engine's request context (AsyncLocalStorage): set while its router saves the session.
       const userAgent = Provider.ctx?.get('user-agent');
-      const browser = userAgent ? browserLabel(userAgent) : undefined;
-      await upsert(id, { ...payload, lastUsedAt: now(), ...(browser ? { browser } : {}) }, expiresIn);
+      const names = userAgent ? browserOf(userAgent) : {};
+      await upsert(id, { ...payload, lastUsedAt: now(), ...names }, expiresIn);
     },
     find: async (id: string) => withoutUse(await find(id)),
     findByUid: async (uid: string) => withoutUse(await findByUid(uid)),
@@ -41,7 +42,7 @@ const BROWSERS: [RegExp, string][] = [
   [/\bSamsungBrowser\//, 'Samsung Internet'],
   [/\bWhale\//, 'Whale'],
   [/\bFirefox\/|\bFxiOS\//, 'Firefox'],
-  [/\bChrome\/|\bCriOS\/|\bChromium\//, 'Chrome'],
+  [/(?:\b|Headless)Chrome\/|\bCriOS\/|\bChromium\//, 'Chrome'],
   [/\bVersion\/[\d.]+.*\bSafari\//, 'Safari'],
 ];
 const SYSTEMS: [RegExp, string][] = [
@@ -53,11 +54,10 @@ const SYSTEMS: [RegExp, string][] = [
   [/\bLinux\b/, 'Linux'],
 ];
 
-/** "Chrome on Windows", "Firefox", "Linux" … or undefined for a User-Agent we cannot name. */
-export function browserLabel(userAgent: string): string | undefined {
+/** The browser's and the system's names (Chrome, Windows), each left out when the User-Agent does not say. */
+export function browserOf(userAgent: string): { browser?: string; system?: string } {
   const ua = userAgent.slice(0, 512); // the client's to inflate; the names come early
   const browser = BROWSERS.find(([re]) => re.test(ua))?.[1];
   const system = SYSTEMS.find(([re]) => re.test(ua))?.[1];
-  if (browser && system) return `${browser} on ${system}`;
-  return browser ?? system;
+  return { ...(browser ? { browser } : {}), ...(system ? { system } : {}) };
 }
