@@ -338,6 +338,33 @@ describe('the account page', { timeout: 120_000 }, () => {
     expect(JSON.stringify(trail)).not.toContain(user.email);
   });
 
+  it('answers bad input with a 4xx page, never a 5xx: NUL bytes, long and repeated fields, other media types, dead links', async () => {
+    const user = await newUser();
+    const { ua, csrf } = await openAccountPage(gh, user);
+    const cases: [string, string, Record<string, string> | string, number][] = [
+      ['/account/apps/revoke', 'form', { client: 'a\u0000b' }, 303],
+      ['/account/identities/unlink', 'form', { upstream: 'google\u0000', subject: 'x\u0000' }, 303],
+      ['/account/identities/unlink', 'form', { upstream: 'g'.repeat(5000), subject: 'x' }, 303],
+      ['/account/profile', 'form', { name: 'bad\u0000name' }, 400],
+      ['/account/profile', 'form', { name: 'n'.repeat(1000) }, 400],
+      ['/account/email', 'form', { email: 'x\u0000@example.test' }, 400],
+      ['/account/email', 'raw', `csrf=${csrf}&email=a@example.test&email=b@example.test`, 400],
+      ['/account/profile', 'json', JSON.stringify({ csrf, name: 'x' }), 415],
+      ['/account/profile', 'raw', `csrf=${csrf}&name=${'x'.repeat(20_000)}`, 413],
+    ];
+    for (const [path, kind, body, status] of cases) {
+      const res = kind === 'form'
+        ? await postAccountForm(gh, ua, path, csrf, body as Record<string, string>)
+        : await ua.request(`${gh.issuer}${path}`, { method: 'POST', headers: { 'content-type': kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded', accept: 'text/html' }, body: body as string });
+      expect(res.status, `${path} ${JSON.stringify(body).slice(0, 60)}`).toBe(status);
+    }
+    for (const url of ['/account/confirm-email?token=%00', `/account/confirm-email?token=${'a'.repeat(43)}`, '/account/callback?code=%00&state=%00', '/account/sign-in?section=%3Cscript%3E']) {
+      const res = await ua.get(`${gh.issuer}${url}`);
+      expect(res.status, url).toBeLessThan(500);
+    }
+    expect(await gh.services.accounts.findById(user.id)).toMatchObject({ name: null, email: user.email });
+  });
+
   it('sends a verification link for an unverified address, throttled like the sign-in pages\' resend', async () => {
     const user = await newUser();
     const { ua, csrf } = await openAccountPage(gh, user);

@@ -14,6 +14,10 @@ export type PasswordCheck = { kind: 'ok' } | { kind: 'wrong' } | { kind: 'thrott
 export type PasswordChange = { kind: 'changed' | 'first_password' } | Exclude<PasswordCheck, { kind: 'ok' }>;
 
 const ACTOR = (ip?: string): Actor => ({ via: 'account_page', ip });
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** An identifier from a form that may reach SQL: U+0000 would be a driver error (a 500), and nothing real is this long. */
+const isPlausible = (value: string) => value.length > 0 && value.length <= 512 && !CONTROL.test(value);
 
 /**
  * What a signed-in person changes on their own account page (the HTTP layer checks the sign-in,
@@ -82,6 +86,7 @@ export function createAccountSelfService(deps: {
 
     /** Unlinks an upstream identity, unless it is the last way in (`isUsable`: upstreams still configured). */
     async unlink(account: Account, link: { upstreamId: string; subject: string }, isUsable: (upstreamId: string) => boolean, ip?: string) {
+      if (!isPlausible(link.upstreamId) || !isPlausible(link.subject)) return 'not_found' as const;
       const outcome = await deps.identities.unlinkUnlessLast(account.id, link.upstreamId, link.subject, isUsable);
       if (outcome === 'unlinked') {
         await deps.audit.record({ type: 'upstream.identity_unlinked', accountId: account.id, ip, details: { upstream: link.upstreamId, via: 'account_page' } });

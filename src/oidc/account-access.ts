@@ -8,6 +8,7 @@ import type { ConsentService } from '../consents/consent-service.ts';
 import type { SignInGrantRepository } from '../consents/sign-in-grant-repository.ts';
 import type { AccountGrants } from './adapters/account-grants.ts';
 import type { AccountSessions, StoredSession } from './adapters/account-sessions.ts';
+import { isPlausibleId } from './adapters/input-guard.ts';
 import { revokeGrant } from './revoke-grant.ts';
 
 /** A browser's session as the account page lists it. `ref` is the storage handle: the HTTP layer seals it before it reaches a page. */
@@ -130,7 +131,7 @@ export function createAccountAccess(deps: {
 
     /** Takes an application's access away (see above). How many grants it held. */
     async revokeApp(accountId: string, clientId: string, ip?: string): Promise<{ grants: number }> {
-      if (!shown(clientId)) return { grants: 0 };
+      if (!shown(clientId) || !isPlausibleId(clientId)) return { grants: 0 }; // a NUL would reach Postgres as a driver error
       const provider = await deps.provider();
       const ids = new Set([
         ...(await deps.grantsOf(accountId)).filter((g) => g.clientId === clientId).map((g) => g.grantId),
