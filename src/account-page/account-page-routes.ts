@@ -66,8 +66,9 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
   const withAccount: Middleware = async (ctx, next) => {
     const s = deps.cookies.session(ctx);
     const again = (isReauth = false) => {
-      if (ctx.method !== 'GET') return void Object.assign(ctx, { status: 303 }).redirect('/account');
-      signIn.start(ctx, { locale: ui(ctx).locale, isReauth });
+      if (ctx.method === 'GET') return signIn.start(ctx, { locale: ui(ctx).locale, isReauth });
+      ctx.status = 303;
+      ctx.redirect('/account');
     };
     if (!s) return again();
     const [account, session] = await Promise.all([deps.accounts.findById(s.accountId), provider.Session.findByUid(s.sessionUid)]);
