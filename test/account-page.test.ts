@@ -435,3 +435,32 @@ describe('the account page without Redis (sessions in Postgres)', { timeout: 60_
     expect(again.body).toContain('name="password"');
   });
 });
+
+describe('the account page beyond the argon2 queue', { timeout: 60_000 }, () => {
+  const storage = newStorage();
+  let gh: TestGatehouse;
+  beforeAll(async () => {
+    // One argon2 computation at a time and one waiting; no throttle in the way.
+    gh = await startTestGatehouse(storage, { ARGON2_CONCURRENCY: '1', ARGON2_MAX_QUEUED: '1', LOGIN_THROTTLE_FREE_ATTEMPTS: '1000', LOGIN_THROTTLE_BLOCK_AFTER: '1000' });
+  });
+  afterAll(async () => {
+    await gh?.stop();
+    await dropStorage(storage);
+  });
+
+  it('checks the password asked again through the bounded hasher: what does not fit gets 503 and Retry-After, and nothing happens', async () => {
+    const user = { email: 'busy@example.test', password: 'a busy day passphrase' };
+    const { id } = await gh.services.accounts.registerAccount(user);
+    const { ua, csrf } = await openAccountPage(gh, user);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => postAccountForm(gh, ua, '/account/delete', csrf, { password: 'not the password at all' })));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 400 || s === 503), statuses.join(' ')).toBe(true);
+    const busy = answers.filter((a) => a.status === 503);
+    expect(busy.length).toBeGreaterThanOrEqual(5);
+    for (const res of busy) {
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await res.text()).toContain(t.errors.busyMessage);
+    }
+    expect(await gh.services.accounts.findById(id)).toBeDefined();
+  });
+});
