@@ -284,6 +284,9 @@ describe('the account page', { timeout: 120_000 }, () => {
   it('revokes an app: its refresh token and access token are refused (forward-auth within seconds), and its next sign-in asks again', async () => {
     const user = await newUser();
     const { ua, tokens } = await signInForTokens(app, user, createUserAgent(), { scope: 'openid email offline_access read', resource: API });
+    // A second device: a refresh-token family (a grant) of its own (sign-in-grants.ts).
+    const { tokens: phone } = await signInForTokens(app, user, createUserAgent(), { scope: 'openid email offline_access read', resource: API });
+    expect(await gh.knex('sign_in_grants').where({ account_id: user.id, is_offline: true })).toHaveLength(2);
     expect(tokens.refresh_token).toBeTruthy();
     expect((await forwardAuth(tokens.access_token)).status).toBe(200);
     // Asked without prompt=consent, the remembered consent answers: no consent page.
@@ -297,8 +300,10 @@ describe('the account page', { timeout: 120_000 }, () => {
     expect(revoked.headers.get('location')).toBe('/account?done=app_revoked#apps');
     expect(await pageOf(ua)).toContain(t.account.apps.none);
 
-    expect(await oauthError(oauth.refreshTokenGrant(app, tokens.refresh_token!))).toMatchObject({ status: 400, error: 'invalid_grant' });
-    await expect.poll(async () => (await forwardAuth(tokens.access_token)).status, { timeout: 10_000, interval: 250 }).toBe(401);
+    for (const family of [tokens, phone]) {
+      expect(await oauthError(oauth.refreshTokenGrant(app, family.refresh_token!))).toMatchObject({ status: 400, error: 'invalid_grant' });
+      await expect.poll(async () => (await forwardAuth(family.access_token)).status, { timeout: 10_000, interval: 250 }).toBe(401);
+    }
     const after = await walkPages(ua, await authorizationUrl(app, { redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API }), REDIRECT_URI, () => 'stop');
     expect(after.pages.map((p) => p.kind)).toEqual(['consent']);
     await gh.services.audit.flush();
