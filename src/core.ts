@@ -4,9 +4,11 @@ import pino, { type Logger } from 'pino';
 import { adminApiResource } from './admin/admin-api.ts';
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
+import { createEmailChange } from './accounts/email-change.ts';
 import { createEmailVerification } from './accounts/email-verification.ts';
 import { createPasswordHasher } from './accounts/password-hashing.ts';
 import { createPasswordReset } from './accounts/password-reset.ts';
+import { createAccountSelfService } from './accounts/self-service.ts';
 import { createUserAdmin } from './accounts/user-admin.ts';
 import { createUserRecordRepository } from './accounts/user-record-repository.ts';
 import { createAuditLog } from './audit/audit-log.ts';
@@ -33,6 +35,9 @@ import { createMailer } from './mail/create-mailer.ts';
 import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.ts';
 import { createSmtpTransport } from './mail/smtp-transport.ts';
 import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
+import { createAccountAccess } from './oidc/account-access.ts';
+import { createAccountGrants } from './oidc/adapters/account-grants.ts';
+import { createAccountSessions } from './oidc/adapters/account-sessions.ts';
 import { createAccountSignIns } from './oidc/adapters/account-sign-ins.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { createClientPurge } from './oidc/adapters/purge-client.ts';
@@ -60,8 +65,9 @@ import { createSignOutEverywhere } from './revocation/sign-out-everywhere.ts';
 import { createShortLivedStore } from './short-lived/short-lived-store.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
-import { createAttemptThrottle } from './throttle/attempt-throttle.ts';
+import { createAttemptThrottle, createSignInThrottle } from './throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from './throttle/throttle-policy.ts';
+import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
 import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
 import { createUpstreamService } from './upstreams/upstream-service.ts';
 import { addressGroup } from './throttle/address-group.ts';
@@ -187,7 +193,8 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     }),
   });
   const consents = createConsentService({ repository: createConsentRepository(knex) });
-  const signInGrants = createSignInGrants({ repository: createSignInGrantRepository(knex) });
+  const signInGrantRepository = createSignInGrantRepository(knex);
+  const signInGrants = createSignInGrants({ repository: signInGrantRepository });
   const refreshRotations = createRefreshRotationRepository(knex);
   // oidc-provider's storage and account seams: which model lives where, and a destroyed grant's tokens revoked.
   const engineStorage = {
@@ -214,6 +221,15 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   const tasks = createBackgroundTasks({ logger }); // off the request path (a reset request answers alike for every address)
   const verification = createEmailVerification({ accounts, ...emails });
   const passwordReset = createPasswordReset({ accounts, ...emails, signOutEverywhere, tasks });
+  const users = createUserAdmin({
+    accounts,
+    repository: accountRepository,
+    records: createUserRecordRepository(knex),
+    tokens: emails.tokens,
+    passwordReset,
+    signOutEverywhere,
+    audit,
+  });
   const services = {
     audit,
     metrics,
@@ -233,15 +249,11 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     verification,
     passwordReset,
     tasks,
-    users: createUserAdmin({
-      accounts,
-      repository: accountRepository,
-      records: createUserRecordRepository(knex),
-      tokens: emails.tokens,
-      passwordReset,
-      signOutEverywhere,
-      audit,
-    }),
+    users,
+    // The signed-in person's own page (/account): their changes, their sessions and applications.
+    emailChange: createEmailChange({ accounts, ...emails }),
+    selfService: createAccountSelfService({ accounts, identities: createUpstreamIdentityRepository(knex), users, signOutEverywhere, tokens: emails.tokens, audit, throttle: createSignInThrottle(config.loginThrottle, shortLived) }),
+    accountAccess: createAccountAccess({ provider: engine.current, sessions: createAccountSessions({ knex, redis }), grantsOf: createAccountGrants(knex), signInGrants: signInGrantRepository, consents, clients, audit, logger }),
     upstreams: createUpstreamService({
       issuer: config.issuer,
       fromEnvironment: config.upstreams,

@@ -119,6 +119,6 @@ describe('single-use link tokens', () => {
   });
 
   it('keeps the lifetimes the accounts flows rely on', () => {
-    expect(ONE_TIME_TOKEN_TTL_SECONDS).toEqual({ verify_email: 86_400, reset_password: 1800 });
+    expect(ONE_TIME_TOKEN_TTL_SECONDS).toEqual({ verify_email: 86_400, reset_password: 1800, change_email: 86_400 });
   });
 });

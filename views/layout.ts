@@ -1,8 +1,11 @@
 import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 
-/** Every page's frame: the page's language on <html>, one <main>, the language switcher last in tab order. */
-export function layout(options: { ui: PageUi; title: string; body: SafeHtml }): SafeHtml {
+/**
+ * Every page's frame: the page's language on <html>, one <main>, the language switcher last in tab
+ * order. `isWide`: a page of many sections (the account page) rather than one form.
+ */
+export function layout(options: { ui: PageUi; title: string; body: SafeHtml; isWide?: boolean }): SafeHtml {
   const { ui } = options;
   return html`<!doctype html>
 <html lang="${ui.locale}">
@@ -15,7 +18,7 @@ export function layout(options: { ui: PageUi; title: string; body: SafeHtml }): 
 <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
 </head>
 <body>
-<main class="card">
+<main class="card${options.isWide ? ' wide' : ''}">
 ${options.body}
 </main>
 <nav class="languages" aria-label="${ui.t.languageSwitcher}">

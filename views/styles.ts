@@ -28,6 +28,22 @@ ul.scopes{padding-left:1.25rem}
 input.code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:1.25rem;letter-spacing:.15em;text-transform:uppercase}
 .user-code code{font-size:1.5rem;letter-spacing:.2em;word-break:normal}
 .muted{color:#4b5563;font-size:.9rem}
+.card.wide{max-width:44rem}
+.account-section{border-top:1px solid #e5e7eb;margin-top:1.75rem;padding-top:.25rem}
+.account-section h2{font-size:1.1rem}
+.contents ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;padding:0;margin:.5rem 0 0;list-style:none}
+.badge{display:inline-block;margin-left:.5rem;padding:0 .5rem;border-radius:1rem;font-size:.85rem;font-weight:600}
+.badge.ok{background:#dcfce7;color:#14532d}
+.badge.warn{background:#fef3c7;color:#78350f}
+ul.items{padding:0;margin:.5rem 0 0;list-style:none}
+ul.items>li{padding:.75rem 0;border-bottom:1px solid #e5e7eb}
+ul.items>li:last-child{border-bottom:0}
+ul.items h3{font-size:1rem;margin:0}
+ul.items ul.scopes{margin:.25rem 0}
+button.inline,a.button{display:inline-block;width:auto;margin-top:.5rem;padding:.6rem 1rem;min-height:2.75rem}
+a.button{border-radius:.375rem;font-weight:600;text-decoration:none;text-align:center}
+.danger{background:#b91c1c;color:#fff}
+.danger:hover{background:#991b1b}
 code{font-size:.85rem;word-break:break-all}
 .languages ul{display:flex;justify-content:center;gap:.5rem;margin:0 auto 2rem;padding:0;list-style:none}
 .languages a,.languages span{display:inline-block;padding:.35rem .6rem;border-radius:.375rem}

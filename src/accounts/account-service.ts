@@ -154,6 +154,16 @@ export function createAccountService(deps: { repository: AccountRepository; audi
       return account && strip(account);
     },
 
+    /**
+     * Whether this is the account's password (the account page asks for it again before a change
+     * or a deletion): the bounded hasher (ServerBusy past it), false for an account without one.
+     */
+    async verifyPassword(id: string, password: string): Promise<boolean> {
+      const account = await deps.repository.findById(id);
+      if (!account?.passwordHash || !password || password.length > MAX_PASSWORD_LENGTH) return false;
+      return passwords.verify(account.passwordHash, password);
+    },
+
     /** Whether the account has a password (an upstream-made one may not: its first is set by a reset link). */
     async hasPassword(id: string): Promise<boolean> {
       return Boolean((await deps.repository.findById(id))?.passwordHash);

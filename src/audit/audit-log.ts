@@ -10,8 +10,11 @@ export type AuditEvent = {
   details?: Record<string, unknown>;
 };
 
-/** Who made a change: the CLI, an admin API caller (its client id and address), or a client registering itself (RFC 7591). */
-export type Actor = { via: 'cli' | 'admin_api' | 'registration'; clientId?: string; ip?: string };
+/**
+ * Who made a change: the CLI, an admin API caller (its client id and address), a client
+ * registering itself (RFC 7591), or the user on their own account page.
+ */
+export type Actor = { via: 'cli' | 'admin_api' | 'registration' | 'account_page'; clientId?: string; ip?: string };
 
 export type StoredAuditEvent = AuditEvent & { id: number; occurredAt: Date };
 

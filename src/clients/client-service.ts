@@ -5,6 +5,7 @@ import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
+import { isBuiltInClient } from './built-in-clients.ts';
 import { clientKeys } from './client-keys.ts';
 import type { ClientMetadata, ClientRepository, StoredClient } from './client-repository.ts';
 import { generateClientSecret, hashClientSecret, isHashedClientSecret } from './client-secret.ts';
@@ -177,6 +178,7 @@ export function createClientService(deps: ClientServiceDeps) {
     async rotateClientSecret(clientId: string, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret: string }> {
       const existing = await deps.repository.findById(clientId);
       if (!existing) throw new AppError('not_found', `no client ${clientId}`, 404);
+      refuseBuiltIn(existing.metadata);
       if (!SECRET_METHODS.includes(String(existing.metadata.token_endpoint_auth_method))) {
         throw new AppError('invalid_client', `a ${existing.metadata.token_endpoint_auth_method === 'none' ? 'public' : 'private_key_jwt'} client has no secret`);
       }
@@ -188,7 +190,9 @@ export function createClientService(deps: ClientServiceDeps) {
     },
 
     async deleteClient(clientId: string, actor: Actor = CLI): Promise<void> {
-      if (!(await deps.repository.findById(clientId))) throw new AppError('not_found', `no client ${clientId}`, 404);
+      const existing = await deps.repository.findById(clientId);
+      if (!existing) throw new AppError('not_found', `no client ${clientId}`, 404);
+      refuseBuiltIn(existing.metadata);
       // Its tokens first: should this fail, the client is still there to delete again.
       await deps.revocation?.revokeTokens(clientId);
       if (!(await deps.repository.delete(clientId))) throw new AppError('not_found', `no client ${clientId}`, 404);
@@ -198,7 +202,8 @@ export function createClientService(deps: ClientServiceDeps) {
     },
 
     async listClients(): Promise<ClientMetadata[]> {
-      return (await deps.repository.list()).map((c: StoredClient) => redact(c.metadata));
+      // The built-in account page client is Gatehouse's own, not an operator's (built-in-clients.ts).
+      return (await deps.repository.list()).filter((c: StoredClient) => !isBuiltInClient(c.metadata)).map((c: StoredClient) => redact(c.metadata));
     },
 
     async showClient(clientId: string): Promise<ClientMetadata> {
@@ -319,6 +324,11 @@ function tokenRateLimit(perSecond: number | undefined): Record<string, number> {
     throw new AppError('invalid_client', 'token rate limit must be between 0 and 1000000 requests per second');
   }
   return { token_rate_limit_per_second: perSecond };
+}
+
+/** Gatehouse's own clients are part of the server: nothing an operator may rotate or delete. */
+function refuseBuiltIn(metadata: ClientMetadata): void {
+  if (isBuiltInClient(metadata)) throw new AppError('forbidden', 'this client is built into Gatehouse (the account page)', 403);
 }
 
 /** What leaves the service for display: never the secret hash. */

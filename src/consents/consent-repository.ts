@@ -35,6 +35,16 @@ export function createConsentRepository(knex: Knex) {
         .onConflict(['account_id', 'client_id'])
         .merge({ ...row, updated_at: knex.fn.now() });
     },
+    /** Forgets what the user allowed the client: the next sign-in there asks again. */
+    async delete(accountId: string, clientId: string): Promise<boolean> {
+      if (!UUID.test(accountId)) return false;
+      return (await knex('consents').where({ account_id: accountId, client_id: clientId }).delete()) > 0;
+    },
+    /** The clients this user allowed anything (the account page's "apps with access"). */
+    async clientIdsFor(accountId: string): Promise<string[]> {
+      if (!UUID.test(accountId)) return [];
+      return ((await knex('consents').where({ account_id: accountId }).select('client_id')) as { client_id: string }[]).map((r) => r.client_id);
+    },
   };
 }
 

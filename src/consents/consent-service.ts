@@ -34,6 +34,12 @@ export function createConsentService(deps: { repository: ConsentRepository }) {
     /** What this user allowed this client in any earlier session, or undefined if nothing. */
     rememberedFor: (accountId: string, clientId: string) => deps.repository.find(accountId, clientId),
 
+    /** The clients the user allowed anything, in any earlier session. */
+    clientsOf: (accountId: string) => deps.repository.clientIdsFor(accountId),
+
+    /** Forgets the user's decisions for the client (access revoked on the account page): it asks again. */
+    forget: (accountId: string, clientId: string) => deps.repository.delete(accountId, clientId),
+
     /**
      * Adds a decision to what is remembered; never removes anything. Two consents racing for the
      * same user and client may keep only one's additions: the user is then asked once more.

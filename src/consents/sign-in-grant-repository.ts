@@ -37,6 +37,11 @@ export function createSignInGrantRepository(knex: Knex) {
         .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'grant_id', order: 'desc' }]);
       return rows.map((r) => r.grant_id);
     },
+    /** Every grant listed for this user at this client, shared and offline. */
+    async listFor(accountId: string, clientId: string): Promise<string[]> {
+      if (!UUID.test(accountId)) return [];
+      return (await knex<Row>('sign_in_grants').select('grant_id').where({ account_id: accountId, client_id: clientId })).map((r) => r.grant_id);
+    },
     async remove(grantIds: string[]): Promise<void> {
       if (grantIds.length) await knex('sign_in_grants').whereIn('grant_id', grantIds).delete();
     },

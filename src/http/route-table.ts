@@ -2,6 +2,9 @@ import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { accountLinkRoutes, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH } from '../account-links/account-link-routes.ts';
+import { createAccountCookies } from '../account-page/account-cookies.ts';
+import { createAccountFormTokens } from '../account-page/account-form-tokens.ts';
+import { accountPageRoutes, type AccountPageDeps } from '../account-page/account-page-routes.ts';
 import { adminApi } from '../admin/admin-api.ts';
 import { clientExtras } from '../clients/client-extras.ts';
 import type { Core } from '../core.ts';
@@ -109,11 +112,18 @@ export function createRouteTable(core: Core) {
         });
   const outcomes = createSignInOutcomes();
   observeSignIns(outcomes, { metrics: s.metrics, audit: s.audit, accounts: s.accounts, logger });
+  // The signed-in person's /account page: a client of Gatehouse itself, with its own short cookie.
+  const clock = () => new Date();
+  const accountPage: AccountPageDeps = {
+    ...s, issuer: config.issuer, access: s.accountAccess, throttle, isVerificationRequired: config.isEmailVerificationRequired, clock,
+    cookies: createAccountCookies(core.secrets.accountSealingKey, clock), formTokens: createAccountFormTokens(core.secrets.formTokenKey),
+  };
 
   return {
     middlewareFor(provider: Provider, publicJwks: JSONWebKeySet): Middleware[] {
       // One check of our own access tokens per build (its keys), for introspection, revocation and the admin API.
       const accessTokenCheck = createOwnTokenCheck({ issuer: config.issuer, publicJwks, isRevoked: (t) => s.revocations.isRevoked(t), dpopReplay });
+      const account = accountPageRoutes(provider, accountPage); // redeems its sign-ins' codes with this build's engine
       return [
         forwardAuth.middleware(publicJwks), // first: it sits on every API request, and needs no request id, log line or page headers
         requestLog(logger, s.metrics), // outside the error handler: it logs and counts the status the client got
@@ -156,6 +166,8 @@ export function createRouteTable(core: Core) {
           }),
           [VERIFY_EMAIL_PATH]: accountLinks,
           [RESET_PASSWORD_PATH]: accountLinks,
+          '/account': account,
+          '/account/': account,
           '/upstream/': upstreamCallback({ ...upstream, accounts: upstreamAccounts, store: s.shortLived, audit: s.audit }),
           '/revocations': revocationFeed({ provider, revocations: s.revocations }),
           '/admin/': adminApi({ ...s, issuer: config.issuer, accessTokenCheck, logger }),

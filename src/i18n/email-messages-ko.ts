@@ -25,4 +25,18 @@ export const emailKo: EmailMessages = {
     expiry: (minutes) => `이 링크는 한 번만 사용할 수 있으며 ${lifetime(minutes)} 후에 만료됩니다.`,
     notYou: '본인이 요청하지 않았다면 이 메일을 무시하세요. 비밀번호는 바뀌지 않습니다.',
   },
+
+  changeEmail: {
+    subject: '새 이메일 주소를 확인해 주세요',
+    intro: (email) => `${email}을(를) 계정의 이메일 주소로 사용하겠다는 요청이 있었습니다. 본인이 요청했다면 아래 링크를 열어 확인해 주세요. 확인하기 전까지 계정은 기존 주소를 그대로 사용합니다.`,
+    action: '새 주소 확인',
+    expiry: (minutes) => `이 링크는 한 번만 사용할 수 있으며 ${lifetime(minutes)} 후에 만료됩니다.`,
+    notYou: '본인이 요청하지 않았다면 이 메일을 무시하세요. 아무것도 바뀌지 않습니다.',
+  },
+
+  emailChanged: {
+    subject: '이메일 주소가 변경되었습니다',
+    intro: (oldEmail, newEmail) => `계정의 이메일 주소가 ${oldEmail}에서 ${newEmail}(으)로 변경되었습니다. 이제부터 로그인과 메일에는 새 주소가 사용됩니다.`,
+    notYou: '본인이 변경하지 않았다면 다른 사람이 계정을 사용하고 있을 수 있습니다. 이 서비스의 운영자에게 연락하세요.',
+  },
 };

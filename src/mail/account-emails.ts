@@ -9,9 +9,10 @@ import type { MailKind, MailMessage } from './mail-message.ts';
 const EMAILS: Readonly<Record<Locale, EmailMessages>> = { en: emailEn, ko: emailKo };
 
 /** Where each link leads (pages of the accounts flows); the token travels as `?token=`. */
-export const LINK_PATHS: Readonly<Record<MailKind, string>> = Object.freeze({
+export const LINK_PATHS: Readonly<Record<Exclude<MailKind, 'email_changed'>, string>> = Object.freeze({
   verify_email: '/account/verify-email',
   reset_password: '/account/reset-password',
+  change_email: '/account/confirm-email',
 });
 
 export type Recipient = { address: string; name?: string | null };
@@ -29,22 +30,24 @@ export function displayName(name: string | null | undefined): string | undefined
 }
 
 type Parts = { subject: string; intro: string; action: string; expiry: string; notYou: string };
+/** A message with nothing to follow (a notice): no button, no link, no expiry. */
+type NoticeParts = { subject: string; intro: string; notYou: string };
+type LinkKind = keyof typeof LINK_PATHS;
 
 /**
- * The two messages the accounts flows send first. Links are built from ISSUER alone, never from
- * a request's Host header (which a caller controls: a reset link to an attacker's host would
- * hand them the token). Both parts come from the same strings; the HTML part escapes every one.
+ * The messages the accounts flows send. Links are built from ISSUER alone, never from a
+ * request's Host header (which a caller controls: a reset link to an attacker's host would hand
+ * them the token). Both parts come from the same strings; the HTML part escapes every one.
  */
 export function createAccountEmails(deps: { issuer: string }) {
-  const linkFor = (kind: MailKind, token: string) => `${deps.issuer}${LINK_PATHS[kind]}?token=${encodeURIComponent(token)}`;
+  const linkFor = (kind: LinkKind, token: string) => `${deps.issuer}${LINK_PATHS[kind]}?token=${encodeURIComponent(token)}`;
 
-  const render = (kind: MailKind, locale: Locale, to: Recipient, token: string, ttlSeconds: number, parts: (t: EmailMessages) => Parts): MailMessage => {
+  const compose = (kind: MailKind, locale: Locale, to: Recipient, p: Parts | NoticeParts, link?: string, ttlSeconds?: number): MailMessage => {
     const t = EMAILS[locale];
-    const p = parts(t);
-    const link = linkFor(kind, token);
     const name = displayName(to.name);
     const siteName = MESSAGES[locale].siteName;
-    const text = [t.greeting(name), '', p.intro, '', link, '', p.expiry, '', p.notYou, '', '-- ', `${siteName}: ${t.signature}`, ''].join('\n');
+    const withLink = link && 'action' in p ? ['', link, '', p.expiry] : [];
+    const text = [t.greeting(name), '', p.intro, ...withLink, '', p.notYou, '', '-- ', `${siteName}: ${t.signature}`, ''].join('\n');
     return {
       kind,
       to: { address: to.address, name },
@@ -52,9 +55,11 @@ export function createAccountEmails(deps: { issuer: string }) {
       text,
       html: page({ locale, siteName, subject: p.subject, greeting: t.greeting(name), parts: p, link, fallback: t.buttonFallback, signature: t.signature }).value,
       language: locale,
-      notAfter: new Date(Date.now() + ttlSeconds * 1000),
+      ...(ttlSeconds ? { notAfter: new Date(Date.now() + ttlSeconds * 1000) } : {}),
     };
   };
+  const render = (kind: LinkKind, locale: Locale, to: Recipient, token: string, ttlSeconds: number, parts: (t: EmailMessages) => Parts): MailMessage =>
+    compose(kind, locale, to, parts(EMAILS[locale]), linkFor(kind, token), ttlSeconds);
 
   return {
     /** "Verify your email address": the link proves the address (single use, 24 h). */
@@ -75,13 +80,28 @@ export function createAccountEmails(deps: { issuer: string }) {
         expiry: t.resetPassword.expiry(Math.round(ttl / 60)),
       }));
     },
+    /** "Confirm your new email address" (the account page): the link proves the new address, and only then is it the account's. */
+    changeEmail(input: { to: Recipient; locale: Locale; token: string; ttlSeconds?: number }): MailMessage {
+      const ttl = input.ttlSeconds ?? ONE_TIME_TOKEN_TTL_SECONDS.change_email;
+      return render('change_email', input.locale, input.to, input.token, ttl, (t) => ({
+        ...t.changeEmail,
+        intro: t.changeEmail.intro(input.to.address),
+        expiry: t.changeEmail.expiry(Math.round(ttl / 60)),
+      }));
+    },
+    /** To the old address, once the new one took effect: the owner learns of a change they may not have made. */
+    emailChanged(input: { to: Recipient; locale: Locale; newEmail: string }): MailMessage {
+      const t = EMAILS[input.locale].emailChanged;
+      return compose('email_changed', input.locale, input.to, { ...t, intro: t.intro(input.to.address, input.newEmail) });
+    },
   };
 }
 
 export type AccountEmails = ReturnType<typeof createAccountEmails>;
 
 /** A plain, table-based layout with inline styles: what mail clients render consistently. */
-function page(v: { locale: Locale; siteName: string; subject: string; greeting: string; parts: Parts; link: string; fallback: string; signature: string }): SafeHtml {
+function page(v: { locale: Locale; siteName: string; subject: string; greeting: string; parts: Parts | NoticeParts; link?: string; fallback: string; signature: string }): SafeHtml {
+  const p = v.parts;
   const para = 'margin:0 0 16px;font-size:15px;line-height:1.5';
   const muted = 'margin:0 0 16px;font-size:13px;line-height:1.5;color:#555555';
   return html`<!doctype html>
@@ -92,11 +112,13 @@ function page(v: { locale: Locale; siteName: string; subject: string; greeting: 
 <table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:480px;background:#ffffff;border-radius:8px;padding:32px"><tr><td>
 <p style="margin:0 0 24px;font-size:18px;font-weight:600">${v.siteName}</p>
 <p style="${para}">${v.greeting}</p>
-<p style="${para}">${v.parts.intro}</p>
-<p style="margin:24px 0"><a href="${v.link}" style="display:inline-block;background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:6px;font-size:15px;font-weight:600;text-decoration:none">${v.parts.action}</a></p>
-<p style="${para}">${v.parts.expiry}</p>
-<p style="${muted}">${v.parts.notYou}</p>
-<p style="${muted}">${v.fallback}<br><a href="${v.link}" style="color:#1d4ed8;word-break:break-all">${v.link}</a></p>
+<p style="${para}">${p.intro}</p>
+${v.link && 'action' in p
+  ? html`<p style="margin:24px 0"><a href="${v.link}" style="display:inline-block;background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:6px;font-size:15px;font-weight:600;text-decoration:none">${p.action}</a></p>
+<p style="${para}">${p.expiry}</p>`
+  : ''}
+<p style="${muted}">${p.notYou}</p>
+${v.link ? html`<p style="${muted}">${v.fallback}<br><a href="${v.link}" style="color:#1d4ed8;word-break:break-all">${v.link}</a></p>` : ''}
 <p style="margin:24px 0 0;font-size:12px;color:#71717a">${v.signature}</p>
 </td></tr></table>
 </td></tr></table>

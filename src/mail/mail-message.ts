@@ -1,7 +1,7 @@
 import type { SendMailOptions } from 'nodemailer';
 
 /** Which message this is: a metric label and a log field, so the set stays small and fixed. */
-export type MailKind = 'verify_email' | 'reset_password';
+export type MailKind = 'verify_email' | 'reset_password' | 'change_email' | 'email_changed';
 
 /** One message, rendered: both parts are complete (the link is inside them). */
 export type MailMessage = Readonly<{

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { errors, type Adapter, type Configuration, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import { accountClientMetadata } from '../clients/built-in-clients.ts';
 import { generateClientSecret } from '../clients/client-secret.ts';
 import { clientExtras, EXTRA_CLIENT_METADATA } from '../clients/client-extras.ts';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
@@ -72,7 +73,8 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
   const cookies = sessionCookiePolicy(o.issuer);
   return {
     adapter: o.adapter as unknown as Configuration['adapter'],
-    clients: [], // every client comes from the Client adapter (Postgres)
+    // Every client comes from the Client adapter (Postgres), but the account page's own (built-in-clients.ts).
+    clients: [accountClientMetadata(o.issuer)],
     jwks: { keys: o.signingKeys },
     // SameSite=None; Secure session cookie, so that POST /auth from another site sees the session.
     cookies: { keys: o.cookieKeys, long: cookies.long, short: cookies.short },

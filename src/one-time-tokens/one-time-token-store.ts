@@ -2,12 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 
 /** What a single-use link is for; a token of one purpose is never accepted for another. */
-export type OneTimeTokenPurpose = 'verify_email' | 'reset_password';
+export type OneTimeTokenPurpose = 'verify_email' | 'reset_password' | 'change_email';
 
-/** How long each kind of link lives (the accounts issue: verification 24 h, reset 30 min). */
+/**
+ * How long each kind of link lives (the accounts issue: verification 24 h, reset 30 min). A new
+ * address from the account page is proven like any verification (24 h).
+ */
 export const ONE_TIME_TOKEN_TTL_SECONDS: Readonly<Record<OneTimeTokenPurpose, number>> = Object.freeze({
   verify_email: 24 * 3600,
   reset_password: 30 * 60,
+  change_email: 24 * 3600,
 });
 
 export type OneTimeToken = {
@@ -107,6 +111,18 @@ export function createOneTimeTokenStore(knex: Knex, options: { now?: () => Date 
         .select(columns)
         .where({ digest: digestOf(token), purpose })
         .andWhere('expires_at', '>', now())
+        .first();
+      return row && fromRow(row);
+    },
+
+    /** The newest live token of one purpose for an account, without using it (a pending change to show). */
+    async latest(purpose: OneTimeTokenPurpose, accountId: string): Promise<OneTimeToken | undefined> {
+      if (!UUID.test(accountId)) return undefined;
+      const row: Row | undefined = await knex('one_time_tokens')
+        .select(columns)
+        .where({ purpose, account_id: accountId })
+        .andWhere('expires_at', '>', now())
+        .orderBy('created_at', 'desc')
         .first();
       return row && fromRow(row);
     },

@@ -7,6 +7,7 @@ import { createClientAdapter } from './client-adapter.ts';
 import { createPostgresAdapter } from './postgres-adapter.ts';
 import { createRedisAdapter } from './redis-adapter.ts';
 import { createRefreshTokenAdapter } from './refresh-token-adapter.ts';
+import { recordingSessionUse } from './session-use.ts';
 
 // Short-lived, hot and TTL-shaped: Redis when there is one. Everything else must survive
 // restarts and lives in Postgres (notes §4). Without Redis everything is in Postgres.
@@ -50,6 +51,7 @@ export function adapterForModel(deps: {
       else if (deps.redis && SHORT_LIVED.has(model)) adapter = createRedisAdapter(deps.redis, model);
       else adapter = createPostgresAdapter(deps.knex, model);
       if (model === 'Grant') adapter = revokingOnDestroy(adapter, deps.onGrantDestroyed);
+      if (model === 'Session') adapter = recordingSessionUse(adapter); // when and where each browser last used it (account page)
       cache.set(model, adapter);
     }
     return adapter;

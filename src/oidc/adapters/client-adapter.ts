@@ -1,6 +1,7 @@
 import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Actor } from '../../audit/audit-log.ts';
 import type { ClientMetadata } from '../../clients/client-repository.ts';
+import { isBuiltInClient } from '../../clients/built-in-clients.ts';
 import type { ClientService } from '../../clients/client-service.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { isPlausibleId } from './input-guard.ts';
@@ -31,7 +32,8 @@ export function createClientAdapter(clients: ClientService): Adapter {
     async find(id) {
       const metadata = isPlausibleId(id) ? await clients.findMetadata(id) : undefined;
       // A metadata document client's row only anchors it (client-service.ts): the engine fetches its metadata.
-      if (metadata?.self_registered === 'metadata_document') return undefined;
+      // So does a built-in client's: the engine has it as a static client (built-in-clients.ts).
+      if (metadata?.self_registered === 'metadata_document' || isBuiltInClient(metadata)) return undefined;
       return metadata as AdapterPayload | undefined;
     },
     async upsert(id, payload) {
