@@ -5,6 +5,7 @@ import { poolState } from './db/pool-state.ts';
 import { registerStateGauges } from './http/metrics.ts';
 import { createRouteTable } from './http/route-table.ts';
 import { buildProvider } from './oidc/build-provider.ts';
+import { engineSigningKeys } from './oidc/engine-signing-keys.ts';
 import { observeProvider } from './oidc/observe-provider.ts';
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { startSweeper } from './sweeper/start-sweeper.ts';
@@ -33,7 +34,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       clientSecretPepper: core.secrets.clientSecretPepper,
       logger,
       audit,
-      signingKeys: await signingKeys.loadProviderKeys(),
+      signingKeys: engineSigningKeys(await signingKeys.loadSigners()),
       middleware: routes.middlewareFor,
     });
     observeProvider(provider, { metrics, audit, logger, isTokenAuditOn: config.isTokenAuditOn });

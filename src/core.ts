@@ -40,6 +40,7 @@ import { createBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { createClientMetadataValidator } from './oidc/client-metadata-validator.ts';
 import { devicePages } from './oidc/device-pages.ts';
 import { createEngine } from './oidc/engine.ts';
+import { engineSigningKeys } from './oidc/engine-signing-keys.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { pages } from './oidc/pages.ts';
@@ -178,7 +179,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
       configuration: async () =>
         providerConfiguration({
           ...engineInputs,
-          signingKeys: await signingKeys.loadProviderKeys(),
+          signingKeys: engineSigningKeys(await signingKeys.loadSigners()),
           adapter: () => undefined as never, // replaced by the validator: it never reaches storage
           findAccount: async () => undefined,
           loadExistingGrant: async () => undefined,
@@ -196,7 +197,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   };
   const engine = createEngine({
     issuer: config.issuer,
-    configuration: async () => providerConfiguration({ ...engineInputs, ...engineStorage, signingKeys: await signingKeys.loadProviderKeys() }),
+    configuration: async () => providerConfiguration({ ...engineInputs, ...engineStorage, signingKeys: engineSigningKeys(await signingKeys.loadSigners()) }),
   });
   // Back-channel logout for sign-outs outside /session/end (sign out everywhere, account deletion).
   const backchannelLogout = createBackchannelLogout({ provider: engine.current, signInsOf: createAccountSignIns({ knex, redis }), audit, logger });

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
-import { Provider, type JWK } from 'oidc-provider';
+import { Provider, type ExternalSigningKey, type JWK } from 'oidc-provider';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
@@ -27,7 +27,8 @@ export const REUSE_DETAILS: Record<string, string> = {
   'authorization code already consumed': 'authorization_code.reuse_detected',
 };
 
-const publicJwks = (keys: JWK[]): JSONWebKeySet => ({
+// Reads getters too: an ExternalSigningKey exposes its public members that way.
+const publicJwks = (keys: ReadonlyArray<JWK | ExternalSigningKey>): JSONWebKeySet => ({
   keys: keys.map(({ kty, n, e, crv, x, y, kid, alg, use }) =>
     Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use }).filter(([, v]) => v !== undefined)),
   ),

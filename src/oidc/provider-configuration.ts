@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { errors, type Adapter, type Configuration, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Adapter, type Configuration, type ExternalSigningKey, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { generateClientSecret } from '../clients/client-secret.ts';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import type { OutboundFetch } from '../http/outbound-fetch.ts';
@@ -12,8 +12,11 @@ import { applySelfRegistration, grantOfExistingClient, isMetadataDocumentClientI
 
 export type ProviderConfigurationInputs = {
   issuer: string;
-  /** Private JWKs, the active key first; others marked key_ops ['verify'] (notes §11). */
-  signingKeys: JWK[];
+  /**
+   * The published keys, the active key first; the others cannot sign (key_ops ['verify'], notes
+   * §11). ExternalSigningKeys (engine-signing-keys.ts) in the server; private JWKs also work.
+   */
+  signingKeys: ReadonlyArray<JWK | ExternalSigningKey>;
   cookieKeys: string[];
   dpopNonceSecret: Buffer;
   adapter: (model: string) => Adapter;
@@ -98,7 +101,13 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     fetchResponseBodyLimits: { jwks_uri: 64 * 1024 }, // a private_key_jwt client's keys
-    enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ASYMMETRIC_ALGS,
+      requestObjectSigningAlgValues: ASYMMETRIC_ALGS,
+      // What the engine signs itself (ID tokens, logout tokens) stays RS256 whatever keys an API's
+      // choice of algorithm adds to the keystore: discovery keeps saying so.
+      idTokenSigningAlgValues: ['RS256'],
+    },
     extraClientMetadata: {
       properties: [
         'allowed_resources',
@@ -137,6 +146,9 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     },
     features: {
       devInteractions: { enabled: false }, // on by default: any username would sign in (notes §3)
+      // Our keys reach the engine as ExternalSigningKeys: it hands us the signing input and we
+      // sign (node:crypto off the event loop, or a KMS): engine-signing-keys.ts.
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,

@@ -5,6 +5,8 @@ import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
 import { announceSeconds, planKeySteps, type KeyPolicy } from './key-lifecycle.ts';
+import { createLocalSigner } from './local-signer.ts';
+import type { Signer, SigningAlg } from './signer.ts';
 import type { SigningKeyRepository, SigningKeyStatus, StoredSigningKey } from './signing-key-repository.ts';
 
 export type SigningKeySummary = Omit<StoredSigningKey, 'privateJwkEncrypted' | 'publicJwk'>;
@@ -46,6 +48,17 @@ export function createSigningKeyStore(deps: {
       activatedAt: status === 'active' ? now() : null,
     };
   };
+  // A key is opened (unsealed, imported) once per process, not on every Provider build.
+  const signers = new Map<string, Signer>();
+  const signerOf = (k: StoredSigningKey): Signer => {
+    let signer = signers.get(k.kid);
+    if (!signer) {
+      signer = createLocalSigner({ kid: k.kid, alg: k.alg as SigningAlg, privateJwk: openJson<JWK>(k.privateJwkEncrypted, deps.encryptionKey, k.kid) });
+      signers.set(k.kid, signer);
+    }
+    return signer;
+  };
+  const rank = { active: 0, next: 1, retired: 2 } as const;
   const summary = ({ privateJwkEncrypted: _p, publicJwk: _j, ...rest }: StoredSigningKey): SigningKeySummary => rest;
 
   return {
@@ -130,7 +143,6 @@ export function createSigningKeyStore(deps: {
      */
     async loadProviderKeys(): Promise<JWK[]> {
       const keys = await deps.repository.list();
-      const rank = { active: 0, next: 1, retired: 2 } as const;
       return keys
         .sort((a, b) => rank[a.status] - rank[b.status])
         .map((k) => ({
@@ -140,6 +152,17 @@ export function createSigningKeyStore(deps: {
           use: 'sig',
           ...(k.status === 'active' ? {} : { key_ops: ['verify'] }),
         }));
+    },
+
+    /**
+     * Every published key as a signer, the active key first; only the active key may sign. What
+     * the engine is built with (its ExternalSigningKey seam), whoever holds the private key.
+     */
+    async loadSigners(): Promise<{ signer: Signer; canSign: boolean }[]> {
+      const keys = (await deps.repository.list()).sort((a, b) => rank[a.status] - rank[b.status]);
+      const published = new Set(keys.map((k) => k.kid));
+      for (const kid of signers.keys()) if (!published.has(kid)) signers.delete(kid); // removed or revoked
+      return keys.map((k) => ({ signer: signerOf(k), canSign: k.status === 'active' }));
     },
 
     async listKeys(): Promise<SigningKeySummary[]> {
