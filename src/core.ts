@@ -107,7 +107,14 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   });
   const shortLived = createShortLivedStore({ knex, redis });
 
-  const resources = createResourceService({ repository: createResourceRepository(knex), notices, builtIn: [adminApiResource(config.issuer)], audit });
+  const resources = createResourceService({
+    repository: createResourceRepository(knex),
+    notices,
+    builtIn: [adminApiResource(config.issuer)],
+    audit,
+    // An API chose a signing algorithm: its key is announced at once (a no-op for one that has its key).
+    onSigningAlgorithmsChanged: () => signingKeys.runScheduledSteps(),
+  });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
   const revocations = createRevocationList({ knex, redis, isEmbedded: db.isEmbedded, maxTokenTtlSeconds });
@@ -116,6 +123,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     notices, // every instance reloads its keys when they change
     repository: createSigningKeyRepository(knex),
     encryptionKey: secrets.keyEncryptionKey,
+    algorithms: () => resources.signingAlgorithms(),
     now: options.clock,
     policy: async () => ({
       rotationIntervalSeconds: config.keyRotationIntervalSeconds,

@@ -19,6 +19,7 @@ export const adminApiResource = (issuer: string): ResourceServer => ({
   accessTokenTtlSeconds: 300,
   isRbac: false,
   tokenClaims: [],
+  signingAlg: 'RS256',
 });
 
 const sendError = (ctx: Context, status: number, error: string, description: string) => {

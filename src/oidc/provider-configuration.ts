@@ -76,6 +76,25 @@ export const SESSION_TTL_SECONDS = 14 * 86_400;
 export const SIGN_IN_INTERACTION_TTL_SECONDS = 600;
 export const SIGNED_IN_INTERACTION_TTL_SECONDS = 3600;
 
+type ResourceIndicators = ReturnType<typeof createResourceIndicators>;
+
+/**
+ * An API's chosen algorithm signs once its key is active in this build (announced first, like any
+ * rotation: signing-keys/key-lifecycle.ts); until then its tokens stay RS256, which every
+ * instance can sign. Without this the engine would fail to find a key and answer 500.
+ */
+function signWithActiveKeys(indicators: ResourceIndicators, keys: ProviderConfigurationInputs['signingKeys']): ResourceIndicators {
+  const signing = new Set(keys.filter((k) => !k.key_ops || k.key_ops.includes('sign')).map((k) => k.alg));
+  return {
+    ...indicators,
+    async getResourceServerInfo(ctx, indicator, client) {
+      const info = await indicators.getResourceServerInfo(ctx, indicator, client);
+      const sign = info.jwt?.sign;
+      return sign && sign.alg && !signing.has(sign.alg) ? { ...info, jwt: { ...info.jwt, sign: { alg: 'RS256' } } } : info;
+    },
+  };
+}
+
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
   const cookies = sessionCookiePolicy(o.issuer);
@@ -164,7 +183,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       // RFC 7009 §2.1: a client revokes only tokens issued to it.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       dPoP: { enabled: true, nonceSecret: o.dpopNonceSecret },
-      resourceIndicators: o.resourceIndicators as NonNullable<Configuration['features']>['resourceIndicators'],
+      resourceIndicators: signWithActiveKeys(o.resourceIndicators, o.signingKeys) as NonNullable<Configuration['features']>['resourceIndicators'],
       rpInitiatedLogout: { enabled: true, logoutSource: o.pages.logoutSource, postLogoutSuccessSource: o.pages.postLogoutSuccessSource },
       // OIDC Back-Channel Logout 1.0: clients with a backchannel_logout_uri get a logout token
       // when the user signs out (here, everywhere, or deletes the account: backchannel-logout.ts).
