@@ -41,6 +41,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     core.engine.install(provider);
     return provider;
   };
+  const builtFrom = await signingKeys.fingerprint();
   let provider = await build();
   let handle = provider.callback();
   // In-flight requests finish on the old Provider.
@@ -62,6 +63,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     tickMs: options.keyScheduleTickMs ?? 30_000,
     pollMs: 5_000, // the "within seconds" guarantee holds even if a notice is lost
+    builtFrom,
   });
   await keySchedule.runOnce();
   const sweeper = startSweeper({ knex, logger, intervalMs: 60_000, auditRetentionDays: config.auditRetentionDays });
