@@ -107,3 +107,46 @@ export async function oneConnectionLatency(t: TokenRequest, seconds: number): Pr
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? Number.NaN;
   return { p50Ms: at(0.5), p99Ms: at(0.99), requests: times.length, non2xx };
 }
+
+/**
+ * Refresh-token rotation under load: every request sends a refresh token once, and every answer's
+ * rotated token (RFC 6749 §6) goes back into the pool for the next request, so `tokens` chains
+ * run side by side. (A pool rather than a chain per connection: autocannon resets a connection's
+ * context after each pass over its request list.) A failed answer ends its chain, and is counted.
+ */
+export async function loadRefresh(
+  t: { url: string; clientId: string; clientSecret: string; tokens: string[] },
+  options: { connections: number; seconds: number },
+): Promise<LoadResult> {
+  const basic = Buffer.from(`${encodeURIComponent(t.clientId)}:${encodeURIComponent(t.clientSecret)}`).toString('base64');
+  const pool = [...t.tokens];
+  const run = autocannon as unknown as (o: object) => Promise<AutocannonResult>;
+  const result = await run({
+    url: t.url,
+    connections: options.connections,
+    duration: options.seconds,
+    timeout: 10,
+    requests: [
+      {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+        setupRequest: (req: Record<string, unknown>) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(pool.shift() ?? '')}` }),
+        onResponse: (status: number, body: string) => {
+          const rotated = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
+          if (rotated) pool.push(rotated);
+          else if (process.env.BENCH_DEBUG) process.stderr.write(`refresh ${status}: ${body.slice(0, 200)}\n`);
+        },
+      },
+    ],
+  });
+  return {
+    tokensPerSecond: result['2xx'] / result.duration,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count])),
+  };
+}
