@@ -39,6 +39,16 @@ export async function createBenchSchema(baseUrl: string) {
         await client.end();
       }
     },
+    /** Bench only: announced signing keys may sign from now on, as if their announce period had passed. */
+    async activateAnnouncedKeys(): Promise<void> {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query("update signing_keys set activates_at = now() where status = 'next'");
+      } finally {
+        await client.end();
+      }
+    },
     async drop(): Promise<void> {
       const client = new pg.Client({ connectionString: baseUrl });
       await client.connect();

@@ -45,7 +45,7 @@ export async function runNode(args: string[], env: Record<string, string>, timeo
 }
 
 /** Polls `url` until it answers 2xx; fails early if the child dies, and after `timeoutMs`. */
-export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000): Promise<void> {
+export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000, alsoReady: number[] = []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -53,7 +53,7 @@ export async function waitForHttp(url: string, child: Child, timeoutMs = 60_000)
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       await res.arrayBuffer();
-      if (res.ok) return;
+      if (res.ok || alsoReady.includes(res.status)) return;
       last = `HTTP ${res.status}`;
     } catch (err) {
       last = (err as Error).message;

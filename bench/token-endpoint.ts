@@ -1,18 +1,21 @@
-// `npm run bench`: client_credentials throughput of Gatehouse (real Postgres and Redis) against the
-// single-core RS256 signing limit and against a bare oidc-provider with its in-memory adapter.
-// Progress goes to stderr; the table and, on the last line, the same figures as JSON go to stdout.
+// `npm run bench`: client_credentials throughput of Gatehouse (real Postgres and Redis; WORKERS=1,
+// the default start, and WORKERS=auto) against openssl's single-core signing rate, a bare
+// oidc-provider with its in-memory adapter and the library peer (@jmondi/oauth2-server with
+// synchronous jsonwebtoken signing), all in one run, alternating rounds; then one connection's
+// latency, and Gatehouse's ES256 and EdDSA APIs. Progress goes to stderr; the table, the ratios
+// and, on the last line, the same figures as JSON go to stdout.
 //
 // Environment: TEST_DATABASE_URL or DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test),
 // TEST_REDIS_URL or REDIS_URL (default redis://127.0.0.1:6379), BENCH_CONNECTIONS (50),
 // BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_ROUNDS (3, at least 2), BENCH_SIGN_SECONDS (3),
-// BENCH_WORKERS (Gatehouse's WORKERS, 1), BENCH_AUDIT (Gatehouse's AUDIT_TOKENS_ISSUED, true).
+// BENCH_LATENCY_SECONDS (5), BENCH_AUDIT (Gatehouse's AUDIT_TOKENS_ISSUED, true).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBenchSchema } from './bench-schema.ts';
-import { loadTokenEndpoint, tokenRequestInit, type LoadResult, type TokenRequest } from './load.ts';
+import { loadTokenEndpoint, oneConnectionLatency, tokenRequestInit, type LoadResult, type TokenRequest } from './load.ts';
 import { freePort, runNode, startNode, stopChild, waitForHttp, type Child } from './processes.ts';
 import { cpuSecondsOf, median, printReport, type TargetSummary } from './report.ts';
 import { measureSigning } from './signing-baseline.ts';
@@ -32,12 +35,14 @@ const settings = {
   warmupSeconds: positiveInt('BENCH_WARMUP_SECONDS', 2),
   rounds: Math.max(2, positiveInt('BENCH_ROUNDS', 3)),
   signSeconds: positiveInt('BENCH_SIGN_SECONDS', 3),
-  gatehouseWorkers: positiveInt('BENCH_WORKERS', 1),
+  latencySeconds: positiveInt('BENCH_LATENCY_SECONDS', 5),
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(root, 'bin/gatehouse.js');
 const API = 'https://api.bench.example';
+// APIs that chose another algorithm (gatehouse only): their rates against openssl's for that curve.
+const OTHER_ALGS = { ES256: 'https://es256.bench.example', EdDSA: 'https://eddsa.bench.example' } as const;
 const withoutPassword = (url: string) => url.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -63,9 +68,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-type Target = { name: string; child: Child; token: TokenRequest; schema?: { schema: string; url: string } };
+type Target = { name: string; child: Child; token: TokenRequest; schema?: { schema: string; url: string }; apis?: Record<string, TokenRequest> };
 
-async function startGatehouse(): Promise<Target> {
+async function startGatehouse(name: string, workers: string): Promise<Target> {
   const schema = await createBenchSchema(settings.databaseUrl);
   cleanups.push(() => schema.drop());
   const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-bench-')); // unused with DATABASE_URL; keeps ./data clean
@@ -83,32 +88,48 @@ async function startGatehouse(): Promise<Target> {
     DATA_DIR: dataDir,
     GATEHOUSE_SECRET: randomBytes(32).toString('base64url'),
     LOG_LEVEL: 'warn',
-    WORKERS: String(settings.gatehouseWorkers),
+    WORKERS: workers,
     // The per-client limiter stays in the path (its cost is measured) but must not cap one client's load.
     TOKEN_RATE_LIMIT_PER_SECOND: '1000000',
     AUDIT_TOKENS_ISSUED: env.BENCH_AUDIT ?? 'true',
   };
   const runCli = async (...args: string[]) => JSON.parse(await runNode([cli, ...args, '--json'], serverEnv));
   await runCli('resources', 'create', '--identifier', API, '--scope', 'read write');
+  for (const [alg, identifier] of Object.entries(OTHER_ALGS)) await runCli('resources', 'create', '--identifier', identifier, '--scope', 'read', '--signing-alg', alg);
   const client = (await runCli(
-    'clients', 'create', '--name', 'bench', '--grant-type', 'client_credentials', '--resource', API, '--scope', 'read',
+    'clients', 'create', '--name', 'bench', '--grant-type', 'client_credentials', '--resource', API, ...Object.values(OTHER_ALGS).flatMap((r) => ['--resource', r]), '--scope', 'read',
   )) as { client_id: string; client_secret: string };
+  // Their keys were announced just now; a bench cannot wait out the announce period (the JWKS
+  // max-age), so it moves their activation time to now: the server's first schedule pass at start
+  // activates them, as it would 11 minutes later.
+  await schema.activateAnnouncedKeys();
 
   const check = await schema.check();
   log(`postgres schema ${schema.schema}: search_path=${check.searchPath}; tables ${check.tables.join(', ')}`);
-  if (!check.tables.includes('clients') || check.clients !== 1 || check.resources !== 1) {
+  if (!check.tables.includes('clients') || check.clients !== 1 || check.resources !== 1 + Object.keys(OTHER_ALGS).length) {
     throw new Error(`the CLI did not write into schema ${schema.schema}: ${JSON.stringify(check)}`);
   }
 
   const child = startNode('gatehouse', [cli, 'serve'], serverEnv);
   cleanups.push(() => stopChild(child));
   await waitForHttp(`${issuer}/healthz`, child);
-  return {
-    name: 'gatehouse',
-    child,
-    token: { url: `${issuer}/token`, clientId: client.client_id, clientSecret: client.client_secret, scope: 'read' },
-    schema,
-  };
+  const token = (resource?: string) => ({ url: `${issuer}/token`, clientId: client.client_id, clientSecret: client.client_secret, scope: 'read', resource });
+  return { name, child, token: token(API), schema, apis: Object.fromEntries(Object.entries(OTHER_ALGS).map(([alg, r]) => [alg, token(r)])) };
+}
+
+async function startPeer(): Promise<Target> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const token = { url: `${issuer}/token`, clientId: 'bench-client', clientSecret: randomBytes(32).toString('base64url'), scope: 'read' };
+  const child = startNode('peer', [join(root, 'bench/peer-jmondi.ts')], {
+    PORT: String(port),
+    BENCH_CLIENT_ID: token.clientId,
+    BENCH_CLIENT_SECRET: token.clientSecret,
+    BENCH_API: API,
+  });
+  cleanups.push(() => stopChild(child));
+  await waitForHttp(`${issuer}/healthz`, child, 60_000, [404]);
+  return { name: 'peer', child, token };
 }
 
 async function startBare(): Promise<Target> {
@@ -127,23 +148,23 @@ async function startBare(): Promise<Target> {
 }
 
 /** One request by hand: both targets must answer with the same kind of token, or the race is unfair. */
-async function checkToken(target: Target): Promise<void> {
-  const res = await fetch(target.token.url, { ...tokenRequestInit(target.token), signal: AbortSignal.timeout(10_000) });
+async function checkToken(target: Target, token = target.token, alg = 'RS256', audience = API): Promise<void> {
+  const res = await fetch(token.url, { ...tokenRequestInit(token), signal: AbortSignal.timeout(10_000) });
   const body = (await res.json()) as { access_token?: string; token_type?: string; scope?: string };
   if (res.status !== 200 || !body.access_token) throw new Error(`${target.name}: token request answered ${res.status} ${JSON.stringify(body)}`);
   const [header, payload] = body.access_token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
-  if (header.alg !== 'RS256' || header.typ !== 'at+jwt' || payload.aud !== API || payload.scope !== 'read') {
-    throw new Error(`${target.name}: not an RS256 at+jwt for ${API} with scope read: ${JSON.stringify({ header, payload })}`);
+  if (header.alg !== alg || header.typ !== 'at+jwt' || payload.aud !== audience || payload.scope !== 'read') {
+    throw new Error(`${target.name}: not an ${alg} at+jwt for ${audience} with scope read: ${JSON.stringify({ header, payload })}`);
   }
   log(`${target.name}: ${body.token_type} JWT, ${body.access_token.length} chars, claims ${Object.keys(payload).join(' ')}`);
 }
 
-async function measure(target: Target, round: number): Promise<LoadResult & { serverCpuMsPerToken: number | undefined }> {
+async function measure(target: Target, round: number | string, token = target.token): Promise<LoadResult & { serverCpuMsPerToken: number | undefined }> {
   const options = { connections: settings.connections };
-  const warm = await loadTokenEndpoint(target.token, { ...options, seconds: settings.warmupSeconds });
+  const warm = await loadTokenEndpoint(token, { ...options, seconds: settings.warmupSeconds });
   const cpuBefore = await cpuSecondsOf(target.child.process.pid!);
   const ownCpu = process.cpuUsage();
-  const result = await loadTokenEndpoint(target.token, { ...options, seconds: settings.seconds });
+  const result = await loadTokenEndpoint(token, { ...options, seconds: settings.seconds });
   const { user, system } = process.cpuUsage(ownCpu);
   const cpuAfter = await cpuSecondsOf(target.child.process.pid!);
   if (target.child.hasExited()) throw new Error(`${target.name} died under load:\n${target.child.output()}`);
@@ -159,7 +180,7 @@ async function measure(target: Target, round: number): Promise<LoadResult & { se
     serverCpuMsPerToken,
   };
   log(
-    `round ${round} ${target.name.padEnd(9)} ${result.tokensPerSecond.toFixed(0).padStart(5)} tokens/s  ` +
+    `round ${round} ${target.name.padEnd(14)} ${result.tokensPerSecond.toFixed(0).padStart(5)} tokens/s  ` +
       `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  non-2xx ${merged.non2xx}  errors ${merged.errors}  ` +
       `server CPU ${serverCpuMsPerToken?.toFixed(2) ?? '?'} ms/token  ` +
       // autocannon runs in this process and competes with the server for the same two cores.
@@ -189,42 +210,65 @@ async function measureStorageOps(target: Target): Promise<StorageOpsPerToken> {
 async function main(): Promise<number> {
   log(`${availableParallelism()} cores; ${settings.rounds} rounds of ${settings.warmupSeconds}+${settings.seconds} s per target, ${settings.connections} connections`);
   const signing = await measureSigning({ seconds: settings.signSeconds });
-  log(`signing: ${signing.perSecond.toFixed(0)} sig/s, ${signing.cpuMsPerSignature.toFixed(3)} CPU ms/sig`);
+  log(`signing (${signing.source}, one core): ${Object.entries(signing.perCpuSecond).map(([a, r]) => `${a} ${r.toFixed(0)}/s`).join(', ')}`);
 
-  const targets = [await startGatehouse(), await startBare()];
+  const gatehouse = await startGatehouse('gatehouse', '1');
+  const targets = [gatehouse, await startGatehouse('gatehouse-auto', 'auto'), await startBare(), await startPeer()];
   for (const t of targets) await checkToken(t);
+  for (const [alg, token] of Object.entries(gatehouse.apis!)) await checkToken(gatehouse, token, alg, token.resource);
 
   const runs = new Map<string, Awaited<ReturnType<typeof measure>>[]>(targets.map((t) => [t.name, []]));
-  // Alternate A/B so that a noisy neighbour hurts both alike; report medians.
+  // Alternate so that a noisy neighbour hurts every target alike; report medians.
   for (let round = 1; round <= settings.rounds; round += 1) {
     for (const t of targets) runs.get(t.name)!.push(await measure(t, round));
   }
+  const summaries: TargetSummary[] = targets.map((t) => summarise(t.name, runs.get(t.name)!));
 
-  const summaries: TargetSummary[] = targets.map((t) => {
-    const r = runs.get(t.name)!;
-    const cpu = r.map((x) => x.serverCpuMsPerToken).filter((x) => x !== undefined);
-    return {
-      name: t.name,
-      tokensPerSecond: median(r.map((x) => x.tokensPerSecond)),
-      p50Ms: median(r.map((x) => x.p50Ms)),
-      p99Ms: median(r.map((x) => x.p99Ms)),
-      serverCpuMsPerToken: cpu.length ? median(cpu) : undefined,
-      non2xx: r.reduce((n, x) => n + x.non2xx, 0),
-      errors: r.reduce((n, x) => n + x.errors + x.timeouts, 0),
-      rounds: r.map((x) => Math.round(x.tokensPerSecond)),
-    };
-  });
-  const storage = await measureStorageOps(targets[0]!);
+  // One client, one request at a time: alternating, the median of the rounds' p50s.
+  const lone = new Map<string, number[]>();
+  for (let round = 1; round <= 2; round += 1) {
+    for (const t of [gatehouse, targets[3]!]) {
+      const r = await oneConnectionLatency(t.token, settings.latencySeconds);
+      if (r.non2xx > 0) throw new Error(`${t.name} answered ${r.non2xx} non-2xx at one connection`);
+      log(`one connection ${t.name}: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms (${r.requests} requests)`);
+      lone.set(t.name, [...(lone.get(t.name) ?? []), r.p50Ms]);
+    }
+  }
+  const latency = Object.fromEntries([...lone].map(([name, p50s]) => [name, median(p50s)]));
+
+  // The other algorithms: one round each on the default start.
+  const algs = [];
+  for (const [alg, token] of Object.entries(gatehouse.apis!)) {
+    algs.push({ alg: alg as 'ES256' | 'EdDSA', ...summarise(`gatehouse ${alg}`, [await measure(gatehouse, alg, token)]) });
+  }
+
+  const storage = await measureStorageOps(gatehouse);
   printReport({
     settings: { ...settings, databaseUrl: withoutPassword(settings.databaseUrl), redisUrl: withoutPassword(settings.redisUrl) },
     signing,
     summaries,
+    latency,
+    algs,
     storage,
   });
 
-  const failed = summaries.filter((s) => s.non2xx > 0 || s.errors > 0);
+  const failed = [...summaries, ...algs].filter((s) => s.non2xx > 0 || s.errors > 0);
   for (const s of failed) log(`FAIL: ${s.name} answered ${s.non2xx} non-2xx responses and ${s.errors} errors/timeouts`);
   return failed.length ? 1 : 0;
+}
+
+function summarise(name: string, r: Awaited<ReturnType<typeof measure>>[]): TargetSummary {
+  const cpu = r.map((x) => x.serverCpuMsPerToken).filter((x) => x !== undefined);
+  return {
+    name,
+    tokensPerSecond: median(r.map((x) => x.tokensPerSecond)),
+    p50Ms: median(r.map((x) => x.p50Ms)),
+    p99Ms: median(r.map((x) => x.p99Ms)),
+    serverCpuMsPerToken: cpu.length ? median(cpu) : undefined,
+    non2xx: r.reduce((n, x) => n + x.non2xx, 0),
+    errors: r.reduce((n, x) => n + x.errors + x.timeouts, 0),
+    rounds: r.map((x) => Math.round(x.tokensPerSecond)),
+  };
 }
 
 try {

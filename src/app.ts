@@ -5,6 +5,7 @@ import { poolState } from './db/pool-state.ts';
 import { registerStateGauges } from './http/metrics.ts';
 import { createRouteTable } from './http/route-table.ts';
 import { buildProvider } from './oidc/build-provider.ts';
+import { engineSigningKeys } from './oidc/engine-signing-keys.ts';
 import { observeProvider } from './oidc/observe-provider.ts';
 import { startKeySchedule } from './signing-keys/key-schedule.ts';
 import { startSweeper } from './sweeper/start-sweeper.ts';
@@ -32,13 +33,14 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
       trustProxy: config.trustProxy,
       clientSecretPepper: core.secrets.clientSecretPepper,
       logger,
-      signingKeys: await signingKeys.loadProviderKeys(),
+      signingKeys: engineSigningKeys(await signingKeys.loadSigners()),
       middleware: routes.middlewareFor,
     });
     observeProvider(provider, { metrics, audit, logger, isTokenAuditOn: config.isTokenAuditOn });
     core.engine.install(provider);
     return provider;
   };
+  const builtFrom = await signingKeys.fingerprint();
   let provider = await build();
   let handle = provider.callback();
   // In-flight requests finish on the old Provider.
@@ -60,6 +62,7 @@ export async function createGatehouse(config: Config, options: GatehouseOptions 
     logger,
     tickMs: options.keyScheduleTickMs ?? 30_000,
     pollMs: 5_000, // the "within seconds" guarantee holds even if a notice is lost
+    builtFrom,
   });
   await keySchedule.runOnce();
   const sweeper = startSweeper({ knex, logger, intervalMs: 60_000, auditRetentionDays: config.auditRetentionDays });

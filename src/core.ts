@@ -45,6 +45,7 @@ import { createBackchannelLogout } from './oidc/backchannel-logout.ts';
 import { createClientMetadataValidator } from './oidc/client-metadata-validator.ts';
 import { devicePages } from './oidc/device-pages.ts';
 import { createEngine } from './oidc/engine.ts';
+import { engineSigningKeys } from './oidc/engine-signing-keys.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { createLoadExistingGrant } from './oidc/load-existing-grant.ts';
 import { pages } from './oidc/pages.ts';
@@ -113,7 +114,14 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   });
   const shortLived = createShortLivedStore({ knex, redis });
 
-  const resources = createResourceService({ repository: createResourceRepository(knex), notices, builtIn: [adminApiResource(config.issuer)], audit });
+  const resources = createResourceService({
+    repository: createResourceRepository(knex),
+    notices,
+    builtIn: [adminApiResource(config.issuer)],
+    audit,
+    // An API chose a signing algorithm: its key is announced at once (a no-op for one that has its key).
+    onSigningAlgorithmsChanged: () => signingKeys.runScheduledSteps(),
+  });
   // The longest lifetime of anything we sign: how long keys stay published and revocations are remembered.
   const maxTokenTtlSeconds = async () => Math.max(ID_TOKEN_TTL_SECONDS, await resources.maxAccessTokenTtlSeconds());
   const revocations = createRevocationList({ knex, redis, isEmbedded: db.isEmbedded, maxTokenTtlSeconds });
@@ -122,6 +130,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     notices, // every instance reloads its keys when they change
     repository: createSigningKeyRepository(knex),
     encryptionKey: secrets.keyEncryptionKey,
+    algorithms: () => resources.signingAlgorithms(),
     now: options.clock,
     policy: async () => ({
       rotationIntervalSeconds: config.keyRotationIntervalSeconds,
@@ -185,7 +194,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
       configuration: async () =>
         providerConfiguration({
           ...engineInputs,
-          signingKeys: await signingKeys.loadProviderKeys(),
+          signingKeys: engineSigningKeys(await signingKeys.loadSigners()),
           adapter: () => undefined as never, // replaced by the validator: it never reaches storage
           findAccount: async () => undefined,
           loadExistingGrant: async () => undefined,
@@ -204,7 +213,7 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   };
   const engine = createEngine({
     issuer: config.issuer,
-    configuration: async () => providerConfiguration({ ...engineInputs, ...engineStorage, signingKeys: await signingKeys.loadProviderKeys() }),
+    configuration: async () => providerConfiguration({ ...engineInputs, ...engineStorage, signingKeys: engineSigningKeys(await signingKeys.loadSigners()) }),
   });
   // Back-channel logout for sign-outs outside /session/end (sign out everywhere, account deletion).
   const backchannelLogout = createBackchannelLogout({ provider: engine.current, signInsOf: createAccountSignIns({ knex, redis }), audit, logger });

@@ -20,6 +20,7 @@ export const adminApiResource = (issuer: string): ResourceServer => ({
   accessTokenTtlSeconds: 300,
   isRbac: false,
   tokenClaims: [],
+  signingAlg: 'RS256',
 });
 
 const sendError = sendOAuthError;

@@ -1,13 +1,17 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
+import { isSigningAlg, SIGNING_ALGS } from '../signing-keys/signer.ts';
 
 const date = (d: Date | null) => (d ? d.toISOString() : '-');
 
 export async function keysCommand({ args, json, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const store = services.signingKeys;
-  const { positionals } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: {} });
+  const { positionals, values } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { alg: { type: 'string' } } });
+  if (values.alg !== undefined && (sub !== 'rotate' || !isSigningAlg(values.alg))) {
+    throw new UsageError(`--alg goes with keys rotate, and is one of ${SIGNING_ALGS.join(', ')}`);
+  }
 
   if (sub === 'list' && positionals.length === 0) {
     const keys = await store.listKeys();
@@ -19,7 +23,7 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
     );
   }
   if (sub === 'rotate' && positionals.length === 0) {
-    const next = await store.rotate();
+    const next = await store.rotate(isSigningAlg(values.alg) ? values.alg : undefined);
     return print({ json }, next, () =>
       `announced key ${next.kid}: published in the JWKS now, signs from ${date(next.activatesAt)} (once every cached JWKS has it)`,
     );
@@ -34,5 +38,5 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
       `revoked key ${revoked.kid} (was ${revoked.status}); now signing with ${nowSigning}.\nWhat this breaks: ${breaks}.`,
     );
   }
-  throw new UsageError('usage: gatehouse keys list | keys rotate | keys revoke KID');
+  throw new UsageError('usage: gatehouse keys list | keys rotate [--alg RS256|ES256|EdDSA] | keys revoke KID');
 }

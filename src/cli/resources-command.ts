@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
-const USAGE = `usage: gatehouse resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] [--rbac] [--token-claim NAME]...
-       gatehouse resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims]
+const USAGE = `usage: gatehouse resources create --identifier URI --scope "a b" [--access-token-ttl SECONDS] [--rbac] [--token-claim NAME]... [--signing-alg RS256|ES256|EdDSA]
+       gatehouse resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims] [--signing-alg RS256|ES256|EdDSA]
        gatehouse resources list`;
 
 export async function resourcesCommand({ args, json, services }: CommandContext): Promise<void> {
@@ -19,6 +19,7 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
         'access-token-ttl': { type: 'string' },
         rbac: { type: 'boolean' },
         'token-claim': { type: 'string', multiple: true },
+        'signing-alg': { type: 'string' },
       },
     });
     if (!values.identifier) throw new UsageError('--identifier is required');
@@ -31,37 +32,51 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
       accessTokenTtlSeconds: ttl === undefined ? undefined : Number(ttl),
       isRbac: values.rbac,
       tokenClaims: values['token-claim'],
+      signingAlg: values['signing-alg'],
     });
-    return print({ json }, created, () => `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s${describeChecks(created)})`);
+    return print({ json }, shown(created), () => `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s${describeChecks(created)})`);
   }
   if (sub === 'update') {
     const { values } = parseArgs({
       args: rest,
       strict: true,
       allowNegative: true, // --no-rbac; --no-token-claims is `token-claims: false`
-      options: { identifier: { type: 'string' }, rbac: { type: 'boolean' }, 'token-claim': { type: 'string', multiple: true }, 'token-claims': { type: 'boolean' } },
+      options: {
+        identifier: { type: 'string' },
+        rbac: { type: 'boolean' },
+        'token-claim': { type: 'string', multiple: true },
+        'token-claims': { type: 'boolean' },
+        'signing-alg': { type: 'string' },
+      },
     });
     if (!values.identifier) throw new UsageError('--identifier is required');
     if (values['token-claims'] === true) throw new UsageError('--token-claims takes no value: give --token-claim NAME for each, or --no-token-claims');
     const isClearingClaims = values['token-claims'] === false;
     if (isClearingClaims && values['token-claim']) throw new UsageError('give --token-claim or --no-token-claims, not both');
     const tokenClaims = isClearingClaims ? [] : values['token-claim'];
-    if (values.rbac === undefined && tokenClaims === undefined) throw new UsageError('nothing to change: give --rbac, --no-rbac, --token-claim or --no-token-claims');
-    const updated = await resources.updateResource(values.identifier, { isRbac: values.rbac, tokenClaims });
-    return print({ json }, updated, () => `updated resource ${updated.identifier}${describeChecks(updated) || ' (no role checking, no extra claims)'}`);
+    const signingAlg = values['signing-alg'];
+    if (values.rbac === undefined && tokenClaims === undefined && signingAlg === undefined) {
+      throw new UsageError('nothing to change: give --rbac, --no-rbac, --token-claim, --no-token-claims or --signing-alg');
+    }
+    const updated = await resources.updateResource(values.identifier, { isRbac: values.rbac, tokenClaims, signingAlg });
+    return print({ json }, shown(updated), () => `updated resource ${updated.identifier}${describeChecks(updated) || ' (no role checking, no extra claims)'}`);
   }
   if (sub === 'list') {
     parseArgs({ args: rest, strict: true, options: {} });
     const list = await resources.listResources();
-    return print({ json }, list, () =>
+    return print({ json }, list.map(shown), () =>
       table([
-        ['IDENTIFIER', 'SCOPES', 'TTL', 'RBAC', 'TOKEN CLAIMS'],
-        ...list.map((r) => [r.identifier, r.scopes.join(' '), `${r.accessTokenTtlSeconds}s`, r.isRbac ? 'yes' : 'no', r.tokenClaims.join(' ')]),
+        ['IDENTIFIER', 'SCOPES', 'TTL', 'RBAC', 'TOKEN CLAIMS', 'ALG'],
+        ...list.map((r) => [r.identifier, r.scopes.join(' '), `${r.accessTokenTtlSeconds}s`, r.isRbac ? 'yes' : 'no', r.tokenClaims.join(' '), r.signingAlg]),
       ]),
     );
   }
   throw new UsageError(USAGE);
 }
 
-const describeChecks = (r: { isRbac: boolean; tokenClaims: string[] }) =>
-  `${r.isRbac ? '; user tokens carry only what their roles grant' : ''}${r.tokenClaims.length ? `; token claims: ${r.tokenClaims.join(' ')}` : ''}`;
+/** JSON output as before per-API algorithms existed: `signingAlg` only when an API chose one. */
+const shown = <T extends { signingAlg: string }>({ signingAlg, ...rest }: T) => (signingAlg === 'RS256' ? rest : { ...rest, signingAlg });
+
+const describeChecks = (r: { isRbac: boolean; tokenClaims: string[]; signingAlg: string }) =>
+  `${r.isRbac ? '; user tokens carry only what their roles grant' : ''}${r.tokenClaims.length ? `; token claims: ${r.tokenClaims.join(' ')}` : ''}` +
+  (r.signingAlg === 'RS256' ? '' : `; access tokens signed ${r.signingAlg} once its key, announced now, signs (see keys list)`);

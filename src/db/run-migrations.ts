@@ -16,6 +16,7 @@ import * as oneTimeTokens from '../../migrations/20261204000801_one_time_tokens.
 import * as accountDisabled from '../../migrations/20261204010101_account_disabled.ts';
 import * as tokenPermissions from '../../migrations/20261204010201_token_permissions.ts';
 import * as registrationTokens from '../../migrations/20261204010301_registration_tokens.ts';
+import * as signingAlgorithms from '../../migrations/20261204020101_signing_algorithms.ts';
 import * as accountPageClient from '../../migrations/20261204020301_account_page_client.ts';
 
 // Migrations are imported statically rather than discovered on disk: the list is explicit,
@@ -38,6 +39,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204010101_account_disabled': accountDisabled,
   '20261204010201_token_permissions': tokenPermissions,
   '20261204010301_registration_tokens': registrationTokens,
+  '20261204020101_signing_algorithms': signingAlgorithms,
   '20261204020301_account_page_client': accountPageClient,
 };
 

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
-import { Provider, type JWK } from 'oidc-provider';
+import { Provider, type ExternalSigningKey, type JWK } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
 import type { TrustProxy } from '../config/load-config.ts';
@@ -20,7 +20,8 @@ export type BuildProviderInputs = ProviderConfigurationInputs & {
   middleware: (provider: Provider, publicJwks: JSONWebKeySet) => Middleware[];
 };
 
-const publicJwks = (keys: JWK[]): JSONWebKeySet => ({
+// Reads getters too: an ExternalSigningKey exposes its public members that way.
+const publicJwks = (keys: ReadonlyArray<JWK | ExternalSigningKey>): JSONWebKeySet => ({
   keys: keys.map(({ kty, n, e, crv, x, y, kid, alg, use }) =>
     Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use }).filter(([, v]) => v !== undefined)),
   ),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { errors, type Adapter, type Configuration, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Adapter, type Configuration, type ExternalSigningKey, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { accountClientMetadata } from '../clients/built-in-clients.ts';
 import { generateClientSecret } from '../clients/client-secret.ts';
 import { clientExtras, EXTRA_CLIENT_METADATA } from '../clients/client-extras.ts';
@@ -14,8 +14,11 @@ import { applySelfRegistration, grantOfExistingClient, isMetadataDocumentClientI
 
 export type ProviderConfigurationInputs = {
   issuer: string;
-  /** Private JWKs, the active key first; others marked key_ops ['verify'] (notes §11). */
-  signingKeys: JWK[];
+  /**
+   * The published keys, the active key first; the others cannot sign (key_ops ['verify'], notes
+   * §11). ExternalSigningKeys (engine-signing-keys.ts) in the server; private JWKs also work.
+   */
+  signingKeys: ReadonlyArray<JWK | ExternalSigningKey>;
   cookieKeys: string[];
   dpopNonceSecret: Buffer;
   adapter: (model: string) => Adapter;
@@ -68,6 +71,25 @@ export const SESSION_TTL_SECONDS = 14 * 86_400;
 export const SIGN_IN_INTERACTION_TTL_SECONDS = 600;
 export const SIGNED_IN_INTERACTION_TTL_SECONDS = 3600;
 
+type ResourceIndicators = ReturnType<typeof createResourceIndicators>;
+
+/**
+ * An API's chosen algorithm signs once its key is active in this build (announced first, like any
+ * rotation: signing-keys/key-lifecycle.ts); until then its tokens stay RS256, which every
+ * instance can sign. Without this the engine would fail to find a key and answer 500.
+ */
+function signWithActiveKeys(indicators: ResourceIndicators, keys: ProviderConfigurationInputs['signingKeys']): ResourceIndicators {
+  const signing = new Set(keys.filter((k) => !k.key_ops || k.key_ops.includes('sign')).map((k) => k.alg));
+  return {
+    ...indicators,
+    async getResourceServerInfo(ctx, indicator, client) {
+      const info = await indicators.getResourceServerInfo(ctx, indicator, client);
+      const sign = info.jwt?.sign;
+      return sign && sign.alg && !signing.has(sign.alg) ? { ...info, jwt: { ...info.jwt, sign: { alg: 'RS256' } } } : info;
+    },
+  };
+}
+
 /** A pure function from our inputs to oidc-provider's configuration. */
 export function providerConfiguration(o: ProviderConfigurationInputs): Configuration {
   const cookies = sessionCookiePolicy(o.issuer);
@@ -94,7 +116,13 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     conformIdTokenClaims: false,
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     fetchResponseBodyLimits: { jwks_uri: 64 * 1024 }, // a private_key_jwt client's keys
-    enabledJWA: { clientAuthSigningAlgValues: ASYMMETRIC_ALGS, requestObjectSigningAlgValues: ASYMMETRIC_ALGS },
+    enabledJWA: {
+      clientAuthSigningAlgValues: ASYMMETRIC_ALGS,
+      requestObjectSigningAlgValues: ASYMMETRIC_ALGS,
+      // What the engine signs itself (ID tokens, logout tokens) stays RS256 whatever keys an API's
+      // choice of algorithm adds to the keystore: discovery keeps saying so.
+      idTokenSigningAlgValues: ['RS256'],
+    },
     extraClientMetadata: {
       properties: [...EXTRA_CLIENT_METADATA], // client-extras.ts
       // A client that registers itself (RFC 7591, RFC 7592 update) or is described by a metadata
@@ -122,6 +150,9 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
     },
     features: {
       devInteractions: { enabled: false }, // on by default: any username would sign in (notes §3)
+      // Our keys reach the engine as ExternalSigningKeys: it hands us the signing input and we
+      // sign (node:crypto off the event loop, or a KMS): engine-signing-keys.ts.
+      externalSigningSupport: { enabled: true, ack: 'experimental-01' },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -137,7 +168,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       // RFC 7009 §2.1: a client revokes only tokens issued to it.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       dPoP: { enabled: true, nonceSecret: o.dpopNonceSecret },
-      resourceIndicators: o.resourceIndicators as NonNullable<Configuration['features']>['resourceIndicators'],
+      resourceIndicators: signWithActiveKeys(o.resourceIndicators, o.signingKeys) as NonNullable<Configuration['features']>['resourceIndicators'],
       rpInitiatedLogout: { enabled: true, logoutSource: o.pages.logoutSource, postLogoutSuccessSource: o.pages.postLogoutSuccessSource },
       // OIDC Back-Channel Logout 1.0: clients with a backchannel_logout_uri get a logout token
       // when the user signs out (here, everywhere, or deletes the account: backchannel-logout.ts).

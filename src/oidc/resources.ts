@@ -71,7 +71,8 @@ export function createResourceIndicators(resources: Pick<ResourceService, 'find'
         audience: indicator,
         accessTokenTTL: api.accessTokenTtlSeconds,
         accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
+        // The API's choice; provider-configuration.ts keeps RS256 until that algorithm's key signs.
+        jwt: { sign: { alg: api.signingAlg } },
       };
     },
   };

@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
+import { DEFAULT_SIGNING_ALG, type SigningAlg } from '../signing-keys/signer.ts';
 
 /**
  * isRbac: user tokens for the API carry only scopes the user's roles grant (migration
- * 20261204010201). tokenClaims: claims its tokens carry besides the standard ones.
+ * 20261204010201). tokenClaims: claims its tokens carry besides the standard ones. signingAlg:
+ * the JWS algorithm of its access tokens (20261204020101; RS256 unless the API chose another).
  */
-export type ResourceServer = { identifier: string; scopes: string[]; accessTokenTtlSeconds: number; isRbac: boolean; tokenClaims: string[] };
+export type ResourceServer = { identifier: string; scopes: string[]; accessTokenTtlSeconds: number; isRbac: boolean; tokenClaims: string[]; signingAlg: SigningAlg };
 
-type Row = { identifier: string; scope: string; access_token_ttl_seconds: number; is_rbac: boolean; token_claims: string[] };
+type Row = { identifier: string; scope: string; access_token_ttl_seconds: number; is_rbac: boolean; token_claims: string[]; signing_alg: SigningAlg | null };
 
 const fromRow = (r: Row): ResourceServer => ({
   identifier: r.identifier,
@@ -14,6 +16,7 @@ const fromRow = (r: Row): ResourceServer => ({
   accessTokenTtlSeconds: r.access_token_ttl_seconds,
   isRbac: r.is_rbac,
   tokenClaims: r.token_claims ?? [],
+  signingAlg: r.signing_alg ?? DEFAULT_SIGNING_ALG,
 });
 
 export function createResourceRepository(knex: Knex) {
@@ -29,6 +32,11 @@ export function createResourceRepository(knex: Knex) {
       const row = await knex('resource_servers').max<{ max: number | null }>('access_token_ttl_seconds as max').first();
       return row?.max ?? undefined;
     },
+    /** The algorithms APIs chose other than the default (each needs its own signing key). */
+    async signingAlgorithms(): Promise<SigningAlg[]> {
+      const rows = await knex<Row>('resource_servers').distinct('signing_alg').whereNotNull('signing_alg');
+      return rows.map((r) => r.signing_alg!);
+    },
     /** Returns false when the identifier is taken. */
     async insert(r: ResourceServer): Promise<boolean> {
       const inserted = await knex('resource_servers')
@@ -38,6 +46,7 @@ export function createResourceRepository(knex: Knex) {
           access_token_ttl_seconds: r.accessTokenTtlSeconds,
           is_rbac: r.isRbac,
           token_claims: JSON.stringify(r.tokenClaims),
+          signing_alg: r.signingAlg === DEFAULT_SIGNING_ALG ? null : r.signingAlg,
         })
         .onConflict('identifier')
         .ignore()
@@ -45,12 +54,13 @@ export function createResourceRepository(knex: Knex) {
       return inserted.length > 0;
     },
     /** Undefined when there is no such API. */
-    async update(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[] }): Promise<ResourceServer | undefined> {
+    async update(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[]; signingAlg?: SigningAlg }): Promise<ResourceServer | undefined> {
       const rows = (await knex<Row>('resource_servers')
         .where({ identifier })
         .update({
           ...(change.isRbac === undefined ? {} : { is_rbac: change.isRbac }),
           ...(change.tokenClaims === undefined ? {} : { token_claims: JSON.stringify(change.tokenClaims) as unknown as string[] }),
+          ...(change.signingAlg === undefined ? {} : { signing_alg: change.signingAlg === DEFAULT_SIGNING_ALG ? null : change.signingAlg }),
           updated_at: knex.fn.now(),
         } as Partial<Row>)
         .returning('*')) as Row[];

@@ -5,6 +5,7 @@ import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import { checkTokenClaimNames } from '../permissions/token-claims.ts';
+import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../signing-keys/signer.ts';
 import type { ResourceRepository, ResourceServer } from './resource-repository.ts';
 
 export type { ResourceServer };
@@ -14,12 +15,19 @@ export const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 600;
 // RFC 6749 §3.3 scope-token: printable ASCII except space, quote and backslash.
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/;
 
+const checkSigningAlg = (alg: string | undefined): SigningAlg | undefined => {
+  if (alg === undefined || isSigningAlg(alg)) return alg;
+  throw new AppError('invalid_resource', `signing algorithm must be one of ${SIGNING_ALGS.join(', ')}`);
+};
+
 export function createResourceService(deps: {
   repository: ResourceRepository;
   notices: ChangeNotices;
   /** APIs of Gatehouse itself (the admin API): known to every instance, never stored. */
   builtIn?: ResourceServer[];
   audit?: Pick<AuditLog, 'record'>;
+  /** An API chose a signing algorithm: its key is announced now (the key schedule's next pass). */
+  onSigningAlgorithmsChanged?: () => Promise<unknown>;
 }) {
   const builtIn = new Map((deps.builtIn ?? []).map((r) => [r.identifier, r]));
   const cache = createCache<ResourceServer>({
@@ -33,7 +41,7 @@ export function createResourceService(deps: {
 
   return {
     async createResource(
-      input: { identifier: string; scope: string; accessTokenTtlSeconds?: number; isRbac?: boolean; tokenClaims?: string[] },
+      input: { identifier: string; scope: string; accessTokenTtlSeconds?: number; isRbac?: boolean; tokenClaims?: string[]; signingAlg?: string },
       actor: Actor = { via: 'cli' },
     ): Promise<ResourceServer> {
       if (builtIn.has(input.identifier)) throw new AppError('conflict', `resource ${input.identifier} is built in`, 409);
@@ -54,12 +62,14 @@ export function createResourceService(deps: {
         throw new AppError('invalid_resource', 'access token TTL must be an integer between 30 and 86400 seconds');
       }
       const tokenClaims = checkTokenClaimNames(input.tokenClaims ?? []);
-      const resource = { identifier: input.identifier, scopes, accessTokenTtlSeconds: ttl, isRbac: input.isRbac === true, tokenClaims };
+      const signingAlg = checkSigningAlg(input.signingAlg) ?? DEFAULT_SIGNING_ALG;
+      const resource = { identifier: input.identifier, scopes, accessTokenTtlSeconds: ttl, isRbac: input.isRbac === true, tokenClaims, signingAlg };
       if (!(await deps.repository.insert(resource))) {
         throw new AppError('conflict', `resource ${input.identifier} already exists`, 409);
       }
       cache.invalidate(resource.identifier);
       await deps.notices.publish({ topic: 'resource', id: resource.identifier });
+      if (signingAlg !== DEFAULT_SIGNING_ALG) await deps.onSigningAlgorithmsChanged?.();
       await deps.audit?.record({
         type: 'resource.created',
         ip: actor.ip,
@@ -68,6 +78,7 @@ export function createResourceService(deps: {
           scopes: resource.scopes,
           ...(resource.isRbac ? { rbac: true } : {}),
           ...(tokenClaims.length ? { token_claims: tokenClaims } : {}),
+          ...(signingAlg !== DEFAULT_SIGNING_ALG ? { signing_alg: signingAlg } : {}),
           via: actor.via,
           ...(actor.clientId ? { by_client: actor.clientId } : {}),
         },
@@ -78,17 +89,19 @@ export function createResourceService(deps: {
      * Turns role checking on or off and replaces the declared token claims. Every instance
      * drops its cached copy (change notice), so the next token request for the API sees it.
      */
-    async updateResource(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[] }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
+    async updateResource(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[]; signingAlg?: string }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
       if (builtIn.has(identifier)) throw new AppError('conflict', `resource ${identifier} is built in`, 409);
       const tokenClaims = change.tokenClaims === undefined ? undefined : checkTokenClaimNames(change.tokenClaims);
-      if (change.isRbac === undefined && tokenClaims === undefined) throw new AppError('invalid_request', 'nothing to change');
+      const signingAlg = checkSigningAlg(change.signingAlg);
+      if (change.isRbac === undefined && tokenClaims === undefined && signingAlg === undefined) throw new AppError('invalid_request', 'nothing to change');
       // An identifier no API can have is not looked up (a NUL byte would be a Postgres error, notes §13).
       const updated = URL.canParse(identifier) && !/[\u0000-\u001f\u007f]/.test(identifier)
-        ? await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims })
+        ? await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims, signingAlg })
         : undefined;
       if (!updated) throw new AppError('not_found', `no resource ${identifier}`, 404);
       cache.invalidate(identifier);
       await deps.notices.publish({ topic: 'resource', id: identifier });
+      if (signingAlg !== undefined) await deps.onSigningAlgorithmsChanged?.();
       await deps.audit?.record({
         type: 'resource.updated',
         ip: actor.ip,
@@ -96,6 +109,7 @@ export function createResourceService(deps: {
           identifier,
           ...(change.isRbac === undefined ? {} : { rbac: updated.isRbac }),
           ...(tokenClaims === undefined ? {} : { token_claims: updated.tokenClaims }),
+          ...(signingAlg === undefined ? {} : { signing_alg: updated.signingAlg }),
           via: actor.via,
           ...(actor.clientId ? { by_client: actor.clientId } : {}),
         },
@@ -109,6 +123,8 @@ export function createResourceService(deps: {
         (await deps.repository.maxAccessTokenTtlSeconds()) ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS,
         ...[...builtIn.values()].map((r) => r.accessTokenTtlSeconds),
       ),
+    /** Algorithms with a key of their own: RS256 always, and whatever an API chose. */
+    signingAlgorithms: async (): Promise<SigningAlg[]> => [...new Set([DEFAULT_SIGNING_ALG, ...(await deps.repository.signingAlgorithms())])],
     /** Hot path (every token request for an API): cached. */
     find: async (identifier: string) => builtIn.get(identifier) ?? cache.get(identifier),
   };

@@ -23,6 +23,7 @@ export type KeyPolicy = {
 export type KeyStep =
   | { kind: 'create-next'; activatesAt: Date }
   | { kind: 'activate'; kid: string }
+  | { kind: 'retire'; kid: string }
   | { kind: 'remove'; kid: string };
 
 // Margin for every instance to pick up a published key (notices arrive in well under a second;
@@ -60,4 +61,23 @@ export function planKeySteps(keys: KeyState[], now: Date, policy: KeyPolicy): Ke
     }
   }
   return steps;
+}
+
+/**
+ * The steps for one algorithm's keys. An algorithm some API chose but with no key yet gets one
+ * announced like any rotation (its tokens are signed with it once every cached JWKS has it;
+ * RS256 until then). An algorithm no API uses any more has its key retired (published until its
+ * tokens expired) and an announced one dropped (it never signed).
+ */
+export function planAlgorithmSteps(keys: KeyState[], now: Date, policy: KeyPolicy, isInUse: boolean): KeyStep[] {
+  if (isInUse) {
+    const hasKey = keys.some((k) => k.status === 'active' || k.status === 'next');
+    return hasKey ? planKeySteps(keys, now, policy) : [{ kind: 'create-next', activatesAt: plus(now, announceSeconds(policy)) }];
+  }
+  const steps: KeyStep[] = [];
+  for (const k of keys) {
+    if (k.status === 'active') steps.push({ kind: 'retire', kid: k.kid });
+    else if (k.status === 'next') steps.push({ kind: 'remove', kid: k.kid });
+  }
+  return [...steps, ...planKeySteps(keys.filter((k) => k.status === 'retired'), now, policy)];
 }

@@ -17,8 +17,10 @@ export function startKeySchedule(deps: {
   tickMs: number;
   /** How often the key set is compared, in case a change notice was missed. */
   pollMs: number;
+  /** The key set the running Provider was built from, so that a step due at start-up is picked up too. */
+  builtFrom?: string;
 }) {
-  let lastFingerprint: string | undefined;
+  let lastFingerprint: string | undefined = deps.builtFrom;
   let running: Promise<void> | undefined;
   let stopped = false;
 

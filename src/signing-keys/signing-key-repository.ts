@@ -62,10 +62,17 @@ export function createSigningKeyRepository(knex: Knex) {
         activated_at: key.activatedAt,
       });
     },
-    /** Retires the active key and activates `kid`, in that order (one active key at a time). */
+    /** Retires the active key of kid's algorithm and activates `kid`, in that order (one active key per algorithm). */
     async activate(db: Knex, kid: string): Promise<void> {
-      await db('signing_keys').where({ status: 'active' }).update({ status: 'retired', retired_at: knex.fn.now() });
+      await db('signing_keys')
+        .where({ status: 'active' })
+        .whereIn('alg', db('signing_keys').select('alg').where({ kid }))
+        .update({ status: 'retired', retired_at: knex.fn.now() });
       await db('signing_keys').where({ kid }).update({ status: 'active', activated_at: knex.fn.now(), activates_at: null });
+    },
+    /** An active key stops signing (no API uses its algorithm any more); it stays published. */
+    async retire(db: Knex, kid: string): Promise<void> {
+      await db('signing_keys').where({ kid, status: 'active' }).update({ status: 'retired', retired_at: knex.fn.now() });
     },
     async delete(db: Knex, kid: string): Promise<boolean> {
       return (await db('signing_keys').where({ kid }).delete()) > 0;
