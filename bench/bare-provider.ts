@@ -3,7 +3,7 @@
 // middleware of ours. Started by bench/token-endpoint.ts as a child process.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { Provider, type JWK } from 'oidc-provider';
+import { type JWK, Provider } from 'oidc-provider';
 
 const port = Number(process.env.PORT);
 const clientId = process.env.BENCH_CLIENT_ID;

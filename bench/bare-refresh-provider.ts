@@ -5,12 +5,13 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
-import { Provider, type Adapter, type AdapterPayload, type JWK } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, type JWK, Provider } from 'oidc-provider';
 
 const port = Number(process.env.PORT);
 const { BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret, BENCH_API: api, REDIS_URL: redisUrl } = process.env;
 const count = Number(process.env.BENCH_REFRESH_TOKENS ?? 100);
-if (!port || !clientId || !clientSecret || !api || !redisUrl) throw new Error('bare-refresh-provider needs PORT, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_API and REDIS_URL');
+if (!port || !clientId || !clientSecret || !api || !redisUrl)
+  throw new Error('bare-refresh-provider needs PORT, BENCH_CLIENT_ID, BENCH_CLIENT_SECRET, BENCH_API and REDIS_URL');
 
 const prefix = `bench-bare:${randomBytes(4).toString('hex')}:`;
 const redis = new Redis(redisUrl, { keyPrefix: prefix });
@@ -52,7 +53,15 @@ const jwk = { ...privateKey.export({ format: 'jwk' }), kid: randomBytes(8).toStr
 const issuer = `http://127.0.0.1:${port}`;
 const provider = new Provider(issuer, {
   adapter: RedisAdapter,
-  clients: [{ client_id: clientId, client_secret: clientSecret, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['http://127.0.0.1:9/cb'], response_types: ['code'] }],
+  clients: [
+    {
+      client_id: clientId,
+      client_secret: clientSecret,
+      grant_types: ['authorization_code', 'refresh_token'],
+      redirect_uris: ['http://127.0.0.1:9/cb'],
+      response_types: ['code'],
+    },
+  ],
   jwks: { keys: [jwk] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   findAccount: async (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),
@@ -77,7 +86,16 @@ for (let i = 0; i < count; i += 1) {
   grant.addOIDCScope('openid offline_access');
   grant.addResourceScope(api, 'read');
   const grantId = await grant.save();
-  const rt = new provider.RefreshToken({ client, accountId, grantId, scope: 'openid offline_access read', resource: api, gty: 'authorization_code', iiat: Math.floor(Date.now() / 1000), authTime: Math.floor(Date.now() / 1000) } as never);
+  const rt = new provider.RefreshToken({
+    client,
+    accountId,
+    grantId,
+    scope: 'openid offline_access read',
+    resource: api,
+    gty: 'authorization_code',
+    iiat: Math.floor(Date.now() / 1000),
+    authTime: Math.floor(Date.now() / 1000),
+  } as never);
   tokens.push(await rt.save());
 }
 

@@ -27,14 +27,20 @@ export async function createBenchSchema(baseUrl: string) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
-        const { rows: [sp] } = await client.query<{ search_path: string }>('show search_path');
-        const { rows } = await client.query<{ table_name: string }>(
-          'select table_name from information_schema.tables where table_schema = $1 order by 1',
-          [schema],
-        );
+        const {
+          rows: [sp],
+        } = await client.query<{ search_path: string }>('show search_path');
+        const { rows } = await client.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1 order by 1', [
+          schema,
+        ]);
         const count = async (table: string) =>
           (await client.query<{ n: number }>(`select count(*)::int as n from ${pg.escapeIdentifier(schema)}.${table}`)).rows[0]!.n;
-        return { searchPath: sp!.search_path, tables: rows.map((r) => r.table_name), clients: await count('clients'), resources: await count('resource_servers') };
+        return {
+          searchPath: sp!.search_path,
+          tables: rows.map((r) => r.table_name),
+          clients: await count('clients'),
+          resources: await count('resource_servers'),
+        };
       } finally {
         await client.end();
       }

@@ -9,15 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import * as oauth from 'openid-client';
 import pino from 'pino';
 import { createGatehouse } from '../src/app.ts';
 import { loadConfig } from '../src/config/load-config.ts';
+import { deleteByPrefix } from '../src/redis/delete-by-prefix.ts';
 import { walkPages } from '../test/support/page-flow.ts';
 import { createUserAgent } from '../test/support/user-agent.ts';
 import { createStorageCounter, type StorageCounts } from './storage-ops.ts';
-import { deleteByPrefix } from '../src/redis/delete-by-prefix.ts';
 
 const env = process.env;
 const databaseUrl = env.TEST_DATABASE_URL || env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -35,7 +34,14 @@ const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 const schema = `bench_flow_${randomBytes(4).toString('hex')}`;
 const redisPrefix = `bench:${schema}:`;
 const gatehouse = await createGatehouse(
-  loadConfig({ NODE_ENV: 'development', ISSUER: issuer, DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, GATEHOUSE_SECRET: randomBytes(32).toString('base64url'), LOG_LEVEL: 'warn' }),
+  loadConfig({
+    NODE_ENV: 'development',
+    ISSUER: issuer,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    GATEHOUSE_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'warn',
+  }),
   { schema, redisKeyPrefix: redisPrefix, logger: pino({ level: 'warn' }) },
 );
 server.on('request', gatehouse.callback);
@@ -44,7 +50,10 @@ const counter = await createStorageCounter({ databaseUrl, schema, redisUrl });
 try {
   await gatehouse.services.resources.createResource({ identifier: API, scope: 'read' });
   const { client, clientSecret } = await gatehouse.services.clients.registerClient({
-    name: 'Flow bench', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API],
+    name: 'Flow bench',
+    redirectUris: [REDIRECT_URI],
+    scope: 'openid offline_access read',
+    resources: [API],
   });
   const config = await oauth.discovery(new URL(issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
     execute: [oauth.allowInsecureRequests],
@@ -61,7 +70,13 @@ try {
     await run();
     const after = await counter.settled();
     const per = (key: keyof StorageCounts) => ((after[key] - before[key]) / count).toFixed(1);
-    const line = { phase: name, count, postgresTableScans: per('postgresReads'), postgresRowsWritten: per('postgresRowsWritten'), redisCommands: per('redisCommands') };
+    const line = {
+      phase: name,
+      count,
+      postgresTableScans: per('postgresReads'),
+      postgresRowsWritten: per('postgresRowsWritten'),
+      redisCommands: per('redisCommands'),
+    };
     log(`${name}: ${JSON.stringify(line)}`);
     return line;
   };
@@ -109,7 +124,9 @@ try {
  * without its sealed answer, which the sweeper clears once the grace window has passed.
  */
 async function rowsKeptPerChain(chains: number) {
-  const { rows } = await gatehouse.knex.raw<{ rows: { tokens: number; token_bytes: number | null; tombstones: number; tombstone_bytes: number | null; answer_bytes: number | null }[] }>(
+  const { rows } = await gatehouse.knex.raw<{
+    rows: { tokens: number; token_bytes: number | null; tombstones: number; tombstone_bytes: number | null; answer_bytes: number | null }[];
+  }>(
     `select (select count(*)::int from oidc_payloads where model = 'RefreshToken') as tokens,
             (select avg(pg_column_size(p.*))::int from oidc_payloads p where model = 'RefreshToken') as token_bytes,
             (select count(*)::int from refresh_token_rotations) as tombstones,

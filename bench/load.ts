@@ -80,7 +80,14 @@ export async function oneConnectionLatency(t: TokenRequest, seconds: number): Pr
   const once = () =>
     new Promise<number>((resolve, reject) => {
       const req = request(
-        { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...init.headers, 'content-length': Buffer.byteLength(init.body) } },
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { ...init.headers, 'content-length': Buffer.byteLength(init.body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));

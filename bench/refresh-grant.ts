@@ -8,16 +8,16 @@
 // BENCH_ROUNDS, database and Redis URLs).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { hash } from '@node-rs/bcrypt';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hash } from '@node-rs/bcrypt';
 import * as oauth from 'openid-client';
 import { walkPages } from '../test/support/page-flow.ts';
 import { createUserAgent } from '../test/support/user-agent.ts';
 import { createBenchSchema } from './bench-schema.ts';
-import { loadRefresh, type LoadResult } from './load.ts';
-import { freePort, runNode, startNode, stopChild, waitForHttp, type Child } from './processes.ts';
+import { type LoadResult, loadRefresh } from './load.ts';
+import { type Child, freePort, runNode, startNode, stopChild, waitForHttp } from './processes.ts';
 import { cpuSecondsOf, median } from './report.ts';
 
 const env = process.env;
@@ -46,14 +46,36 @@ async function startGatehouse(): Promise<Target> {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const serverEnv = {
-    NODE_ENV: 'development', PORT: String(port), HOST: '127.0.0.1', ISSUER: issuer, DATABASE_URL: schema.url, REDIS_URL: redisUrl,
-    DATA_DIR: dataDir, GATEHOUSE_SECRET: randomBytes(32).toString('base64url'), LOG_LEVEL: 'warn', TOKEN_RATE_LIMIT_PER_SECOND: '1000000',
+    NODE_ENV: 'development',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: issuer,
+    DATABASE_URL: schema.url,
+    REDIS_URL: redisUrl,
+    DATA_DIR: dataDir,
+    GATEHOUSE_SECRET: randomBytes(32).toString('base64url'),
+    LOG_LEVEL: 'warn',
+    TOKEN_RATE_LIMIT_PER_SECOND: '1000000',
     AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '1000000', // the seeding sign-ins all come from this address
   };
   const runCli = async (...args: string[]) => JSON.parse(await runNode([cli, ...args, '--json'], serverEnv));
   await runCli('resources', 'create', '--identifier', API, '--scope', 'read');
-  const client = (await runCli('clients', 'create', '--name', 'refresh bench', '--redirect-uri', REDIRECT_URI, '--grant-type', 'authorization_code',
-    '--grant-type', 'refresh_token', '--scope', 'openid offline_access read', '--resource', API)) as { client_id: string; client_secret: string };
+  const client = (await runCli(
+    'clients',
+    'create',
+    '--name',
+    'refresh bench',
+    '--redirect-uri',
+    REDIRECT_URI,
+    '--grant-type',
+    'authorization_code',
+    '--grant-type',
+    'refresh_token',
+    '--scope',
+    'openid offline_access read',
+    '--resource',
+    API,
+  )) as { client_id: string; client_secret: string };
   // One user per chain: a refresh-token family is a grant (one user, one app), and concurrent
   // refreshes in one grant are not what a client does. Imported with one bcrypt hash (users import).
   const password = 'a passphrase for the refresh bench';
@@ -67,15 +89,23 @@ async function startGatehouse(): Promise<Target> {
   await waitForHttp(`${issuer}/healthz`, child);
 
   // Real sign-ins (login + consent + code exchange), as a user's app would get its refresh tokens.
-  const config = await oauth.discovery(new URL(issuer), client.client_id, undefined, oauth.ClientSecretBasic(client.client_secret), { execute: [oauth.allowInsecureRequests] });
+  const config = await oauth.discovery(new URL(issuer), client.client_id, undefined, oauth.ClientSecretBasic(client.client_secret), {
+    execute: [oauth.allowInsecureRequests],
+  });
   const seeds: string[] = [];
   for (const user of users) {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access read',
+      prompt: 'consent',
+      resource: API,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
-    const { callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, (page) => (page.kind === 'login' ? { post: 'login', fields: { email: user.email, password: user.password } } : { post: 'confirm' }));
+    const { callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, (page) =>
+      page.kind === 'login' ? { post: 'login', fields: { email: user.email, password: user.password } } : { post: 'confirm' },
+    );
     seeds.push((await oauth.authorizationCodeGrant(config, callback!, { pkceCodeVerifier: verifier }, { resource: API })).refresh_token!);
   }
   return { name: 'gatehouse', child, url: `${issuer}/token`, clientId: client.client_id, clientSecret: client.client_secret, seeds };
@@ -86,13 +116,28 @@ async function startBare(): Promise<Target> {
   const clientId = 'bench-client';
   const clientSecret = randomBytes(32).toString('base64url');
   const child = startNode('bare oidc-provider + Redis', [join(root, 'bench/bare-refresh-provider.ts')], {
-    PORT: String(port), BENCH_CLIENT_ID: clientId, BENCH_CLIENT_SECRET: clientSecret, BENCH_API: API, REDIS_URL: redisUrl, BENCH_REFRESH_TOKENS: String(seedCount),
+    PORT: String(port),
+    BENCH_CLIENT_ID: clientId,
+    BENCH_CLIENT_SECRET: clientSecret,
+    BENCH_API: API,
+    REDIS_URL: redisUrl,
+    BENCH_REFRESH_TOKENS: String(seedCount),
   });
   cleanups.push(() => stopChild(child));
   await waitForHttp(`http://127.0.0.1:${port}/.well-known/openid-configuration`, child);
-  const line = child.output().split('\n').find((l) => l.includes('"refreshTokens"'));
+  const line = child
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"refreshTokens"'));
   if (!line) throw new Error(`bare provider printed no refresh tokens:\n${child.output()}`);
-  return { name: 'bare+redis', child, url: `http://127.0.0.1:${port}/token`, clientId, clientSecret, seeds: (JSON.parse(line) as { refreshTokens: string[] }).refreshTokens };
+  return {
+    name: 'bare+redis',
+    child,
+    url: `http://127.0.0.1:${port}/token`,
+    clientId,
+    clientSecret,
+    seeds: (JSON.parse(line) as { refreshTokens: string[] }).refreshTokens,
+  };
 }
 
 /** Each round takes fresh seeds: a chain left at the end of a round is not reused. */
@@ -103,7 +148,9 @@ async function measure(t: Target, round: number): Promise<LoadResult & { cpuMsPe
   const r = await loadRefresh({ ...t, tokens: take() }, { connections, seconds });
   const after = await cpuSecondsOf(t.child.process.pid!);
   const cpuMsPerToken = before !== undefined && after !== undefined && r.ok ? ((after - before) * 1000) / r.ok : undefined;
-  log(`round ${round} ${t.name.padEnd(10)} ${r.tokensPerSecond.toFixed(0).padStart(5)} refreshes/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx + warm.non2xx}  errors ${r.errors + warm.errors}  server CPU ${cpuMsPerToken?.toFixed(2) ?? '?'} ms/refresh  statuses ${JSON.stringify(r.statusCodes)}`);
+  log(
+    `round ${round} ${t.name.padEnd(10)} ${r.tokensPerSecond.toFixed(0).padStart(5)} refreshes/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  non-2xx ${r.non2xx + warm.non2xx}  errors ${r.errors + warm.errors}  server CPU ${cpuMsPerToken?.toFixed(2) ?? '?'} ms/refresh  statuses ${JSON.stringify(r.statusCodes)}`,
+  );
   return { ...r, non2xx: r.non2xx + warm.non2xx, errors: r.errors + warm.errors, cpuMsPerToken };
 }
 
@@ -113,14 +160,17 @@ try {
   const runs = new Map<string, Awaited<ReturnType<typeof measure>>[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= rounds; round += 1) for (const t of targets) runs.get(t.name)!.push(await measure(t, round));
   const summary = Object.fromEntries(
-    [...runs].map(([name, r]) => [name, {
-      refreshesPerSecond: median(r.map((x) => x.tokensPerSecond)),
-      p50Ms: median(r.map((x) => x.p50Ms)),
-      serverCpuMsPerRefresh: median(r.map((x) => x.cpuMsPerToken ?? Number.NaN)),
-      non2xx: r.reduce((n, x) => n + x.non2xx, 0),
-      errors: r.reduce((n, x) => n + x.errors + x.timeouts, 0),
-      rounds: r.map((x) => Math.round(x.tokensPerSecond)),
-    }]),
+    [...runs].map(([name, r]) => [
+      name,
+      {
+        refreshesPerSecond: median(r.map((x) => x.tokensPerSecond)),
+        p50Ms: median(r.map((x) => x.p50Ms)),
+        serverCpuMsPerRefresh: median(r.map((x) => x.cpuMsPerToken ?? Number.NaN)),
+        non2xx: r.reduce((n, x) => n + x.non2xx, 0),
+        errors: r.reduce((n, x) => n + x.errors + x.timeouts, 0),
+        rounds: r.map((x) => Math.round(x.tokensPerSecond)),
+      },
+    ]),
   );
   const g = summary.gatehouse!;
   const b = summary['bare+redis']!;
@@ -129,8 +179,10 @@ try {
     [
       '',
       `Refresh grant, ${connections} connections (medians of ${rounds} alternating rounds; refresh token + RS256 access token + ID token each)`,
-      ...Object.entries(summary).map(([name, s]) =>
-        `  ${name.padEnd(10)} ${s.refreshesPerSecond.toFixed(0).padStart(6)} refreshes/s  p50 ${s.p50Ms} ms  server CPU ${s.serverCpuMsPerRefresh.toFixed(2)} ms/refresh  non-2xx ${s.non2xx}  errors ${s.errors}  rounds ${s.rounds.join(' / ')}`),
+      ...Object.entries(summary).map(
+        ([name, s]) =>
+          `  ${name.padEnd(10)} ${s.refreshesPerSecond.toFixed(0).padStart(6)} refreshes/s  p50 ${s.p50Ms} ms  server CPU ${s.serverCpuMsPerRefresh.toFixed(2)} ms/refresh  non-2xx ${s.non2xx}  errors ${s.errors}  rounds ${s.rounds.join(' / ')}`,
+      ),
       `  gatehouse (Postgres + Redis, grace window on) / bare oidc-provider + Redis: ${(ratio * 100).toFixed(0)} % (goal >= 100 %: ${ratio >= 1 ? 'met' : 'NOT met'})`,
       JSON.stringify({ refresh: summary, ratio }),
       '',

@@ -78,11 +78,15 @@ export function printReport(r: {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const out = (line = '') => process.stdout.write(`${line}\n`);
   out();
-  out(`Token endpoint, client_credentials, ${String(r.settings.connections)} connections (medians of ${gatehouse.rounds.length} alternating rounds; ES256/EdDSA one round)`);
+  out(
+    `Token endpoint, client_credentials, ${String(r.settings.connections)} connections (medians of ${gatehouse.rounds.length} alternating rounds; ES256/EdDSA one round)`,
+  );
   for (const row of rows) out(`  ${row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}`);
   out();
   const s = r.signing.perCpuSecond;
-  out(`  signing limit, one core (${r.signing.source}): RS256 ${fixed(s.RS256)}/s (${fixed(r.signing.rsaSignatureMs, 3)} ms), ES256 ${fixed(s.ES256)}/s, EdDSA ${fixed(s.EdDSA)}/s`);
+  out(
+    `  signing limit, one core (${r.signing.source}): RS256 ${fixed(s.RS256)}/s (${fixed(r.signing.rsaSignatureMs, 3)} ms), ES256 ${fixed(s.ES256)}/s, EdDSA ${fixed(s.EdDSA)}/s`,
+  );
   const latencyGoalMs = 1.5 * r.signing.rsaSignatureMs + 0.3;
   const ratios = {
     gatehouseEfficiency: efficiency(gatehouse),
@@ -98,9 +102,15 @@ export function printReport(r: {
   };
   const goal = (isMet: boolean) => (isMet ? 'met' : 'NOT met');
   out(`  of each server core turned into RS256 tokens (tokens/s ÷ server CPU ÷ openssl sign/s):`);
-  out(`    gatehouse ${pct(ratios.gatehouseEfficiency)} (goal >= 75 %: ${goal((ratios.gatehouseEfficiency ?? 0) >= 0.75)});  bare oidc-provider ${pct(ratios.bareEfficiency)};  peer ${pct(ratios.peerEfficiency)}`);
-  out(`  gatehouse / peer throughput: ${pct(ratios.gatehouseToPeerThroughput)} (goal > 100 %: ${goal(ratios.gatehouseToPeerThroughput > 1)});  gatehouse / bare: ${pct(ratios.gatehouseToBareThroughput)}`);
-  out(`  WORKERS=auto total / one core's RS256 signing rate: ${fixed(ratios.autoToOneCoreSigning, 2)}x (goal >= 1.5x: ${goal(ratios.autoToOneCoreSigning >= 1.5)}; load generator on the same cores)`);
+  out(
+    `    gatehouse ${pct(ratios.gatehouseEfficiency)} (goal >= 75 %: ${goal((ratios.gatehouseEfficiency ?? 0) >= 0.75)});  bare oidc-provider ${pct(ratios.bareEfficiency)};  peer ${pct(ratios.peerEfficiency)}`,
+  );
+  out(
+    `  gatehouse / peer throughput: ${pct(ratios.gatehouseToPeerThroughput)} (goal > 100 %: ${goal(ratios.gatehouseToPeerThroughput > 1)});  gatehouse / bare: ${pct(ratios.gatehouseToBareThroughput)}`,
+  );
+  out(
+    `  WORKERS=auto total / one core's RS256 signing rate: ${fixed(ratios.autoToOneCoreSigning, 2)}x (goal >= 1.5x: ${goal(ratios.autoToOneCoreSigning >= 1.5)}; load generator on the same cores)`,
+  );
   out(
     `  p50 at one connection: gatehouse ${fixed(r.latency.gatehouse, 3)} ms, peer ${fixed(r.latency.peer, 3)} ms ` +
       `(goal <= 1.5 x signature + 0.3 ms = ${fixed(latencyGoalMs, 3)} ms: ${goal((r.latency.gatehouse ?? Infinity) <= latencyGoalMs)})`,

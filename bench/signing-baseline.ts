@@ -27,11 +27,9 @@ const OPENSSL_ALGS: Record<SigningAlgName, { name: string; line: RegExp }> = {
  */
 export async function measureSigning(options: { seconds: number }): Promise<SigningResult> {
   try {
-    const { stdout } = await promisify(execFile)(
-      'openssl',
-      ['speed', '-seconds', String(options.seconds), ...Object.values(OPENSSL_ALGS).map((a) => a.name)],
-      { timeout: (options.seconds * 3 + 30) * 1000 },
-    );
+    const { stdout } = await promisify(execFile)('openssl', ['speed', '-seconds', String(options.seconds), ...Object.values(OPENSSL_ALGS).map((a) => a.name)], {
+      timeout: (options.seconds * 3 + 30) * 1000,
+    });
     const rate = (alg: SigningAlgName) => {
       const match = OPENSSL_ALGS[alg].line.exec(stdout);
       if (!match) throw new Error(`no ${OPENSSL_ALGS[alg].name} line in openssl speed's output`);
@@ -48,7 +46,11 @@ export async function measureSigning(options: { seconds: number }): Promise<Sign
 
 function nodeRate(alg: SigningAlgName, seconds: number): number {
   const { privateKey } =
-    alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    alg === 'RS256'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : alg === 'ES256'
+        ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        : generateKeyPairSync('ed25519');
   const data = randomBytes(600); // about a client-credentials JWT's signing input
   const digest = alg === 'EdDSA' ? null : 'sha256';
   const cpuBefore = process.cpuUsage();

@@ -27,7 +27,9 @@ export async function createStorageCounter(options: { databaseUrl: string; schem
   let ownRedisCommands = 0;
 
   const read = async (): Promise<StorageCounts> => {
-    const { rows: [row] } = await client.query<{ reads: string; written: string }>(
+    const {
+      rows: [row],
+    } = await client.query<{ reads: string; written: string }>(
       `select coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) as reads,
               coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) as written
          from pg_stat_user_tables where schemaname = $1`,

@@ -15,8 +15,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBenchSchema } from './bench-schema.ts';
-import { loadTokenEndpoint, oneConnectionLatency, tokenRequestInit, type LoadResult, type TokenRequest } from './load.ts';
-import { freePort, runNode, startNode, stopChild, waitForHttp, type Child } from './processes.ts';
+import { type LoadResult, loadTokenEndpoint, oneConnectionLatency, type TokenRequest, tokenRequestInit } from './load.ts';
+import { type Child, freePort, runNode, startNode, stopChild, waitForHttp } from './processes.ts';
 import { cpuSecondsOf, median, printReport, type TargetSummary } from './report.ts';
 import { measureSigning } from './signing-baseline.ts';
 import { createStorageCounter, type StorageOpsPerToken } from './storage-ops.ts';
@@ -95,9 +95,20 @@ async function startGatehouse(name: string, workers: string): Promise<Target> {
   };
   const runCli = async (...args: string[]) => JSON.parse(await runNode([cli, ...args, '--json'], serverEnv));
   await runCli('resources', 'create', '--identifier', API, '--scope', 'read write');
-  for (const [alg, identifier] of Object.entries(OTHER_ALGS)) await runCli('resources', 'create', '--identifier', identifier, '--scope', 'read', '--signing-alg', alg);
+  for (const [alg, identifier] of Object.entries(OTHER_ALGS))
+    await runCli('resources', 'create', '--identifier', identifier, '--scope', 'read', '--signing-alg', alg);
   const client = (await runCli(
-    'clients', 'create', '--name', 'bench', '--grant-type', 'client_credentials', '--resource', API, ...Object.values(OTHER_ALGS).flatMap((r) => ['--resource', r]), '--scope', 'read',
+    'clients',
+    'create',
+    '--name',
+    'bench',
+    '--grant-type',
+    'client_credentials',
+    '--resource',
+    API,
+    ...Object.values(OTHER_ALGS).flatMap((r) => ['--resource', r]),
+    '--scope',
+    'read',
   )) as { client_id: string; client_secret: string };
   // Their keys were announced just now; a bench cannot wait out the announce period (the JWKS
   // max-age), so it moves their activation time to now: the server's first schedule pass at start
@@ -152,7 +163,10 @@ async function checkToken(target: Target, token = target.token, alg = 'RS256', a
   const res = await fetch(token.url, { ...tokenRequestInit(token), signal: AbortSignal.timeout(10_000) });
   const body = (await res.json()) as { access_token?: string; token_type?: string; scope?: string };
   if (res.status !== 200 || !body.access_token) throw new Error(`${target.name}: token request answered ${res.status} ${JSON.stringify(body)}`);
-  const [header, payload] = body.access_token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+  const [header, payload] = body.access_token
+    .split('.')
+    .slice(0, 2)
+    .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
   if (header.alg !== alg || header.typ !== 'at+jwt' || payload.aud !== audience || payload.scope !== 'read') {
     throw new Error(`${target.name}: not an ${alg} at+jwt for ${audience} with scope read: ${JSON.stringify({ header, payload })}`);
   }
@@ -168,9 +182,7 @@ async function measure(target: Target, round: number | string, token = target.to
   const { user, system } = process.cpuUsage(ownCpu);
   const cpuAfter = await cpuSecondsOf(target.child.process.pid!);
   if (target.child.hasExited()) throw new Error(`${target.name} died under load:\n${target.child.output()}`);
-  const serverCpuMsPerToken = cpuBefore !== undefined && cpuAfter !== undefined && result.ok > 0
-    ? ((cpuAfter - cpuBefore) * 1000) / result.ok
-    : undefined;
+  const serverCpuMsPerToken = cpuBefore !== undefined && cpuAfter !== undefined && result.ok > 0 ? ((cpuAfter - cpuBefore) * 1000) / result.ok : undefined;
   // Warm-up failures count too: a failing target must not pass quietly.
   const merged = {
     ...result,
@@ -208,9 +220,15 @@ async function measureStorageOps(target: Target): Promise<StorageOpsPerToken> {
 }
 
 async function main(): Promise<number> {
-  log(`${availableParallelism()} cores; ${settings.rounds} rounds of ${settings.warmupSeconds}+${settings.seconds} s per target, ${settings.connections} connections`);
+  log(
+    `${availableParallelism()} cores; ${settings.rounds} rounds of ${settings.warmupSeconds}+${settings.seconds} s per target, ${settings.connections} connections`,
+  );
   const signing = await measureSigning({ seconds: settings.signSeconds });
-  log(`signing (${signing.source}, one core): ${Object.entries(signing.perCpuSecond).map(([a, r]) => `${a} ${r.toFixed(0)}/s`).join(', ')}`);
+  log(
+    `signing (${signing.source}, one core): ${Object.entries(signing.perCpuSecond)
+      .map(([a, r]) => `${a} ${r.toFixed(0)}/s`)
+      .join(', ')}`,
+  );
 
   const gatehouse = await startGatehouse('gatehouse', '1');
   const targets = [gatehouse, await startGatehouse('gatehouse-auto', 'auto'), await startBare(), await startPeer()];

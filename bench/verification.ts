@@ -5,8 +5,8 @@
 //   3. Gatehouse's /forward-auth under autocannon load (a real server on Postgres and Redis)
 // Alternates 1 and 2 (BENCH_ROUNDS, at least 2) and reports medians; the machine is shared.
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
@@ -47,7 +47,12 @@ async function offline() {
   const issuer = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
   const token = await new SignJWT({ scope: 'read', client_id: 'bench' })
     .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'bench' })
-    .setIssuer(issuer).setAudience(API).setSubject('bench').setJti('j').setIssuedAt().setExpirationTime('1h')
+    .setIssuer(issuer)
+    .setAudience(API)
+    .setSubject('bench')
+    .setJti('j')
+    .setIssuedAt()
+    .setExpirationTime('1h')
     .sign(privateKey);
   const keys = createLocalJWKSet({ keys: [jwk] });
   const verifier = createVerifier({ issuer, audience: API, jwksUri: `${issuer}/jwks` });
@@ -73,7 +78,14 @@ async function forwardAuth(): Promise<{ requestsPerSecond: number; p50Ms: number
   const schema = await createBenchSchema(databaseUrl);
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
-  const serverEnv = { DATABASE_URL: schema.url, REDIS_URL: redisUrl, PORT: String(port), ISSUER: issuer, LOG_LEVEL: 'warn', GATEHOUSE_SECRET: 'bench-secret-bench-secret-bench-secret-01' };
+  const serverEnv = {
+    DATABASE_URL: schema.url,
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    ISSUER: issuer,
+    LOG_LEVEL: 'warn',
+    GATEHOUSE_SECRET: 'bench-secret-bench-secret-bench-secret-01',
+  };
   let child: ReturnType<typeof startNode> | undefined;
   try {
     await runNode([cli, 'resources', 'create', '--identifier', API, '--scope', 'read', '--json'], serverEnv);
@@ -91,7 +103,10 @@ async function forwardAuth(): Promise<{ requestsPerSecond: number; p50Ms: number
     const headers = { authorization: `Bearer ${access_token}` };
     if ((await fetch(url, { headers })).status !== 200) throw new Error('forward-auth refused the bench token');
     const autocannon = createRequire(import.meta.url)('autocannon') as (o: object) => Promise<{
-      '2xx': number; non2xx: number; duration: number; latency: { p50: number; p99: number };
+      '2xx': number;
+      non2xx: number;
+      duration: number;
+      latency: { p50: number; p99: number };
     }>;
     await autocannon({ url, headers, connections, duration: 2 }); // warm-up
     const result = await autocannon({ url, headers, connections, duration: loadSeconds });

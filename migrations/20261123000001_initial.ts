@@ -62,9 +62,7 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp('activated_at', { useTz: true });
     t.timestamp('retired_at', { useTz: true });
   });
-  await knex.raw(
-    "alter table signing_keys add constraint signing_keys_status_check check (status in ('next', 'active', 'retired'))",
-  );
+  await knex.raw("alter table signing_keys add constraint signing_keys_status_check check (status in ('next', 'active', 'retired'))");
   // At most one key signs at a time.
   await knex.raw("create unique index signing_keys_one_active on signing_keys (status) where status = 'active'");
 }

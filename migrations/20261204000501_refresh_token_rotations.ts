@@ -28,9 +28,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['expires_at'], 'refresh_token_rotations_expires_at_idx'); // for the sweeper
   });
   // The sweeper clears answers past their window; only rows still holding one are indexed.
-  await knex.raw(
-    'create index refresh_token_rotations_answer_idx on refresh_token_rotations (answer_expires_at) where answer is not null',
-  );
+  await knex.raw('create index refresh_token_rotations_answer_idx on refresh_token_rotations (answer_expires_at) where answer is not null');
 }
 
 export async function down(knex: Knex): Promise<void> {

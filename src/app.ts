@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from './config/load-config.ts';
-import { createCore, type CoreOptions } from './core.ts';
+import { type CoreOptions, createCore } from './core.ts';
 import { poolState } from './db/pool-state.ts';
 import { registerStateGauges } from './http/metrics.ts';
 import { createRouteTable } from './http/route-table.ts';

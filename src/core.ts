@@ -1,7 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import pino, { type Logger } from 'pino';
-import { adminApiResource } from './admin/admin-api.ts';
 import { createAccountRepository } from './accounts/account-repository.ts';
 import { createAccountService } from './accounts/account-service.ts';
 import { createEmailChange } from './accounts/email-change.ts';
@@ -11,6 +10,7 @@ import { createPasswordReset } from './accounts/password-reset.ts';
 import { createAccountSelfService } from './accounts/self-service.ts';
 import { createUserAdmin } from './accounts/user-admin.ts';
 import { createUserRecordRepository } from './accounts/user-record-repository.ts';
+import { adminApiResource } from './admin/admin-api.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { createBackgroundTasks } from './background/background-tasks.ts';
 import { createClientRepository } from './clients/client-repository.ts';
@@ -27,18 +27,18 @@ import { createDatabase } from './db/create-knex.ts';
 import { createSchema } from './db/create-schema.ts';
 import { runMigrations } from './db/run-migrations.ts';
 import { LOG_REDACT_PATHS } from './http/log-redaction.ts';
+import { createMetrics } from './http/metrics.ts';
 import { createOutboundFetch, type OutboundFetchOptions } from './http/outbound-fetch.ts';
 import { createRegistrationGrants } from './http/registration-guard.ts';
-import { createMetrics } from './http/metrics.ts';
 import { createAccountEmails } from './mail/account-emails.ts';
 import { createMailer } from './mail/create-mailer.ts';
 import { createOutboxTransport, outboxDirectory } from './mail/outbox-transport.ts';
 import { createSmtpTransport } from './mail/smtp-transport.ts';
-import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountAccess } from './oidc/account-access.ts';
 import { createAccountGrants } from './oidc/adapters/account-grants.ts';
 import { createAccountSessions } from './oidc/adapters/account-sessions.ts';
 import { createAccountSignIns } from './oidc/adapters/account-sign-ins.ts';
+import { adapterForModel } from './oidc/adapters/adapter-for-model.ts';
 import { createAccountPurge } from './oidc/adapters/purge-account.ts';
 import { createClientPurge } from './oidc/adapters/purge-client.ts';
 import { createBackchannelLogout } from './oidc/backchannel-logout.ts';
@@ -53,8 +53,8 @@ import { CLOCK_SKEW_SECONDS, ID_TOKEN_TTL_SECONDS, providerConfiguration } from 
 import { createRefreshRotationRepository } from './oidc/refresh-rotation-repository.ts';
 import { createResourceIndicators } from './oidc/resources.ts';
 import { createSignInGrants } from './oidc/sign-in-grants.ts';
-import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
 import { createTokenPermissions } from './oidc/token-permissions.ts';
+import { createOneTimeTokenStore } from './one-time-tokens/one-time-token-store.ts';
 import { createPermissionRepository } from './permissions/permission-repository.ts';
 import { createRoleService } from './permissions/role-service.ts';
 import { createRedis } from './redis/create-redis.ts';
@@ -66,12 +66,12 @@ import { createSignOutEverywhere } from './revocation/sign-out-everywhere.ts';
 import { createShortLivedStore } from './short-lived/short-lived-store.ts';
 import { createSigningKeyRepository } from './signing-keys/signing-key-repository.ts';
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
+import { addressGroup } from './throttle/address-group.ts';
 import { createAttemptThrottle, createSignInThrottle } from './throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from './throttle/throttle-policy.ts';
 import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
 import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
 import { createUpstreamService } from './upstreams/upstream-service.ts';
-import { addressGroup } from './throttle/address-group.ts';
 
 export type CoreOptions = {
   logger?: Logger;
@@ -168,7 +168,8 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     registrationGrantFor: (ctx: KoaContextWithOIDC) => registrationGrants.get(ctx.req),
     metadataDocumentGrant: { via: 'metadata_document' as const, apis: selfService.openApis, apiScopes: undefined, mayBeConfidential: false },
     allowMetadataDocumentFetch: async (ctx: KoaContextWithOIDC) =>
-      (await attempts.take([{ scope: 'metadata-document:ip', value: addressGroup(ctx.ip), policy: perHour(10 * selfService.openRegistrationsPerHour) }])).isAllowed,
+      (await attempts.take([{ scope: 'metadata-document:ip', value: addressGroup(ctx.ip), policy: perHour(10 * selfService.openRegistrationsPerHour) }]))
+        .isAllowed,
     allowMetadataDocumentClient: async (_ctx: KoaContextWithOIDC, client: { clientId: string; clientName?: string }) => {
       if (!anchored.has(client.clientId)) {
         await clients.anchorMetadataDocumentClient(client.clientId, client.clientName);
@@ -186,7 +187,8 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     maxRefreshTokenAbsoluteSeconds: config.refreshTokens.absoluteSeconds,
     audit,
     revocation: {
-      revokeTokens: async (clientId) => revocations.record({ type: 'client', client_id: clientId, exp: Math.floor(Date.now() / 1000) + (await maxTokenTtlSeconds()) }),
+      revokeTokens: async (clientId) =>
+        revocations.record({ type: 'client', client_id: clientId, exp: Math.floor(Date.now() / 1000) + (await maxTokenTtlSeconds()) }),
       purgeStored: createClientPurge({ knex, redis }),
     },
     validateMetadata: createClientMetadataValidator({
@@ -207,7 +209,13 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   const refreshRotations = createRefreshRotationRepository(knex);
   // oidc-provider's storage and account seams: which model lives where, and a destroyed grant's tokens revoked.
   const engineStorage = {
-    adapter: adapterForModel({ knex, redis, clients, refreshRotations, onGrantDestroyed: grantRevocationRecorder({ revocations, maxTokenTtlSeconds, logger }) }),
+    adapter: adapterForModel({
+      knex,
+      redis,
+      clients,
+      refreshRotations,
+      onGrantDestroyed: grantRevocationRecorder({ revocations, maxTokenTtlSeconds, logger }),
+    }),
     findAccount: createFindAccount(accounts),
     loadExistingGrant: createLoadExistingGrant({ consents, signInGrants }),
   };
@@ -217,7 +225,14 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   });
   // Back-channel logout for sign-outs outside /session/end (sign out everywhere, account deletion).
   const backchannelLogout = createBackchannelLogout({ provider: engine.current, signInsOf: createAccountSignIns({ knex, redis }), audit, logger });
-  const signOutEverywhere = createSignOutEverywhere({ accounts, purgeAccount: createAccountPurge({ knex, redis }), revocations, maxTokenTtlSeconds, audit, backchannelLogout });
+  const signOutEverywhere = createSignOutEverywhere({
+    accounts,
+    purgeAccount: createAccountPurge({ knex, redis }),
+    revocations,
+    maxTokenTtlSeconds,
+    audit,
+    backchannelLogout,
+  });
   // Email: SMTP with SMTP_URL, else .eml files in DATA_DIR/outbox/; queued, sent off the request path.
   const mailer = createMailer({
     transport: config.mail.smtpUrl ? createSmtpTransport(config.mail.smtpUrl) : createOutboxTransport(outboxDirectory(config.dataDir)),
@@ -254,15 +269,37 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
     signOutEverywhere,
     backchannelLogout,
     // Initial access tokens are the engine's own (stored through its adapter); what they grant is ours.
-    registrationTokens: createRegistrationTokens({ knex, resources, audit, issue: async (expiresIn) => new (await engine.current()).InitialAccessToken({ expiresIn }).save() }),
+    registrationTokens: createRegistrationTokens({
+      knex,
+      resources,
+      audit,
+      issue: async (expiresIn) => new (await engine.current()).InitialAccessToken({ expiresIn }).save(),
+    }),
     verification,
     passwordReset,
     tasks,
     users,
     // The signed-in person's own page (/account): their changes, their sessions and applications.
     emailChange: createEmailChange({ accounts, ...emails }),
-    selfService: createAccountSelfService({ accounts, identities: createUpstreamIdentityRepository(knex), users, signOutEverywhere, tokens: emails.tokens, audit, throttle: createSignInThrottle(config.loginThrottle, shortLived) }),
-    accountAccess: createAccountAccess({ provider: engine.current, sessions: createAccountSessions({ knex, redis }), grantsOf: createAccountGrants(knex), signInGrants: signInGrantRepository, consents, clients, audit, logger }),
+    selfService: createAccountSelfService({
+      accounts,
+      identities: createUpstreamIdentityRepository(knex),
+      users,
+      signOutEverywhere,
+      tokens: emails.tokens,
+      audit,
+      throttle: createSignInThrottle(config.loginThrottle, shortLived),
+    }),
+    accountAccess: createAccountAccess({
+      provider: engine.current,
+      sessions: createAccountSessions({ knex, redis }),
+      grantsOf: createAccountGrants(knex),
+      signInGrants: signInGrantRepository,
+      consents,
+      clients,
+      audit,
+      logger,
+    }),
     upstreams: createUpstreamService({
       issuer: config.issuer,
       fromEnvironment: config.upstreams,

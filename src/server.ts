@@ -2,8 +2,8 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import type { Config } from './config/load-config.ts';
 import { createGatehouse } from './app.ts';
+import type { Config } from './config/load-config.ts';
 import { gracefulDrain } from './http/graceful-drain.ts';
 
 const SHUTDOWN_GRACE_MS = 10_000;

@@ -1,5 +1,5 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 // The pages the mailed links open. A GET shows a button and only the POST uses the link: mail

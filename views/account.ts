@@ -1,7 +1,7 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 import type { ScopeLine } from './consent.ts';
 import { csrfField } from './csrf-field.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 export type AccountSection = 'profile' | 'email' | 'password' | 'identities' | 'sessions' | 'apps' | 'delete';
@@ -29,14 +29,27 @@ const SECTIONS: AccountSection[] = ['profile', 'email', 'password', 'identities'
 
 /** Dates in the page's language; the server does not know the reader's time zone, so it says which it uses. */
 const dateFormat = (locale: string) =>
-  new Intl.DateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' });
+  new Intl.DateTimeFormat(locale, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    timeZone: 'UTC',
+    timeZoneName: 'short',
+  });
 
 export function accountPage(m: AccountPageModel): SafeHtml {
   const t = m.ui.t.account;
   const when = (d: Date | undefined) => (d ? dateFormat(m.ui.locale).format(d) : '');
   const headings: Record<AccountSection, string> = {
-    profile: t.profile.heading, email: t.email.heading, password: t.password.heading, identities: t.identities.heading,
-    sessions: t.sessions.heading, apps: t.apps.heading, delete: t.delete.heading,
+    profile: t.profile.heading,
+    email: t.email.heading,
+    password: t.password.heading,
+    identities: t.identities.heading,
+    sessions: t.sessions.heading,
+    apps: t.apps.heading,
+    delete: t.delete.heading,
   };
   const errorFor = (section: AccountSection) =>
     m.error?.section === section ? html`<p class="error" role="alert" id="${section}-error">${m.error.message}</p>` : '';
@@ -62,22 +75,28 @@ ${csrfField(m.csrf)}
 <button class="secondary inline" type="submit">${t.profile.save}</button>
 </form>`;
 
-  const email = html`${m.account.email
-    ? html`<p><strong>${m.account.email}</strong>${m.account.isEmailVerified ? html`<span class="badge ok">${t.email.verified}</span>` : html`<span class="badge warn">${t.email.unverified}</span>`}</p>`
-    : html`<p>${t.email.none}</p>`}
-${m.account.email && !m.account.isEmailVerified
-  ? html`<form method="post" action="/account/email/verify">${csrfField(m.csrf)}<button class="secondary inline" type="submit">${t.email.sendVerification}</button></form>`
-  : ''}
+  const email = html`${
+    m.account.email
+      ? html`<p><strong>${m.account.email}</strong>${m.account.isEmailVerified ? html`<span class="badge ok">${t.email.verified}</span>` : html`<span class="badge warn">${t.email.unverified}</span>`}</p>`
+      : html`<p>${t.email.none}</p>`
+  }
+${
+  m.account.email && !m.account.isEmailVerified
+    ? html`<form method="post" action="/account/email/verify">${csrfField(m.csrf)}<button class="secondary inline" type="submit">${t.email.sendVerification}</button></form>`
+    : ''
+}
 ${m.pendingEmail ? html`<p class="notice">${t.email.pending(m.pendingEmail)}</p>` : ''}
-${m.isRecent
-  ? html`<form method="post" action="/account/email">
+${
+  m.isRecent
+    ? html`<form method="post" action="/account/email">
 ${csrfField(m.csrf)}
 <label for="new-email">${t.email.newEmail}</label>
 <input id="new-email" name="email" type="email" autocomplete="email" required maxlength="254" value="${m.values?.newEmail ?? ''}"${described('email', 'new-email-hint')}>
 <p class="hint" id="new-email-hint">${t.email.changeHint}</p>
 <button class="secondary inline" type="submit">${t.email.change}</button>
 </form>`
-  : reauth('email')}`;
+    : reauth('email')
+}`;
 
   const passwordHint = html`<p class="hint" id="password-hint">${m.ui.t.signup.passwordHint}</p>`;
   const password = m.account.hasPassword
@@ -95,10 +114,11 @@ ${passwordHint}
 </form>`
       : reauth('password')
     : html`<p>${t.password.none}</p>
-${!m.account.email || !m.account.isEmailVerified
-  ? html`<p class="muted">${t.password.needsVerified}</p>`
-  : m.isRecent
-    ? html`<form method="post" action="/account/password" autocomplete="on">
+${
+  !m.account.email || !m.account.isEmailVerified
+    ? html`<p class="muted">${t.password.needsVerified}</p>`
+    : m.isRecent
+      ? html`<form method="post" action="/account/password" autocomplete="on">
 ${csrfField(m.csrf)}
 <input type="text" name="username" value="${m.account.email}" autocomplete="username" hidden>
 <label for="new-password">${t.password.next}</label>
@@ -106,27 +126,34 @@ ${csrfField(m.csrf)}
 ${passwordHint}
 <button class="secondary inline" type="submit">${t.password.set}</button>
 </form>`
-    : reauth('password')}`;
+      : reauth('password')
+}`;
 
   const identities = m.identities.length
     ? html`<ul class="items">
-${m.identities.map((i) => html`<li>
+${m.identities.map(
+  (i) => html`<li>
 <h3>${i.upstreamName}</h3>
 <p class="muted">${i.email ?? ''}${i.email ? ' · ' : ''}${t.identities.lastUsed(when(i.lastSignInAt))}</p>
-${i.canUnlink
-  ? html`<form method="post" action="/account/identities/unlink">${csrfField(m.csrf)}<input type="hidden" name="upstream" value="${i.upstreamId}"><input type="hidden" name="subject" value="${i.subject}"><button class="secondary inline" type="submit">${t.identities.unlink(i.upstreamName)}</button></form>`
-  : html`<p class="muted">${t.identities.lastWayIn}</p>`}
-</li>`)}
+${
+  i.canUnlink
+    ? html`<form method="post" action="/account/identities/unlink">${csrfField(m.csrf)}<input type="hidden" name="upstream" value="${i.upstreamId}"><input type="hidden" name="subject" value="${i.subject}"><button class="secondary inline" type="submit">${t.identities.unlink(i.upstreamName)}</button></form>`
+    : html`<p class="muted">${t.identities.lastWayIn}</p>`
+}
+</li>`,
+)}
 </ul>`
     : html`<p>${t.identities.none}</p>`;
 
   const sessions = html`<ul class="items">
-${m.sessions.map((s) => html`<li>
+${m.sessions.map(
+  (s) => html`<li>
 <h3>${t.sessions.device(s.browser, s.system)}${s.isCurrent ? html`<span class="badge ok">${t.sessions.thisBrowser}</span>` : ''}</h3>
 <p class="muted">${t.sessions.lastUsed(when(s.lastUsedAt))}${s.signedInAt ? html` · ${t.sessions.signedIn(when(s.signedInAt))}` : ''}</p>
 ${s.clientNames.length ? html`<p class="muted">${t.sessions.apps(s.clientNames.join(', '))}</p>` : ''}
 <form method="post" action="/account/sessions/end">${csrfField(m.csrf)}<input type="hidden" name="session" value="${s.handle}"><button class="secondary inline" type="submit">${s.isCurrent ? t.sessions.signOutThis : t.sessions.signOut}</button></form>
-</li>`)}
+</li>`,
+)}
 </ul>
 <form method="post" action="/account/sessions/end-all">
 ${csrfField(m.csrf)}
@@ -136,29 +163,35 @@ ${csrfField(m.csrf)}
 
   const apps = m.apps.length
     ? html`<ul class="items">
-${m.apps.map((a) => html`<li>
+${m.apps.map(
+  (a) => html`<li>
 <h3>${a.name}</h3>
 <ul class="scopes">
 ${a.scopes.map((s) => html`<li>${s.text}${s.detail ? html` <span class="muted">(${s.detail})</span>` : ''}</li>`)}
 </ul>
 <form method="post" action="/account/apps/revoke">${csrfField(m.csrf)}<input type="hidden" name="client" value="${a.clientId}"><button class="secondary inline" type="submit">${t.apps.revoke(a.name)}</button></form>
-</li>`)}
+</li>`,
+)}
 </ul>
 <p class="hint">${t.apps.revokeHint}</p>`
     : html`<p>${t.apps.none}</p>`;
 
   const remove = html`<p>${t.delete.warning}</p>
-${m.isRecent
-  ? html`<form method="post" action="/account/delete">
+${
+  m.isRecent
+    ? html`<form method="post" action="/account/delete">
 ${csrfField(m.csrf)}
-${m.account.hasPassword
-  ? html`<input type="text" name="username" value="${m.account.email ?? ''}" autocomplete="username" hidden>
+${
+  m.account.hasPassword
+    ? html`<input type="text" name="username" value="${m.account.email ?? ''}" autocomplete="username" hidden>
 <label for="delete-password">${t.delete.password}</label>
 <input id="delete-password" name="password" type="password" autocomplete="current-password" required maxlength="1024"${invalid('delete')}>`
-  : ''}
+    : ''
+}
 <button class="danger inline" type="submit">${t.delete.submit}</button>
 </form>`
-  : reauth('delete')}`;
+    : reauth('delete')
+}`;
 
   return layout({
     ui: m.ui,

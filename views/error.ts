@@ -1,10 +1,15 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 /** `detail` is technical text from the server (English), shown beside the translated message. */
 export function errorPage(p: {
-  ui: PageUi; title: string; message: string; detail?: string; code?: string; requestId?: string;
+  ui: PageUi;
+  title: string;
+  message: string;
+  detail?: string;
+  code?: string;
+  requestId?: string;
   /** Where to go from here, e.g. back to the sign-in page. */
   link?: { href: string; text: string };
 }): SafeHtml {

@@ -1,6 +1,6 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 import { csrfField } from './csrf-field.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 /** "Forgot your password?": one field; the answer is the same page for every address. */

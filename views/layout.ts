@@ -1,5 +1,5 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { html, type SafeHtml } from './html.ts';
 
 /**
  * Every page's frame: the page's language on <html>, one <main>, the language switcher last in tab

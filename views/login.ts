@@ -1,6 +1,6 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 import { csrfField } from './csrf-field.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 /** An upstream identity provider (Google, Kakao, Naver, …) offered as a button. */
@@ -37,12 +37,14 @@ ${csrfField(p.csrf)}
 <button class="primary" type="submit">${t.submit}</button>
 </form>
 ${p.forgotPasswordHref ? html`<p class="alternative"><a href="${p.forgotPasswordHref}">${t.forgotPassword}</a></p>` : ''}
-${p.upstreams?.length
-  ? html`<section class="upstreams" aria-labelledby="upstream-heading">
+${
+  p.upstreams?.length
+    ? html`<section class="upstreams" aria-labelledby="upstream-heading">
 <h2 id="upstream-heading">${t.upstreamHeading}</h2>
 ${p.upstreams.map((u) => html`<form method="post" action="/interaction/${p.uid}/upstream/${u.id}">${csrfField(p.csrf)}<button class="secondary" type="submit">${t.upstreamButton(u.name)}</button></form>`)}
 </section>`
-  : ''}
+    : ''
+}
 ${p.signupHref ? html`<p class="alternative">${t.newHere} <a href="${p.signupHref}">${t.createAccount}</a></p>` : ''}
 <form method="post" action="/interaction/${p.uid}/abort">
 ${csrfField(p.csrf)}

@@ -1,5 +1,5 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 /** A page that says what happened (a link sent, a password changed), with an optional way on. */

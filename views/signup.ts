@@ -1,6 +1,6 @@
-import { html, type SafeHtml } from './html.ts';
 import type { PageUi } from '../src/i18n/messages.ts';
 import { csrfField } from './csrf-field.ts';
+import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
 
 export type SignupField = 'name' | 'email' | 'password';

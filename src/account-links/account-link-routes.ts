@@ -2,12 +2,12 @@ import type { Context, Middleware } from 'koa';
 import { resetPasswordPage, verifyEmailPage } from '../../views/account-links.ts';
 import { errorPage } from '../../views/error.ts';
 import { noticePage } from '../../views/notice.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
 import type { PasswordReset } from '../accounts/password-reset.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
-import { pageUi } from '../../views/page-ui.ts';
 import { field, readForm } from '../http/read-form.ts';
-import { renderPage } from '../../views/render-page.ts';
 import type { Messages } from '../i18n/messages.ts';
 
 export const VERIFY_EMAIL_PATH = '/account/verify-email';
@@ -39,7 +39,13 @@ export function accountLinkRoutes(deps: { verification: EmailVerification; passw
 
   const verifyEmail: Middleware = async (ctx) => {
     const { token } = await tokenOf(ctx);
-    const dead = () => invalid(ctx, (t) => t.verifyEmail.invalidTitle, (t) => t.verifyEmail.invalid, 'invalid_link');
+    const dead = () =>
+      invalid(
+        ctx,
+        (t) => t.verifyEmail.invalidTitle,
+        (t) => t.verifyEmail.invalid,
+        'invalid_link',
+      );
     if (ctx.method === 'GET') {
       const found = await deps.verification.check(token);
       if (!found) return dead();
@@ -47,19 +53,32 @@ export function accountLinkRoutes(deps: { verification: EmailVerification; passw
     }
     const outcome = await deps.verification.confirm(token, ctx.ip);
     if (outcome.kind === 'invalid') return dead();
-    if (outcome.kind === 'taken') return invalid(ctx, (t) => t.verifyEmail.invalidTitle, (t) => t.verifyEmail.taken, 'email_taken', 409);
+    if (outcome.kind === 'taken')
+      return invalid(
+        ctx,
+        (t) => t.verifyEmail.invalidTitle,
+        (t) => t.verifyEmail.taken,
+        'email_taken',
+        409,
+      );
     const ui = pageUi(ctx);
     renderPage(ctx, noticePage({ ui, title: ui.t.verifyEmail.doneTitle, message: ui.t.verifyEmail.done(outcome.email) }));
   };
 
   const resetPassword: Middleware = async (ctx) => {
     const { token, form } = await tokenOf(ctx);
-    const dead = () => invalid(ctx, (t) => t.resetPassword.invalidTitle, (t) => t.resetPassword.invalid, 'invalid_link');
+    const dead = () =>
+      invalid(
+        ctx,
+        (t) => t.resetPassword.invalidTitle,
+        (t) => t.resetPassword.invalid,
+        'invalid_link',
+      );
     const found = await deps.passwordReset.check(token);
     if (!found) return dead();
     const ui = pageUi(ctx);
     if (ctx.method === 'GET') return renderPage(ctx, resetPasswordPage({ ui, token, email: found.email }));
-    let outcome;
+    let outcome: Awaited<ReturnType<typeof deps.passwordReset.complete>>;
     try {
       outcome = await deps.passwordReset.complete(token, field(form!, 'password'), ctx.ip);
     } catch (err) {

@@ -1,17 +1,17 @@
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type { AccountSection } from '../../views/account.ts';
+import { pageUi } from '../../views/page-ui.ts';
 import type { EmailChange } from '../accounts/email-change.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
 import type { AccountSelfService, PasswordChange, PasswordCheck } from '../accounts/self-service.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { field } from '../http/read-form.ts';
-import { pageUi } from '../../views/page-ui.ts';
 import type { Messages } from '../i18n/messages.ts';
+import type { SignInThrottle } from '../interactions/sign-in-throttle.ts';
 import type { AccountAccess } from '../oidc/account-access.ts';
 import type { SignOutEverywhere } from '../revocation/sign-out-everywhere.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
-import type { SignInThrottle } from '../interactions/sign-in-throttle.ts';
 import type { UpstreamService } from '../upstreams/upstream-service.ts';
 import type { AccountCookies, AccountPageSession } from './account-cookies.ts';
 import type { AccountFormTokens } from './account-form-tokens.ts';
@@ -53,7 +53,12 @@ export function accountActions(router: Router, guards: Middleware[], deps: Accou
     deps.render(ctx, ctx.state.account as CurrentAccount, { error: { section, message }, status, values });
 
   /** The handler, with the refusals every form shares: not recent enough, the policy, a busy hasher, a throttle. */
-  const action = (section: AccountSection, handler: (ctx: Context, current: CurrentAccount, form: URLSearchParams) => Promise<void>, options: { isSensitive?: boolean } = {}): Middleware =>
+  const action =
+    (
+      section: AccountSection,
+      handler: (ctx: Context, current: CurrentAccount, form: URLSearchParams) => Promise<void>,
+      options: { isSensitive?: boolean } = {},
+    ): Middleware =>
     async (ctx) => {
       const current = ctx.state.account as CurrentAccount;
       if (options.isSensitive && !deps.isRecent(current.session)) return refuse(ctx, section, t(ctx).account.recentRefused, 403);
@@ -95,77 +100,142 @@ export function accountActions(router: Router, guards: Middleware[], deps: Accou
   };
   const post = (path: string, handler: Middleware) => router.post(path, ...guards, handler);
 
-  post('/account/profile', action('profile', async (ctx, { account }, form) => {
-    await deps.selfService.rename(account, field(form, 'name'), ctx.ip);
-    done(ctx, 'name_saved', 'profile');
-  }));
+  post(
+    '/account/profile',
+    action('profile', async (ctx, { account }, form) => {
+      await deps.selfService.rename(account, field(form, 'name'), ctx.ip);
+      done(ctx, 'name_saved', 'profile');
+    }),
+  );
 
-  post('/account/email/verify', action('email', async (ctx, current) => {
-    if (!(await mayMail(ctx, current, 'verify-resend', 'email'))) return;
-    await deps.verification.send(current.account, pageUi(ctx).locale);
-    done(ctx, 'verification_sent', 'email');
-  }));
+  post(
+    '/account/email/verify',
+    action('email', async (ctx, current) => {
+      if (!(await mayMail(ctx, current, 'verify-resend', 'email'))) return;
+      await deps.verification.send(current.account, pageUi(ctx).locale);
+      done(ctx, 'verification_sent', 'email');
+    }),
+  );
 
-  post('/account/email', action('email', async (ctx, current, form) => {
-    const newEmail = field(form, 'email');
-    if (!(await mayMail(ctx, current, 'email-change', 'email', { newEmail }))) return;
-    try {
-      await deps.emailChange.request(current.account, newEmail, pageUi(ctx).locale, ctx.ip);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'same_email') return refuse(ctx, 'email', t(ctx).account.email.same, 400, { newEmail });
-      if (err instanceof AppError && err.code === 'invalid_email') return refuse(ctx, 'email', t(ctx).signup.problems.invalid_email, 400, { newEmail });
-      throw err;
-    }
-    done(ctx, 'email_link_sent', 'email');
-  }, { isSensitive: true }));
+  post(
+    '/account/email',
+    action(
+      'email',
+      async (ctx, current, form) => {
+        const newEmail = field(form, 'email');
+        if (!(await mayMail(ctx, current, 'email-change', 'email', { newEmail }))) return;
+        try {
+          await deps.emailChange.request(current.account, newEmail, pageUi(ctx).locale, ctx.ip);
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'same_email') return refuse(ctx, 'email', t(ctx).account.email.same, 400, { newEmail });
+          if (err instanceof AppError && err.code === 'invalid_email') return refuse(ctx, 'email', t(ctx).signup.problems.invalid_email, 400, { newEmail });
+          throw err;
+        }
+        done(ctx, 'email_link_sent', 'email');
+      },
+      { isSensitive: true },
+    ),
+  );
 
-  post('/account/password', action('password', async (ctx, { account }, form) => {
-    let check: PasswordChange;
-    try {
-      check = await deps.selfService.changePassword(account, { current: form.has('current') ? field(form, 'current') : undefined, next: field(form, 'password') }, ctx.ip);
-    } catch (err) {
-      if (err instanceof AppError && err.code === 'email_not_verified') return refuse(ctx, 'password', t(ctx).account.password.needsVerified, 409);
-      throw err;
-    }
-    if (!(await passwordAnswered(ctx, 'password', check))) return;
-    if (check.kind === 'first_password') return done(ctx, 'password_set', 'password');
-    // Signed out everywhere, this page too: the new password signs in again.
-    deps.cookies.endSession(ctx);
-    deps.notice(ctx, (m) => m.account.passwordChangedTitle, (m) => m.account.passwordChanged);
-  }, { isSensitive: true }));
+  post(
+    '/account/password',
+    action(
+      'password',
+      async (ctx, { account }, form) => {
+        let check: PasswordChange;
+        try {
+          check = await deps.selfService.changePassword(
+            account,
+            { current: form.has('current') ? field(form, 'current') : undefined, next: field(form, 'password') },
+            ctx.ip,
+          );
+        } catch (err) {
+          if (err instanceof AppError && err.code === 'email_not_verified') return refuse(ctx, 'password', t(ctx).account.password.needsVerified, 409);
+          throw err;
+        }
+        if (!(await passwordAnswered(ctx, 'password', check))) return;
+        if (check.kind === 'first_password') return done(ctx, 'password_set', 'password');
+        // Signed out everywhere, this page too: the new password signs in again.
+        deps.cookies.endSession(ctx);
+        deps.notice(
+          ctx,
+          (m) => m.account.passwordChangedTitle,
+          (m) => m.account.passwordChanged,
+        );
+      },
+      { isSensitive: true },
+    ),
+  );
 
-  post('/account/identities/unlink', action('identities', async (ctx, { account }, form) => {
-    const configured = new Set((await deps.upstreams.list()).map((u) => u.id));
-    const outcome = await deps.selfService.unlink(account, { upstreamId: field(form, 'upstream'), subject: field(form, 'subject') }, (id) => configured.has(id), ctx.ip);
-    if (outcome === 'last_way_in') return refuse(ctx, 'identities', t(ctx).account.identities.lastWayIn, 409);
-    done(ctx, outcome === 'unlinked' ? 'identity_unlinked' : undefined, 'identities');
-  }));
+  post(
+    '/account/identities/unlink',
+    action('identities', async (ctx, { account }, form) => {
+      const configured = new Set((await deps.upstreams.list()).map((u) => u.id));
+      const outcome = await deps.selfService.unlink(
+        account,
+        { upstreamId: field(form, 'upstream'), subject: field(form, 'subject') },
+        (id) => configured.has(id),
+        ctx.ip,
+      );
+      if (outcome === 'last_way_in') return refuse(ctx, 'identities', t(ctx).account.identities.lastWayIn, 409);
+      done(ctx, outcome === 'unlinked' ? 'identity_unlinked' : undefined, 'identities');
+    }),
+  );
 
-  post('/account/sessions/end', action('sessions', async (ctx, current, form) => {
-    const handle = field(form, 'session');
-    const session = (await deps.access.sessions(current.account.id)).find((s) => deps.formTokens.handleFor(s.ref) === handle);
-    if (!session) return done(ctx, undefined, 'sessions'); // gone already
-    await deps.access.endSession(current.account.id, session.ref, ctx.ip);
-    if (session.uid !== current.session.sessionUid) return done(ctx, 'session_ended', 'sessions');
-    deps.cookies.endSession(ctx);
-    deps.notice(ctx, (m) => m.account.signedOutTitle, (m) => m.account.signedOut);
-  }));
+  post(
+    '/account/sessions/end',
+    action('sessions', async (ctx, current, form) => {
+      const handle = field(form, 'session');
+      const session = (await deps.access.sessions(current.account.id)).find((s) => deps.formTokens.handleFor(s.ref) === handle);
+      if (!session) return done(ctx, undefined, 'sessions'); // gone already
+      await deps.access.endSession(current.account.id, session.ref, ctx.ip);
+      if (session.uid !== current.session.sessionUid) return done(ctx, 'session_ended', 'sessions');
+      deps.cookies.endSession(ctx);
+      deps.notice(
+        ctx,
+        (m) => m.account.signedOutTitle,
+        (m) => m.account.signedOut,
+      );
+    }),
+  );
 
-  post('/account/sessions/end-all', action('sessions', async (ctx, { account }) => {
-    await deps.signOutEverywhere.account(account.id, 'account_page');
-    deps.cookies.endSession(ctx);
-    deps.notice(ctx, (m) => m.account.signedOutTitle, (m) => m.account.signedOutEverywhere);
-  }));
+  post(
+    '/account/sessions/end-all',
+    action('sessions', async (ctx, { account }) => {
+      await deps.signOutEverywhere.account(account.id, 'account_page');
+      deps.cookies.endSession(ctx);
+      deps.notice(
+        ctx,
+        (m) => m.account.signedOutTitle,
+        (m) => m.account.signedOutEverywhere,
+      );
+    }),
+  );
 
-  post('/account/apps/revoke', action('apps', async (ctx, { account }, form) => {
-    await deps.access.revokeApp(account.id, field(form, 'client'), ctx.ip);
-    done(ctx, 'app_revoked', 'apps');
-  }));
+  post(
+    '/account/apps/revoke',
+    action('apps', async (ctx, { account }, form) => {
+      await deps.access.revokeApp(account.id, field(form, 'client'), ctx.ip);
+      done(ctx, 'app_revoked', 'apps');
+    }),
+  );
 
-  post('/account/delete', action('delete', async (ctx, { account }, form) => {
-    const check = await deps.selfService.delete(account, form.has('password') ? field(form, 'password') : undefined, ctx.ip);
-    if (!(await passwordAnswered(ctx, 'delete', check))) return;
-    deps.cookies.endSession(ctx);
-    deps.notice(ctx, (m) => m.account.deletedTitle, (m) => m.account.deleted, false);
-  }, { isSensitive: true }));
+  post(
+    '/account/delete',
+    action(
+      'delete',
+      async (ctx, { account }, form) => {
+        const check = await deps.selfService.delete(account, form.has('password') ? field(form, 'password') : undefined, ctx.ip);
+        if (!(await passwordAnswered(ctx, 'delete', check))) return;
+        deps.cookies.endSession(ctx);
+        deps.notice(
+          ctx,
+          (m) => m.account.deletedTitle,
+          (m) => m.account.deleted,
+          false,
+        );
+      },
+      { isSensitive: true },
+    ),
+  );
 }

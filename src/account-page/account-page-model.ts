@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
-import { accountPage, type AccountPageModel, type AccountSection } from '../../views/account.ts';
+import { type AccountPageModel, type AccountSection, accountPage } from '../../views/account.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { Account, AccountService } from '../accounts/account-service.ts';
 import type { EmailChange } from '../accounts/email-change.ts';
 import type { UserAdmin } from '../accounts/user-admin.ts';
-import { pageUi } from '../../views/page-ui.ts';
-import { renderPage } from '../../views/render-page.ts';
 import { describeScopes } from '../interactions/scope-descriptions.ts';
 import type { AccountAccess } from '../oidc/account-access.ts';
 import type { UpstreamService } from '../upstreams/upstream-service.ts';

@@ -4,16 +4,16 @@ import type { Provider } from 'oidc-provider';
 import { confirmEmailPage } from '../../views/account.ts';
 import { errorPage } from '../../views/error.ts';
 import { noticePage } from '../../views/notice.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { EmailChange } from '../accounts/email-change.ts';
 import { field, readForm } from '../http/read-form.ts';
-import { pageUi } from '../../views/page-ui.ts';
-import { renderPage } from '../../views/render-page.ts';
 import type { Messages } from '../i18n/messages.ts';
-import { accountActions, type AccountActionDeps } from './account-actions.ts';
+import { type AccountActionDeps, accountActions } from './account-actions.ts';
 import type { AccountCookies, AccountPageSession } from './account-cookies.ts';
 import type { AccountFormTokens } from './account-form-tokens.ts';
-import { createAccountPageRenderer, type AccountPageModelDeps, type CurrentAccount } from './account-page-model.ts';
+import { type AccountPageModelDeps, type CurrentAccount, createAccountPageRenderer } from './account-page-model.ts';
 import { createAccountSignIn, isSection } from './account-sign-in.ts';
 
 /**
@@ -51,7 +51,10 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
   const ui = (ctx: Context) => pageUi(ctx, { path: '/account' });
   const notice = (ctx: Context, title: (t: Messages) => string, message: (t: Messages) => string, hasLink = true) => {
     const u = ui(ctx);
-    renderPage(ctx, noticePage({ ui: u, title: title(u.t), message: message(u.t), link: hasLink ? { href: '/account', text: u.t.account.signIn } : undefined }));
+    renderPage(
+      ctx,
+      noticePage({ ui: u, title: title(u.t), message: message(u.t), link: hasLink ? { href: '/account', text: u.t.account.signIn } : undefined }),
+    );
   };
   const refuse = (ctx: Context, code: string, status: number, title: (t: Messages) => string, message: (t: Messages) => string) => {
     const u = ui(ctx);
@@ -78,7 +81,13 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
     }
     if (account.disabledAt) {
       deps.cookies.endSession(ctx);
-      return refuse(ctx, 'account_disabled', 403, (t) => t.accountDisabled.title, (t) => t.accountDisabled.message);
+      return refuse(
+        ctx,
+        'account_disabled',
+        403,
+        (t) => t.accountDisabled.title,
+        (t) => t.accountDisabled.message,
+      );
     }
     if (deps.isVerificationRequired && account.email && !account.emailVerified) {
       deps.cookies.endSession(ctx);
@@ -94,7 +103,13 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
     const form = await readForm(ctx);
     const current = ctx.state.account as CurrentAccount;
     if (!deps.formTokens.isValid(current.session.sessionUid, field(form, 'csrf'))) {
-      return refuse(ctx, 'invalid_form', 403, (t) => t.errors.formRefusedTitle, (t) => t.account.formRefused);
+      return refuse(
+        ctx,
+        'invalid_form',
+        403,
+        (t) => t.errors.formRefusedTitle,
+        (t) => t.account.formRefused,
+      );
     }
     ctx.state.form = form;
     await next();
@@ -114,13 +129,39 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
 
   router.get('/account/callback', async (ctx) => {
     const outcome = await signIn.finish(ctx, provider);
-    if (outcome.kind === 'cancelled') return notice(ctx, (t) => t.account.cancelledTitle, (t) => t.account.cancelled);
-    if (outcome.kind === 'invalid') return refuse(ctx, 'sign_in_failed', 400, (t) => t.account.failedTitle, (t) => t.account.failed);
+    if (outcome.kind === 'cancelled')
+      return notice(
+        ctx,
+        (t) => t.account.cancelledTitle,
+        (t) => t.account.cancelled,
+      );
+    if (outcome.kind === 'invalid')
+      return refuse(
+        ctx,
+        'sign_in_failed',
+        400,
+        (t) => t.account.failedTitle,
+        (t) => t.account.failed,
+      );
     const account = await deps.accounts.findById(outcome.signedIn.accountId);
-    if (!account || account.disabledAt) return refuse(ctx, 'account_disabled', 403, (t) => t.accountDisabled.title, (t) => t.accountDisabled.message);
+    if (!account || account.disabledAt)
+      return refuse(
+        ctx,
+        'account_disabled',
+        403,
+        (t) => t.accountDisabled.title,
+        (t) => t.accountDisabled.message,
+      );
     if (deps.isVerificationRequired && account.email && !account.emailVerified) {
       // Only an old session gets here (a sign-in now stops at "check your inbox"): sign in anew, once.
-      if (outcome.isReauth) return refuse(ctx, 'sign_in_failed', 400, (t) => t.account.failedTitle, (t) => t.account.failed);
+      if (outcome.isReauth)
+        return refuse(
+          ctx,
+          'sign_in_failed',
+          400,
+          (t) => t.account.failedTitle,
+          (t) => t.account.failed,
+        );
       return signIn.start(ctx, { locale: ui(ctx).locale, section: outcome.section, isReauth: true });
     }
     deps.cookies.startSession(ctx, outcome.signedIn);
@@ -132,16 +173,38 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
   const confirmEmail: Middleware = async (ctx) => {
     const form = ctx.method === 'POST' ? await readForm(ctx) : undefined;
     const token = form ? field(form, 'token') : typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    const dead = () => refuse(ctx, 'invalid_link', 400, (t) => t.confirmEmail.invalidTitle, (t) => t.confirmEmail.invalid);
+    const dead = () =>
+      refuse(
+        ctx,
+        'invalid_link',
+        400,
+        (t) => t.confirmEmail.invalidTitle,
+        (t) => t.confirmEmail.invalid,
+      );
     if (!form) {
       const found = await deps.emailChange.check(token);
       return found ? renderPage(ctx, confirmEmailPage({ ui: pageUi(ctx), token, email: found.email })) : dead();
     }
     const outcome = await deps.emailChange.confirm(token, ctx.ip);
     if (outcome.kind === 'invalid') return dead();
-    if (outcome.kind === 'taken') return refuse(ctx, 'email_taken', 409, (t) => t.confirmEmail.invalidTitle, (t) => t.confirmEmail.taken);
+    if (outcome.kind === 'taken')
+      return refuse(
+        ctx,
+        'email_taken',
+        409,
+        (t) => t.confirmEmail.invalidTitle,
+        (t) => t.confirmEmail.taken,
+      );
     const u = pageUi(ctx);
-    renderPage(ctx, noticePage({ ui: u, title: u.t.confirmEmail.doneTitle, message: u.t.confirmEmail.done(outcome.email), link: { href: '/account', text: u.t.account.title } }));
+    renderPage(
+      ctx,
+      noticePage({
+        ui: u,
+        title: u.t.confirmEmail.doneTitle,
+        message: u.t.confirmEmail.done(outcome.email),
+        link: { href: '/account', text: u.t.account.title },
+      }),
+    );
   };
   router.get('/account/confirm-email', confirmEmail);
   router.post('/account/confirm-email', confirmEmail);

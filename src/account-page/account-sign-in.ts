@@ -57,7 +57,10 @@ export function createAccountSignIn(deps: { issuer: string; cookies: AccountCook
      * GET /account/callback: the transaction (this browser's, once), then the code. An error the
      * sign-in ended with (the user cancelled: access_denied) is a value, as is a bad callback.
      */
-    async finish(ctx: Context, provider: Provider): Promise<{ kind: 'signed_in'; signedIn: SignedIn; section?: Section; isReauth: boolean } | { kind: 'cancelled' } | { kind: 'invalid' }> {
+    async finish(
+      ctx: Context,
+      provider: Provider,
+    ): Promise<{ kind: 'signed_in'; signedIn: SignedIn; section?: Section; isReauth: boolean } | { kind: 'cancelled' } | { kind: 'invalid' }> {
       const t = deps.cookies.takeTransaction(ctx);
       const query = new URLSearchParams(ctx.querystring);
       // No transaction, or another: a forged or replayed callback, or a second tab's (RFC 9700 §4.7).

@@ -69,17 +69,18 @@ export function createAccountRepository(knex: Knex) {
     },
     /** Unverified unless said otherwise. Undefined when the address already has a holder (and this account would hold it). */
     async insert(a: { email: string; emailVerified?: boolean; name: string | null; passwordHash: string | null }): Promise<AccountWithHash | undefined> {
-      const row = await unlessTaken(() =>
-        knex<Row>('accounts')
-          .insert({ email: a.email, email_verified: a.emailVerified === true, name: a.name, password_hash: a.passwordHash })
-          .returning('*') as Promise<Row[]>,
+      const row = await unlessTaken(
+        () =>
+          knex<Row>('accounts')
+            .insert({ email: a.email, email_verified: a.emailVerified === true, name: a.name, password_hash: a.passwordHash })
+            .returning('*') as Promise<Row[]>,
       );
       return row && fromRow(row);
     },
     /** Marks the account's address (set to `email`) verified; undefined if another account holds it. */
     async markVerified(id: string, email: string): Promise<AccountWithHash | undefined> {
-      const row = await unlessTaken(() =>
-        knex<Row>('accounts').where({ id }).update({ email, email_verified: true, updated_at: knex.fn.now() }).returning('*') as Promise<Row[]>,
+      const row = await unlessTaken(
+        () => knex<Row>('accounts').where({ id }).update({ email, email_verified: true, updated_at: knex.fn.now() }).returning('*') as Promise<Row[]>,
       );
       return row && fromRow(row);
     },
@@ -112,29 +113,35 @@ function operatorQueries(knex: Knex, unlessTaken: (write: () => Promise<Row[]>) 
      * The cursor carries created_at in microseconds, as Postgres keeps it (a JS Date would round
      * it to milliseconds and repeat rows across pages).
      */
-    async list(q: { search?: string; limit: number; after?: { createdMicros: string; id: string } }): Promise<{ accounts: AccountWithHash[]; last?: { createdMicros: string; id: string } }> {
+    async list(q: {
+      search?: string;
+      limit: number;
+      after?: { createdMicros: string; id: string };
+    }): Promise<{ accounts: AccountWithHash[]; last?: { createdMicros: string; id: string } }> {
       const query = knex<Row>('accounts')
         .select('*', knex.raw('(extract(epoch from created_at) * 1000000)::bigint::text as created_micros'))
         .orderBy([{ column: 'created_at' }, { column: 'id' }])
         .limit(q.limit);
       if (q.search) query.whereRaw("email like ? escape '\\'", [`%${q.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`]);
-      if (q.after) query.whereRaw("(created_at, id) > (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?::uuid)", [q.after.createdMicros, q.after.id]);
+      if (q.after)
+        query.whereRaw("(created_at, id) > (timestamptz 'epoch' + ?::bigint * interval '1 microsecond', ?::uuid)", [q.after.createdMicros, q.after.id]);
       const rows = (await query) as (Row & { created_micros: string })[];
       const last = rows.at(-1);
       return { accounts: rows.map(fromRow), last: last && { createdMicros: last.created_micros, id: last.id } };
     },
     /** Name, address and its verified state as given; undefined if the address has another holder. */
     async update(id: string, change: { name?: string | null; email?: string; emailVerified?: boolean }): Promise<AccountWithHash | undefined> {
-      const row = await unlessTaken(() =>
-        knex<Row>('accounts')
-          .where({ id })
-          .update({
-            ...(change.name !== undefined ? { name: change.name } : {}),
-            ...(change.email !== undefined ? { email: change.email } : {}),
-            ...(change.emailVerified !== undefined ? { email_verified: change.emailVerified } : {}),
-            updated_at: knex.fn.now(),
-          })
-          .returning('*') as Promise<Row[]>,
+      const row = await unlessTaken(
+        () =>
+          knex<Row>('accounts')
+            .where({ id })
+            .update({
+              ...(change.name !== undefined ? { name: change.name } : {}),
+              ...(change.email !== undefined ? { email: change.email } : {}),
+              ...(change.emailVerified !== undefined ? { email_verified: change.emailVerified } : {}),
+              updated_at: knex.fn.now(),
+            })
+            .returning('*') as Promise<Row[]>,
       );
       return row && fromRow(row);
     },
@@ -161,13 +168,20 @@ function operatorQueries(knex: Knex, unlessTaken: (write: () => Promise<Row[]>) 
         await knex.transaction(async (trx) => {
           for (const [index, a] of accounts.entries()) {
             const released = a.emailVerified
-              ? ((await trx<Row>('accounts').where({ email: a.email, email_verified: false }).whereNull('password_hash').update({ email: null, updated_at: trx.fn.now() }).returning('id')) as { id: string }[]).map((r) => r.id)
+              ? (
+                  (await trx<Row>('accounts')
+                    .where({ email: a.email, email_verified: false })
+                    .whereNull('password_hash')
+                    .update({ email: null, updated_at: trx.fn.now() })
+                    .returning('id')) as { id: string }[]
+                ).map((r) => r.id)
               : [];
             const row = await unlessTaken(() =>
-              trx.transaction(async (savepoint) =>
-                savepoint<Row>('accounts')
-                  .insert({ email: a.email, email_verified: a.emailVerified, name: a.name, password_hash: a.passwordHash })
-                  .returning('*') as Promise<Row[]>,
+              trx.transaction(
+                async (savepoint) =>
+                  savepoint<Row>('accounts')
+                    .insert({ email: a.email, email_verified: a.emailVerified, name: a.name, password_hash: a.passwordHash })
+                    .returning('*') as Promise<Row[]>,
               ),
             );
             if (row) inserted.push({ index, id: row.id, released });

@@ -1,25 +1,25 @@
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
+import { hasControlCharacters } from '../validation/control-characters.ts';
 import type { Account, AccountRepository } from './account-repository.ts';
 import { createPasswordHasher, type PasswordHasher } from './password-hashing.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem } from './password-policy.ts';
 
 export type { Account };
+
 const MAX_EMAIL_LENGTH = 254; // RFC 5321 path limit
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 /** A name an upstream sent: cut to size; dropped if it carries control characters. */
 function cleanName(name: string | undefined): string | null {
   const trimmed = name?.trim().slice(0, 200) || null;
-  return trimmed && !CONTROL.test(trimmed) ? trimmed : null;
+  return trimmed && !hasControlCharacters(trimmed) ? trimmed : null;
 }
 
 /** A syntactically plausible address; real verification is by mail, not by regex. */
 export function isPlausibleEmail(email: string): boolean {
-  return email.length <= MAX_EMAIL_LENGTH && !CONTROL.test(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
+  return email.length <= MAX_EMAIL_LENGTH && !hasControlCharacters(email) && /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email);
 }
 
 /** The password policy (password-policy.ts) as the AppErrors the pages and the CLI show. */
@@ -51,7 +51,7 @@ export function createAccountService(deps: { repository: AccountRepository; audi
       if (!isPlausibleEmail(email)) throw new AppError('invalid_email', 'email address is not valid');
       assertAcceptablePassword(input.password);
       const name = input.name?.trim() || null;
-      if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
+      if (name && (name.length > 200 || hasControlCharacters(name))) throw new AppError('invalid_name', 'name is not valid');
       // Unverified: nobody checked that the address is the user's. It is how the account signs in,
       // so it holds the address (one password account per address), but an upstream proving the
       // address is never linked to it (claimVerifiedEmail).

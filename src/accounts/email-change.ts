@@ -4,7 +4,7 @@ import { isLocale, type Locale } from '../i18n/locales.ts';
 import type { AccountEmails } from '../mail/account-emails.ts';
 import type { Mailer } from '../mail/create-mailer.ts';
 import { ONE_TIME_TOKEN_TTL_SECONDS, type OneTimeToken, type OneTimeTokenStore } from '../one-time-tokens/one-time-token-store.ts';
-import { isPlausibleEmail, normalizeEmail, type Account, type AccountService } from './account-service.ts';
+import { type Account, type AccountService, isPlausibleEmail, normalizeEmail } from './account-service.ts';
 
 export type EmailChangeOutcome =
   | { kind: 'changed'; accountId: string; email: string }
@@ -78,7 +78,12 @@ export function createEmailChange(deps: {
       await Promise.all((['verify_email', 'reset_password', 'change_email'] as const).map((p) => deps.tokens.invalidate(p, account.id)));
       if (from) deps.mailer.send(deps.emails.emailChanged({ to: { address: from, name: account.name }, locale, newEmail: email }));
       // No addresses in the trail: it outlives a deleted account, pseudonymously.
-      await deps.audit.record({ type: 'account.email_changed', accountId: account.id, ip, details: { via: 'account_page', old_was_verified: account.emailVerified } });
+      await deps.audit.record({
+        type: 'account.email_changed',
+        accountId: account.id,
+        ip,
+        details: { via: 'account_page', old_was_verified: account.emailVerified },
+      });
       return { kind: 'changed', accountId: account.id, email };
     },
   };

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
-import { createConcurrencyLimit, type ConcurrencyLimitSettings } from '../throttle/concurrency-limit.ts';
+import { type ConcurrencyLimitSettings, createConcurrencyLimit } from '../throttle/concurrency-limit.ts';
 import { hashProblem, hashScheme, verifyImportedHash } from './imported-hashes.ts';
 
 // OWASP Password Storage Cheat Sheet, argon2id: m=19 MiB, t=2, p=1. Changing these makes

@@ -5,7 +5,7 @@ import type { AccountEmails } from '../mail/account-emails.ts';
 import type { Mailer } from '../mail/create-mailer.ts';
 import { ONE_TIME_TOKEN_TTL_SECONDS, type OneTimeToken, type OneTimeTokenStore } from '../one-time-tokens/one-time-token-store.ts';
 import type { SignOutEverywhere } from '../revocation/sign-out-everywhere.ts';
-import { isPlausibleEmail, normalizeEmail, type Account, type AccountService } from './account-service.ts';
+import { type Account, type AccountService, isPlausibleEmail, normalizeEmail } from './account-service.ts';
 
 export type ResetOutcome = { kind: 'reset'; accountId: string } | { kind: 'invalid' };
 
@@ -66,7 +66,12 @@ export function createPasswordReset(deps: {
     async sendByOperator(account: Account, locale: Locale, actor: Actor): Promise<boolean> {
       if (!account.email || account.disabledAt) return false;
       await mailLink(account as Account & { email: string }, locale);
-      await deps.audit.record({ type: 'password.reset_requested', accountId: account.id, ip: actor.ip, details: { is_sent: true, via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) } });
+      await deps.audit.record({
+        type: 'password.reset_requested',
+        accountId: account.id,
+        ip: actor.ip,
+        details: { is_sent: true, via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) },
+      });
       return true;
     },
 

@@ -5,7 +5,8 @@ import type { SignOutEverywhere } from '../revocation/sign-out-everywhere.ts';
 import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
 import type { UpstreamIdentityRepository } from '../upstreams/upstream-identity-repository.ts';
-import { normalizeEmail, type Account, type AccountService } from './account-service.ts';
+import { hasControlCharacters } from '../validation/control-characters.ts';
+import { type Account, type AccountService, normalizeEmail } from './account-service.ts';
 import type { UserAdmin } from './user-admin.ts';
 
 /** The answer to "is this your password?": yes, no, or not now (the sign-in throttle's wait). */
@@ -14,10 +15,8 @@ export type PasswordCheck = { kind: 'ok' } | { kind: 'wrong' } | { kind: 'thrott
 export type PasswordChange = { kind: 'changed' | 'first_password' } | Exclude<PasswordCheck, { kind: 'ok' }>;
 
 const ACTOR = (ip?: string): Actor => ({ via: 'account_page', ip });
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 /** An identifier from a form that may reach SQL: U+0000 would be a driver error (a 500), and nothing real is this long. */
-const isPlausible = (value: string) => value.length > 0 && value.length <= 512 && !CONTROL.test(value);
+const isPlausible = (value: string) => value.length > 0 && value.length <= 512 && !hasControlCharacters(value);
 
 /**
  * What a signed-in person changes on their own account page (the HTTP layer checks the sign-in,
@@ -38,7 +37,11 @@ export function createAccountSelfService(deps: {
   const checkPassword = async (account: Account, password: string, ip: string | undefined): Promise<PasswordCheck> => {
     const t = deps.throttle;
     // The sign-in form's keys: failures here and there add up (a sign-in success clears both).
-    const accountKey: ThrottleKey | undefined = t && { scope: 'login:account', value: account.email ? normalizeEmail(account.email) : account.id, policy: t.account };
+    const accountKey: ThrottleKey | undefined = t && {
+      scope: 'login:account',
+      value: account.email ? normalizeEmail(account.email) : account.id,
+      policy: t.account,
+    };
     const ipKey: ThrottleKey | undefined = t && ip ? { scope: 'login:ip', value: ip, policy: t.ip } : undefined;
     const keys = [accountKey, ipKey].filter((k): k is ThrottleKey => k !== undefined);
     const attempt = t && (await t.throttle.take(keys));

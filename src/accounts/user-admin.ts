@@ -3,11 +3,12 @@ import { AppError } from '../errors/app-error.ts';
 import type { Locale } from '../i18n/locales.ts';
 import type { OneTimeTokenStore } from '../one-time-tokens/one-time-token-store.ts';
 import type { SignOutEverywhere } from '../revocation/sign-out-everywhere.ts';
+import { hasControlCharacters } from '../validation/control-characters.ts';
 import type { AccountRepository, AccountWithHash } from './account-repository.ts';
-import { isPlausibleEmail, normalizeEmail, type Account, type AccountService } from './account-service.ts';
+import { type Account, type AccountService, isPlausibleEmail, normalizeEmail } from './account-service.ts';
 import type { PasswordReset } from './password-reset.ts';
-import type { ConsentRecord, GrantSummary, UpstreamIdentity, UserRecordRepository } from './user-record-repository.ts';
 import { createUserImport } from './user-import.ts';
+import type { ConsentRecord, GrantSummary, UpstreamIdentity, UserRecordRepository } from './user-record-repository.ts';
 
 /** Which user an operator means: the account id, or an address. */
 export type UserRef = { id?: string; email?: string };
@@ -16,8 +17,6 @@ export type UserView = Account & { hasPassword: boolean };
 export type UserChange = { name?: string | null; email?: string; emailVerified?: boolean };
 
 const MAX_PAGE = 200;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 const view = ({ passwordHash, ...account }: AccountWithHash): UserView => ({ ...account, hasPassword: passwordHash !== null });
 const via = (actor: Actor) => ({ via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) });
@@ -67,7 +66,7 @@ export function createUserAdmin(deps: {
   const change = async (account: AccountWithHash, c: UserChange): Promise<string[]> => {
     // Everything checked before anything is written.
     const name = c.name === undefined ? undefined : c.name?.trim() || null;
-    if (name && (name.length > 200 || CONTROL.test(name))) throw new AppError('invalid_name', 'name is not valid');
+    if (name && (name.length > 200 || hasControlCharacters(name))) throw new AppError('invalid_name', 'name is not valid');
     const email = c.email === undefined ? account.email : normalizeEmail(c.email);
     const isNewEmail = c.email !== undefined && email !== account.email;
     if (isNewEmail && (!email || !isPlausibleEmail(email))) throw new AppError('invalid_email', 'email address is not valid');
@@ -102,7 +101,7 @@ export function createUserAdmin(deps: {
   return {
     async list(q: { search?: string; limit?: number; cursor?: string } = {}): Promise<{ users: UserView[]; nextCursor?: string }> {
       const limit = Math.min(Math.max(1, q.limit ?? 50), MAX_PAGE);
-      if (q.search !== undefined && (q.search.length > 254 || CONTROL.test(q.search))) throw new AppError('invalid_request', 'search is not valid');
+      if (q.search !== undefined && (q.search.length > 254 || hasControlCharacters(q.search))) throw new AppError('invalid_request', 'search is not valid');
       const page = await deps.repository.list({ search: q.search || undefined, limit, after: q.cursor ? decodeCursor(q.cursor) : undefined });
       return { users: page.accounts.map(view), ...(page.accounts.length === limit && page.last ? { nextCursor: encodeCursor(page.last) } : {}) };
     },

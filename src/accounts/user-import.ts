@@ -1,5 +1,6 @@
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { AppError } from '../errors/app-error.ts';
+import { hasControlCharacters } from '../validation/control-characters.ts';
 import type { AccountRepository } from './account-repository.ts';
 import { isPlausibleEmail, normalizeEmail } from './account-service.ts';
 import { hashProblem } from './imported-hashes.ts';
@@ -11,15 +12,19 @@ export type ImportProblem = { line: number; problem: string };
 export class ImportRejected extends AppError {
   readonly problems: ImportProblem[];
   constructor(problems: ImportProblem[]) {
-    super('invalid_import', `nothing imported: ${problems.length} bad ${problems.length === 1 ? 'line' : 'lines'} (${problems.slice(0, 5).map((p) => `line ${p.line}: ${p.problem}`).join('; ')}${problems.length > 5 ? '; …' : ''})`);
+    super(
+      'invalid_import',
+      `nothing imported: ${problems.length} bad ${problems.length === 1 ? 'line' : 'lines'} (${problems
+        .slice(0, 5)
+        .map((p) => `line ${p.line}: ${p.problem}`)
+        .join('; ')}${problems.length > 5 ? '; …' : ''})`,
+    );
     this.problems = problems;
   }
 }
 
 const FIELDS = new Set(['email', 'name', 'email_verified', 'password_hash']);
 const MAX_LINES = 1_000_000;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 type Parsed = { line: number; email: string; emailVerified: boolean; name: string | null; passwordHash: string | null };
 
@@ -42,17 +47,19 @@ function parseLine(text: string, line: number): Parsed | ImportProblem {
   if (typeof o.email !== 'string') return { line, problem: 'email is missing' };
   const email = normalizeEmail(o.email);
   if (!isPlausibleEmail(email)) return { line, problem: 'email is not a valid address' };
-  if (o.name !== undefined && o.name !== null && (typeof o.name !== 'string' || o.name.length > 200 || CONTROL.test(o.name))) {
+  if (o.name !== undefined && o.name !== null && (typeof o.name !== 'string' || o.name.length > 200 || hasControlCharacters(o.name))) {
     return { line, problem: 'name must be a string of at most 200 characters' };
   }
   if (o.email_verified !== undefined && typeof o.email_verified !== 'boolean') return { line, problem: 'email_verified must be true or false' };
-  if (o.password_hash !== undefined && o.password_hash !== null && typeof o.password_hash !== 'string') return { line, problem: 'password_hash must be a string' };
+  if (o.password_hash !== undefined && o.password_hash !== null && typeof o.password_hash !== 'string')
+    return { line, problem: 'password_hash must be a string' };
   const passwordHash = (o.password_hash as string | null | undefined) ?? null;
   const why = passwordHash === null ? undefined : hashProblem(passwordHash);
   if (why) return { line, problem: `password_hash ${why}` };
   const emailVerified = o.email_verified === true;
   // Without either, nobody could ever sign in to it (no password, no address it holds).
-  if (!passwordHash && !emailVerified) return { line, problem: 'needs a password_hash, or email_verified: true (the user can then set a password with send-reset)' };
+  if (!passwordHash && !emailVerified)
+    return { line, problem: 'needs a password_hash, or email_verified: true (the user can then set a password with send-reset)' };
   const name = typeof o.name === 'string' ? o.name.trim() || null : null;
   return { line, email, emailVerified, name, passwordHash };
 }

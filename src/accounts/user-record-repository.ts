@@ -24,19 +24,25 @@ export function createUserRecordRepository(knex: Knex) {
     },
     async consents(accountId: string): Promise<ConsentRecord[]> {
       const rows = await knex('consents').where({ account_id: accountId }).orderBy('created_at');
-      return rows.map((r: { client_id: string; oidc_scope: string; oidc_claims: string[]; resource_scopes: Record<string, string>; created_at: Date; updated_at: Date }) => ({
-        clientId: r.client_id,
-        scope: r.oidc_scope,
-        claims: r.oidc_claims,
-        resourceScopes: r.resource_scopes,
-        createdAt: new Date(r.created_at),
-        updatedAt: new Date(r.updated_at),
-      }));
+      return rows.map(
+        (r: { client_id: string; oidc_scope: string; oidc_claims: string[]; resource_scopes: Record<string, string>; created_at: Date; updated_at: Date }) => ({
+          clientId: r.client_id,
+          scope: r.oidc_scope,
+          claims: r.oidc_claims,
+          resourceScopes: r.resource_scopes,
+          createdAt: new Date(r.created_at),
+          updatedAt: new Date(r.updated_at),
+        }),
+      );
     },
     async grants(accountId: string): Promise<GrantSummary[]> {
       const rows = await knex('sign_in_grants')
         .select('client_id')
-        .select(knex.raw('count(*) filter (where is_offline)::int as offline'), knex.raw('count(*) filter (where not is_offline)::int as shared'), knex.raw('max(created_at) as last_created_at'))
+        .select(
+          knex.raw('count(*) filter (where is_offline)::int as offline'),
+          knex.raw('count(*) filter (where not is_offline)::int as shared'),
+          knex.raw('max(created_at) as last_created_at'),
+        )
         .where({ account_id: accountId })
         .groupBy('client_id')
         .orderBy('client_id');

@@ -1,15 +1,15 @@
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
+import { sendOAuthError } from '../http/oauth-error.ts';
 import { readJsonBody } from '../http/read-json.ts';
 import type { ResourceServer } from '../resources/resource-service.ts';
 import type { AccessTokenCheck } from '../verifier/access-token-check.ts';
 import { VerificationError } from '../verifier/verification-error.ts';
 import { ADMIN_SCOPE, AdminAuthError, createAdminAuth } from './admin-auth.ts';
-import { adminRoutes, type AdminServices } from './admin-routes.ts';
+import { type AdminServices, adminRoutes } from './admin-routes.ts';
 import { openApiDocument } from './openapi.ts';
-import { sendOAuthError } from '../http/oauth-error.ts';
 
 export const ADMIN_PREFIX = '/admin/v1';
 
@@ -23,7 +23,7 @@ export const adminApiResource = (issuer: string): ResourceServer => ({
   signingAlg: 'RS256',
 });
 
-const sendError = sendOAuthError;
+const _sendError = sendOAuthError;
 
 /**
  * /admin/v1: JSON over the CLI's services, for automation holding a client_credentials token with
@@ -94,7 +94,11 @@ export function adminApi(deps: AdminServices & { issuer: string; accessTokenChec
   };
 }
 
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, value: unknown, where: string): T {
+function parse<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } },
+  value: unknown,
+  where: string,
+): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

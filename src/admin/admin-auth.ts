@@ -33,9 +33,10 @@ export function createAdminAuth(options: { audience: string; check: AccessTokenC
   return async (request: AdminRequest): Promise<AdminCaller> => {
     const credentials = parseAuthorization(request.authorization);
     if (!credentials?.token) throw new AdminAuthError(401, undefined, 'an access token is required');
-    const presentation = credentials.scheme === 'DPoP'
-      ? { scheme: 'DPoP' as const, proof: request.dpop, method: request.method, url: request.url }
-      : { scheme: 'Bearer' as const };
+    const presentation =
+      credentials.scheme === 'DPoP'
+        ? { scheme: 'DPoP' as const, proof: request.dpop, method: request.method, url: request.url }
+        : { scheme: 'Bearer' as const };
     const result = await options.check(credentials.token, { audience: [options.audience], presentation });
     if (!result.isValid) {
       const code = result.error === 'invalid_dpop_proof' ? 'invalid_dpop_proof' : 'invalid_token';

@@ -3,7 +3,13 @@ import type { RoleService } from '../permissions/role-service.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import type { AdminRoute } from './admin-route.ts';
 import {
-  createRoleBody, deleteRoleQuery, grantRoleBody, permissionsQuery, revokeRoleBody, setAttributesBody, updateResourceBody,
+  createRoleBody,
+  deleteRoleQuery,
+  grantRoleBody,
+  permissionsQuery,
+  revokeRoleBody,
+  setAttributesBody,
+  updateResourceBody,
 } from './permission-schemas.ts';
 
 /**
@@ -15,16 +21,23 @@ export function permissionRoutes(s: { resources: ResourceService; roles: RoleSer
   const api = (params: Record<string, string>) => params.identifier!;
   return [
     {
-      method: 'patch', path: '/resources/:identifier', action: 'resource.update', body: updateResourceBody,
+      method: 'patch',
+      path: '/resources/:identifier',
+      action: 'resource.update',
+      body: updateResourceBody,
       summary: 'Turn role checking on or off (rbac), replace the claims its user tokens carry (token_claims)',
       handle: ({ params, body, actor }) => {
         const b = body as z.infer<typeof updateResourceBody>;
         return s.resources.updateResource(api(params), { isRbac: b.rbac, tokenClaims: b.token_claims }, actor);
       },
     },
-    { method: 'get', path: '/resources/:identifier/roles', summary: 'List an API\'s roles', handle: ({ params }) => s.roles.listRoles(api(params)) },
+    { method: 'get', path: '/resources/:identifier/roles', summary: "List an API's roles", handle: ({ params }) => s.roles.listRoles(api(params)) },
     {
-      method: 'post', path: '/resources/:identifier/roles', action: 'role.create', status: 201, body: createRoleBody,
+      method: 'post',
+      path: '/resources/:identifier/roles',
+      action: 'role.create',
+      status: 201,
+      body: createRoleBody,
       summary: 'Define a role of an API: a name for a set of its scopes',
       handle: ({ params, body, actor }) => {
         const b = body as z.infer<typeof createRoleBody>;
@@ -32,18 +45,30 @@ export function permissionRoutes(s: { resources: ResourceService; roles: RoleSer
       },
     },
     {
-      method: 'delete', path: '/resources/:identifier/roles/:name', action: 'role.delete', query: deleteRoleQuery,
+      method: 'delete',
+      path: '/resources/:identifier/roles/:name',
+      action: 'role.delete',
+      query: deleteRoleQuery,
       summary: 'Delete a role; its users lose it (revoke_tokens=true: their live tokens for the API are revoked)',
       handle: ({ params, query, actor }) =>
-        s.roles.deleteRole({ resource: api(params), name: params.name!, revokeTokens: (query as z.infer<typeof deleteRoleQuery>).revoke_tokens === 'true' }, actor),
+        s.roles.deleteRole(
+          { resource: api(params), name: params.name!, revokeTokens: (query as z.infer<typeof deleteRoleQuery>).revoke_tokens === 'true' },
+          actor,
+        ),
     },
     {
-      method: 'post', path: '/users/grant-role', action: 'user.grant_role', body: grantRoleBody,
+      method: 'post',
+      path: '/users/grant-role',
+      action: 'user.grant_role',
+      body: grantRoleBody,
       summary: 'Give a user a role of an API (effective at their next token)',
       handle: ({ body, actor }) => s.roles.grantRole(body as z.infer<typeof grantRoleBody>, actor),
     },
     {
-      method: 'post', path: '/users/revoke-role', action: 'user.revoke_role', body: revokeRoleBody,
+      method: 'post',
+      path: '/users/revoke-role',
+      action: 'user.revoke_role',
+      body: revokeRoleBody,
       summary: 'Take a role away (effective at their next token or refresh; revoke_tokens: at once)',
       handle: ({ body, actor }) => {
         const b = body as z.infer<typeof revokeRoleBody>;
@@ -51,12 +76,18 @@ export function permissionRoutes(s: { resources: ResourceService; roles: RoleSer
       },
     },
     {
-      method: 'post', path: '/users/attributes', action: 'user.set_attributes', body: setAttributesBody,
-      summary: 'Replace a user\'s attributes (trusted claims an API may declare for its tokens)',
+      method: 'post',
+      path: '/users/attributes',
+      action: 'user.set_attributes',
+      body: setAttributesBody,
+      summary: "Replace a user's attributes (trusted claims an API may declare for its tokens)",
       handle: ({ body, actor }) => s.roles.setAttributes(body as z.infer<typeof setAttributesBody>, actor),
     },
     {
-      method: 'get', path: '/users/permissions', query: permissionsQuery, summary: 'A user\'s roles (every API) and attributes',
+      method: 'get',
+      path: '/users/permissions',
+      query: permissionsQuery,
+      summary: "A user's roles (every API) and attributes",
       handle: ({ query }) => s.roles.permissionsOf((query as z.infer<typeof permissionsQuery>).email),
     },
   ];

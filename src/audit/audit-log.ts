@@ -20,7 +20,15 @@ export type StoredAuditEvent = AuditEvent & { id: number; occurredAt: Date };
 
 export type AuditFilter = { type?: string; clientId?: string; accountId?: string; since?: Date; limit?: number };
 
-type Row = { id: number; occurred_at: Date; type: string; client_id: string | null; account_id: string | null; ip: string | null; details: Record<string, unknown> };
+type Row = {
+  id: number;
+  occurred_at: Date;
+  type: string;
+  client_id: string | null;
+  account_id: string | null;
+  ip: string | null;
+  details: Record<string, unknown>;
+};
 
 const FLUSH_INTERVAL_MS = 250;
 const FLUSH_BATCH = 500;
@@ -127,7 +135,9 @@ export function createAuditLog(
     },
 
     async list(filter: AuditFilter = {}): Promise<StoredAuditEvent[]> {
-      const q = knex<Row>('audit_events').orderBy('id', 'desc').limit(filter.limit ?? 100);
+      const q = knex<Row>('audit_events')
+        .orderBy('id', 'desc')
+        .limit(filter.limit ?? 100);
       if (filter.type) q.where({ type: filter.type });
       if (filter.clientId) q.where({ client_id: filter.clientId });
       if (filter.accountId) q.where({ account_id: filter.accountId });

@@ -18,11 +18,7 @@ const RETRY_AFTER_FAILURE_MS = 1_000;
  * (`setTrusted(true)`), entries cached before are re-read on their next use: a notice may have been sent
  * while nobody listened.
  */
-export function createCache<V extends object>(options: {
-  ttlMs: number;
-  max: number;
-  load: (id: string) => Promise<V | undefined>;
-}) {
+export function createCache<V extends object>(options: { ttlMs: number; max: number; load: (id: string) => Promise<V | undefined> }) {
   const cache = new LRUCache<string, Entry<V>>({ max: options.max, ttl: options.ttlMs });
   const inflight = new Map<string, Promise<V | undefined>>();
   // Bumped on every invalidation: a load that started before it must not fill the cache after it.

@@ -25,7 +25,15 @@ export async function auditCommand({ args, json, services }: CommandContext): Pr
   print({ json }, events, () =>
     table([
       ['ID', 'WHEN', 'TYPE', 'CLIENT', 'ACCOUNT', 'IP', 'DETAILS'],
-      ...events.map((e) => [String(e.id), e.occurredAt.toISOString(), e.type, e.clientId ?? '-', e.accountId ?? '-', e.ip ?? '-', JSON.stringify(e.details ?? {})]),
+      ...events.map((e) => [
+        String(e.id),
+        e.occurredAt.toISOString(),
+        e.type,
+        e.clientId ?? '-',
+        e.accountId ?? '-',
+        e.ip ?? '-',
+        JSON.stringify(e.details ?? {}),
+      ]),
     ]),
   );
 }

@@ -71,7 +71,11 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
           `client_id:     ${client.client_id}`,
           ...(clientSecret
             ? [`client_secret: ${clientSecret}`, '(shown once: it is stored only as a hash)']
-            : [client.token_endpoint_auth_method === 'private_key_jwt' ? 'private_key_jwt client (no secret: it signs with its own key)' : 'public client (no secret)']),
+            : [
+                client.token_endpoint_auth_method === 'private_key_jwt'
+                  ? 'private_key_jwt client (no secret: it signs with its own key)'
+                  : 'public client (no secret)',
+              ]),
         ].join('\n'),
       );
     }
@@ -96,8 +100,10 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
     }
     case 'rotate-secret': {
       const { client, clientSecret } = await clients.rotateClientSecret(oneId());
-      return print({ json }, { client_id: client.client_id, client_secret: clientSecret }, () =>
-        `client_id:     ${client.client_id}\nclient_secret: ${clientSecret}\n(the old secret no longer works)`,
+      return print(
+        { json },
+        { client_id: client.client_id, client_secret: clientSecret },
+        () => `client_id:     ${client.client_id}\nclient_secret: ${clientSecret}\n(the old secret no longer works)`,
       );
     }
     default:

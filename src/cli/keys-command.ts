@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
+import { isSigningAlg, SIGNING_ALGS } from '../signing-keys/signer.ts';
 import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
-import { isSigningAlg, SIGNING_ALGS } from '../signing-keys/signer.ts';
 
 const date = (d: Date | null) => (d ? d.toISOString() : '-');
 
@@ -24,8 +24,10 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
   }
   if (sub === 'rotate' && positionals.length === 0) {
     const next = await store.rotate(isSigningAlg(values.alg) ? values.alg : undefined);
-    return print({ json }, next, () =>
-      `announced key ${next.kid}: published in the JWKS now, signs from ${date(next.activatesAt)} (once every cached JWKS has it)`,
+    return print(
+      { json },
+      next,
+      () => `announced key ${next.kid}: published in the JWKS now, signs from ${date(next.activatesAt)} (once every cached JWKS has it)`,
     );
   }
   if (sub === 'revoke' && positionals.length === 1) {
@@ -34,8 +36,10 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
       revoked.status === 'retired' || revoked.status === 'active'
         ? 'every token it signed that has not expired now fails verification; resource servers refetch the JWKS when they meet the new kid'
         : 'nothing: it had not signed anything yet';
-    return print({ json }, { revoked, nowSigning, breaks }, () =>
-      `revoked key ${revoked.kid} (was ${revoked.status}); now signing with ${nowSigning}.\nWhat this breaks: ${breaks}.`,
+    return print(
+      { json },
+      { revoked, nowSigning, breaks },
+      () => `revoked key ${revoked.kid} (was ${revoked.status}); now signing with ${nowSigning}.\nWhat this breaks: ${breaks}.`,
     );
   }
   throw new UsageError('usage: gatehouse keys list | keys rotate [--alg RS256|ES256|EdDSA] | keys revoke KID');

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadConfig, type Config } from '../config/load-config.ts';
+import { type Config, ConfigError, loadConfig } from '../config/load-config.ts';
 import { createCore } from '../core.ts';
 import { createDatabase } from '../db/create-knex.ts';
 import { runMigrations } from '../db/run-migrations.ts';
 import { AppError } from '../errors/app-error.ts';
 import { auditCommand } from './audit-command.ts';
-import type { CommandContext } from './command-context.ts';
 import { clientsCommand } from './clients-command.ts';
+import type { CommandContext } from './command-context.ts';
 import { keysCommand } from './keys-command.ts';
 import { print, UsageError } from './output.ts';
 import { registrationTokensCommand } from './registration-tokens-command.ts';

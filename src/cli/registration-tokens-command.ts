@@ -5,7 +5,10 @@ import { print, UsageError } from './output.ts';
 /** `registration-tokens create`: an initial access token for REGISTRATION=token (RFC 7591 §3). */
 export async function registrationTokensCommand({ args, json, config, services }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
-  if (sub !== 'create') throw new UsageError('usage: gatehouse registration-tokens create [--resource URI]... [--scope "..."] [--expires-in SECONDS] [--public-only] [--note TEXT]');
+  if (sub !== 'create')
+    throw new UsageError(
+      'usage: gatehouse registration-tokens create [--resource URI]... [--scope "..."] [--expires-in SECONDS] [--public-only] [--note TEXT]',
+    );
   const { values } = parseArgs({
     args: rest,
     strict: true,
@@ -29,7 +32,13 @@ export async function registrationTokensCommand({ args, json, config, services }
   if (config.selfService.registration !== 'token') {
     process.stderr.write('gatehouse: note: REGISTRATION is not "token", so the server does not ask for this token yet\n');
   }
-  const out = { initial_access_token: made.token, expires_at: made.expiresAt.toISOString(), resources: made.apis, api_scopes: made.apiScopes, public_only: made.isPublicOnly };
+  const out = {
+    initial_access_token: made.token,
+    expires_at: made.expiresAt.toISOString(),
+    resources: made.apis,
+    api_scopes: made.apiScopes,
+    public_only: made.isPublicOnly,
+  };
   return print({ json }, out, () =>
     [
       `initial_access_token: ${made.token}`,

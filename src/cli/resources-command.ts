@@ -34,7 +34,12 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
       tokenClaims: values['token-claim'],
       signingAlg: values['signing-alg'],
     });
-    return print({ json }, shown(created), () => `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s${describeChecks(created)})`);
+    return print(
+      { json },
+      shown(created),
+      () =>
+        `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s${describeChecks(created)})`,
+    );
   }
   if (sub === 'update') {
     const { values } = parseArgs({

@@ -27,8 +27,11 @@ export async function rolesCommand({ args, json, services }: CommandContext): Pr
     case 'delete': {
       if (!values.name) throw new UsageError('--name is required');
       const result = await roles.deleteRole({ resource: values.resource, name: values.name, revokeTokens: values['revoke-tokens'] });
-      return print({ json }, result, () =>
-        `deleted role ${result.role} of ${result.resource}; ${result.users} users lost it${result.tokensRevoked ? ' and their access tokens for it are revoked' : ''}`,
+      return print(
+        { json },
+        result,
+        () =>
+          `deleted role ${result.role} of ${result.resource}; ${result.users} users lost it${result.tokensRevoked ? ' and their access tokens for it are revoked' : ''}`,
       );
     }
     default:

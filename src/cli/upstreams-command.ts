@@ -9,7 +9,9 @@ const USAGE = `usage: gatehouse upstreams add --id ID --kind oidc|naver --name L
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 /** Upstream identity providers stored in the database (those from the environment are listed too). */
@@ -23,21 +25,37 @@ export async function upstreamsCommand({ args, json, services }: CommandContext)
       args: rest,
       strict: true,
       options: {
-        id: { type: 'string' }, kind: { type: 'string' }, name: { type: 'string' }, issuer: { type: 'string' },
-        'client-id': { type: 'string' }, 'client-secret-stdin': { type: 'boolean' }, scope: { type: 'string' },
-        'authorization-url': { type: 'string' }, 'token-url': { type: 'string' }, 'profile-url': { type: 'string' },
+        id: { type: 'string' },
+        kind: { type: 'string' },
+        name: { type: 'string' },
+        issuer: { type: 'string' },
+        'client-id': { type: 'string' },
+        'client-secret-stdin': { type: 'boolean' },
+        scope: { type: 'string' },
+        'authorization-url': { type: 'string' },
+        'token-url': { type: 'string' },
+        'profile-url': { type: 'string' },
       },
     });
     for (const key of ['id', 'kind', 'name', 'client-id'] as const) if (!values[key]) throw new UsageError(`--${key} is required`);
     // The secret only from stdin: a command-line argument shows up in `ps` and shell history.
     if (!values['client-secret-stdin']) throw new UsageError('--client-secret-stdin is required (pipe the client secret in)');
     const added = await upstreams.add({
-      id: values.id!, kind: values.kind!, name: values.name!, issuer: values.issuer, clientId: values['client-id']!,
-      clientSecret: await readStdin(), scope: values.scope,
-      authorizationUrl: values['authorization-url'], tokenUrl: values['token-url'], profileUrl: values['profile-url'],
+      id: values.id!,
+      kind: values.kind!,
+      name: values.name!,
+      issuer: values.issuer,
+      clientId: values['client-id']!,
+      clientSecret: await readStdin(),
+      scope: values.scope,
+      authorizationUrl: values['authorization-url'],
+      tokenUrl: values['token-url'],
+      profileUrl: values['profile-url'],
     });
-    return print({ json }, { ...added, redirectUri: redirectUri(added.id) }, () =>
-      `added upstream ${added.id} (${added.name}); register this redirect URI at the upstream: ${redirectUri(added.id)}`,
+    return print(
+      { json },
+      { ...added, redirectUri: redirectUri(added.id) },
+      () => `added upstream ${added.id} (${added.name}); register this redirect URI at the upstream: ${redirectUri(added.id)}`,
     );
   }
   if (sub === 'list') {

@@ -35,16 +35,24 @@ export async function userRolesCommand({ args, json, services }: CommandContext)
   switch (sub) {
     case 'grant-role': {
       const result = await roles.grantRole(roleArgs());
-      return print({ json }, result, () => `${email} ${result.isNew ? 'now has' : 'already had'} the role ${result.role} at ${result.resource} (from their next token)`);
+      return print(
+        { json },
+        result,
+        () => `${email} ${result.isNew ? 'now has' : 'already had'} the role ${result.role} at ${result.resource} (from their next token)`,
+      );
     }
     case 'revoke-role': {
       const result = await roles.revokeRole({ ...roleArgs(), revokeTokens: values['revoke-tokens'] });
-      return print({ json }, result, () =>
-        `${email} no longer has the role ${result.role} at ${result.resource}: ${result.tokensRevoked ? 'their access tokens for it are revoked' : 'from their next token or refresh'}`,
+      return print(
+        { json },
+        result,
+        () =>
+          `${email} no longer has the role ${result.role} at ${result.resource}: ${result.tokensRevoked ? 'their access tokens for it are revoked' : 'from their next token or refresh'}`,
       );
     }
     case 'set-attributes': {
-      if ((values.attributes === undefined) === (values['attributes-file'] === undefined)) throw new UsageError('give exactly one of --attributes or --attributes-file');
+      if ((values.attributes === undefined) === (values['attributes-file'] === undefined))
+        throw new UsageError('give exactly one of --attributes or --attributes-file');
       const text = values.attributes ?? (await readFile(values['attributes-file']!, 'utf8'));
       let attributes: unknown;
       try {

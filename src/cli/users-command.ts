@@ -1,13 +1,15 @@
 import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, UsageError } from './output.ts';
-import { isUsersLifecycleCommand, USERS_LIFECYCLE_USAGE, usersLifecycleCommand } from './users-lifecycle-command.ts';
 import { USER_ROLE_COMMANDS, userRolesCommand } from './user-roles-command.ts';
+import { isUsersLifecycleCommand, USERS_LIFECYCLE_USAGE, usersLifecycleCommand } from './users-lifecycle-command.ts';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 export async function usersCommand(context: CommandContext): Promise<void> {
@@ -19,12 +21,16 @@ export async function usersCommand(context: CommandContext): Promise<void> {
     const { values } = parseArgs({ args: rest, strict: true, options: { email: { type: 'string' } } });
     if (!values.email) throw new UsageError('--email is required');
     const result = await services.signOutEverywhere(values.email);
-    return print({ json }, result, () =>
-      `signed ${values.email} out everywhere: ${result.deleted} sessions, grants and tokens deleted; access tokens issued before now are revoked`,
+    return print(
+      { json },
+      result,
+      () => `signed ${values.email} out everywhere: ${result.deleted} sessions, grants and tokens deleted; access tokens issued before now are revoked`,
     );
   }
   if (sub !== 'create') {
-    throw new UsageError(`usage: gatehouse users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E\n  ${USERS_LIFECYCLE_USAGE}`);
+    throw new UsageError(
+      `usage: gatehouse users create --email E (--password-stdin | --password P) [--name N] | users revoke-sessions --email E\n  ${USERS_LIFECYCLE_USAGE}`,
+    );
   }
   const { values } = parseArgs({
     args: rest,

@@ -37,25 +37,43 @@ export async function usersLifecycleCommand({ args, json, services }: CommandCon
       const page = await users.list({ search: v.search as string | undefined, limit, cursor: v.cursor as string | undefined });
       return print({ json }, page, () => {
         const rows = [['ID', 'EMAIL', 'VERIFIED', 'PASSWORD', 'DISABLED', 'CREATED']].concat(
-          page.users.map((u) => [u.id, u.email ?? '-', u.emailVerified ? 'yes' : 'no', u.hasPassword ? 'yes' : 'no', u.disabledAt ? u.disabledAt.toISOString() : '-', u.createdAt.toISOString()]),
+          page.users.map((u) => [
+            u.id,
+            u.email ?? '-',
+            u.emailVerified ? 'yes' : 'no',
+            u.hasPassword ? 'yes' : 'no',
+            u.disabledAt ? u.disabledAt.toISOString() : '-',
+            u.createdAt.toISOString(),
+          ]),
         );
         return `${table(rows)}${page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : ''}`;
       });
     }
     case 'show': {
       const user = await users.show(refOf(parse(who)));
-      return print({ json }, user, () => [line(user), `name: ${user.name ?? '-'}`, `password: ${user.hasPassword ? 'yes' : 'no'}`, `created: ${user.createdAt.toISOString()}`,
-        ...user.identities.map((i) => `upstream ${i.upstream}: ${i.email ?? '(no email)'}, last sign-in ${i.lastSignInAt.toISOString()}`)].join('\n'));
+      return print({ json }, user, () =>
+        [
+          line(user),
+          `name: ${user.name ?? '-'}`,
+          `password: ${user.hasPassword ? 'yes' : 'no'}`,
+          `created: ${user.createdAt.toISOString()}`,
+          ...user.identities.map((i) => `upstream ${i.upstream}: ${i.email ?? '(no email)'}, last sign-in ${i.lastSignInAt.toISOString()}`),
+        ].join('\n'),
+      );
     }
     case 'update': {
       const v = parse({ ...who, name: { type: 'string' }, 'new-email': { type: 'string' }, 'email-verified': { type: 'string' } });
       const verified = v['email-verified'];
       if (verified !== undefined && verified !== 'true' && verified !== 'false') throw new UsageError('--email-verified must be true or false');
-      const user = await users.update(refOf(v as { email?: string; id?: string }), {
-        name: v.name as string | undefined,
-        email: v['new-email'] as string | undefined,
-        emailVerified: verified === undefined ? undefined : verified === 'true',
-      }, actor);
+      const user = await users.update(
+        refOf(v as { email?: string; id?: string }),
+        {
+          name: v.name as string | undefined,
+          email: v['new-email'] as string | undefined,
+          emailVerified: verified === undefined ? undefined : verified === 'true',
+        },
+        actor,
+      );
       return print({ json }, user, () => `updated ${line(user)}`);
     }
     case 'disable':

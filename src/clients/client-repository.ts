@@ -1,5 +1,5 @@
-import type { GatehouseClientMetadata } from './client-extras.ts';
 import type { Knex } from 'knex';
+import type { GatehouseClientMetadata } from './client-extras.ts';
 
 /** A client as stored: oidc-provider's (snake_case) metadata with our extras. */
 export type ClientMetadata = Record<string, unknown> & { client_id: string } & GatehouseClientMetadata;
@@ -28,7 +28,11 @@ export function createClientRepository(knex: Knex) {
     },
     /** Inserts unless the id exists; true when it was inserted. */
     async insertIfAbsent(metadata: ClientMetadata): Promise<boolean> {
-      const rows = await knex('clients').insert({ client_id: metadata.client_id, metadata: JSON.stringify(metadata) }).onConflict('client_id').ignore().returning('client_id');
+      const rows = await knex('clients')
+        .insert({ client_id: metadata.client_id, metadata: JSON.stringify(metadata) })
+        .onConflict('client_id')
+        .ignore()
+        .returning('client_id');
       return rows.length > 0;
     },
     async updateMetadata(metadata: ClientMetadata): Promise<boolean> {

@@ -94,7 +94,10 @@ export function createClientService(deps: ClientServiceDeps) {
     // to this machine (loopback, RFC 8252 §7.3). No other scheme, no fragment (RFC 6749 §3.1.2).
     const unsafe = redirectUris.find((uri) => uri.includes('#') || !isSecureUrl(uri));
     if (unsafe !== undefined) {
-      throw new AppError('invalid_client', `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`);
+      throw new AppError(
+        'invalid_client',
+        `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`,
+      );
     }
     const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris);
     const keys = clientKeys(input);
@@ -103,7 +106,7 @@ export function createClientService(deps: ClientServiceDeps) {
     if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
       throw new AppError('invalid_client', `token endpoint auth method must be one of ${AUTH_METHODS.join(', ')}`);
     }
-    if (authMethod === 'private_key_jwt' && !keys) throw new AppError('invalid_client', 'private_key_jwt needs the client\'s public keys: --jwks-uri or --jwks');
+    if (authMethod === 'private_key_jwt' && !keys) throw new AppError('invalid_client', "private_key_jwt needs the client's public keys: --jwks-uri or --jwks");
     if (authMethod !== 'private_key_jwt' && keys) throw new AppError('invalid_client', 'jwks and jwks_uri are for private_key_jwt clients only');
     const applicationType = input.applicationType ?? 'web';
     if (!(APPLICATION_TYPES as readonly string[]).includes(applicationType)) {
@@ -180,7 +183,10 @@ export function createClientService(deps: ClientServiceDeps) {
       if (!existing) throw new AppError('not_found', `no client ${clientId}`, 404);
       refuseBuiltIn(existing.metadata);
       if (!SECRET_METHODS.includes(String(existing.metadata.token_endpoint_auth_method))) {
-        throw new AppError('invalid_client', `a ${existing.metadata.token_endpoint_auth_method === 'none' ? 'public' : 'private_key_jwt'} client has no secret`);
+        throw new AppError(
+          'invalid_client',
+          `a ${existing.metadata.token_endpoint_auth_method === 'none' ? 'public' : 'private_key_jwt'} client has no secret`,
+        );
       }
       const clientSecret = generateClientSecret();
       await deps.repository.updateMetadata({ ...existing.metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) });
@@ -283,7 +289,9 @@ async function saveSelfRegisteredClient(
   if (stray) throw new AppError('invalid_client_metadata', `scope ${stray} is not offered by any API this client may use`);
   const secret = metadata.client_secret;
   const stored: ClientMetadata =
-    typeof secret === 'string' && secret && !isHashedClientSecret(secret) ? { ...metadata, client_secret: hashClientSecret(secret, deps.secretPepper) } : metadata;
+    typeof secret === 'string' && secret && !isHashedClientSecret(secret)
+      ? { ...metadata, client_secret: hashClientSecret(secret, deps.secretPepper) }
+      : metadata;
   if (existing) await deps.repository.updateMetadata(stored);
   else await deps.repository.insert(stored);
   await changed(metadata.client_id);

@@ -11,7 +11,10 @@ export function checkPostLogoutRedirectUris(uris: readonly string[] | undefined)
   const unique = [...new Set(uris ?? [])];
   const unsafe = unique.find((uri) => uri.includes('#') || !isSecureUrl(uri));
   if (unsafe !== undefined) {
-    throw new AppError('invalid_client', `post-logout redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`);
+    throw new AppError(
+      'invalid_client',
+      `post-logout redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`,
+    );
   }
   return unique;
 }

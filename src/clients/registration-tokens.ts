@@ -74,7 +74,8 @@ export function createRegistrationTokens(deps: {
     /** What a presented token grants, if it is one of ours and has not expired. */
     async grantFor(token: string): Promise<SelfRegistrationGrant | undefined> {
       if (!token || token.length > 512) return undefined;
-      const row: Row | undefined = await deps.knex('registration_tokens')
+      const row: Row | undefined = await deps
+        .knex('registration_tokens')
         .where('digest', digest(token))
         .where('expires_at', '>', deps.knex.fn.now())
         .first('apis', 'api_scopes', 'is_public_only');
@@ -82,5 +83,3 @@ export function createRegistrationTokens(deps: {
     },
   };
 }
-
-

@@ -1,12 +1,10 @@
 import { availableParallelism } from 'node:os';
-import proxyAddr from 'proxy-addr';
 import addressparser from 'nodemailer/lib/addressparser';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 // The only code that reads the environment (STYLE.md). Every key has its default beside it.
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
  * Upstream endpoints: https, or http on a loopback address (tests, a local identity provider).
@@ -41,7 +39,8 @@ function upstreamKeys<N extends string, D extends Record<string, string>>(name: 
     ...Object.fromEntries(
       Object.entries(defaults).map(([key, value]) => [`UPSTREAM_${name}_${key}`, key === 'SCOPES' ? z.string().default(value) : upstreamUrl.default(value)]),
     ),
-  } as Record<`UPSTREAM_${N}_${'CLIENT_ID' | 'CLIENT_SECRET'}`, z.ZodOptional<z.ZodString>> & Record<`UPSTREAM_${N}_${keyof D & string}`, z.ZodDefault<z.ZodString>>;
+  } as Record<`UPSTREAM_${N}_${'CLIENT_ID' | 'CLIENT_SECRET'}`, z.ZodOptional<z.ZodString>> &
+    Record<`UPSTREAM_${N}_${keyof D & string}`, z.ZodDefault<z.ZodString>>;
 }
 
 function upstreamsFromEnv(e: object): UpstreamSettings[] {
@@ -77,7 +76,9 @@ const trustProxy = z.string().transform((value, ctx): TrustProxy | undefined => 
   const v = value.trim().toLowerCase();
   if (['false', 'no', '0'].includes(v)) return undefined;
   if (v === 'true' || v === 'yes') {
-    ctx.addIssue('is no longer a yes/no setting: give the number of proxies in front of Gatehouse (TRUST_PROXY=1 for one nginx or load balancer) or their addresses (e.g. TRUST_PROXY=10.0.0.0/8)');
+    ctx.addIssue(
+      'is no longer a yes/no setting: give the number of proxies in front of Gatehouse (TRUST_PROXY=1 for one nginx or load balancer) or their addresses (e.g. TRUST_PROXY=10.0.0.0/8)',
+    );
     return z.NEVER;
   }
   if (/^\d+$/.test(v)) {
@@ -164,7 +165,12 @@ export type MailSettings = Readonly<{
 /** API identifiers, comma-separated: what self-registered clients (REGISTRATION=open, metadata documents) may ask tokens for. */
 const apiList = z
   .string()
-  .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean),
+  )
   .refine((list) => list.every(isSecureUrl), 'must be API identifiers (https:// URLs, http:// only on a loopback host), comma-separated');
 
 const selfServiceKeys = {

@@ -26,8 +26,7 @@ export function intersectConsents(a: Consent, b: Consent): Consent {
   return { oidcScopes: both(a.oidcScopes, b.oidcScopes), oidcClaims: both(a.oidcClaims, b.oidcClaims), resourceScopes };
 }
 
-export const isEmptyConsent = (c: Consent) =>
-  !c.oidcScopes.length && !c.oidcClaims.length && Object.values(c.resourceScopes).every((s) => !s.length);
+export const isEmptyConsent = (c: Consent) => !c.oidcScopes.length && !c.oidcClaims.length && Object.values(c.resourceScopes).every((s) => !s.length);
 
 export function createConsentService(deps: { repository: ConsentRepository }) {
   return {

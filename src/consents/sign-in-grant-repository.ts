@@ -34,7 +34,10 @@ export function createSignInGrantRepository(knex: Knex) {
       const rows = await knex<Row>('sign_in_grants')
         .select('grant_id')
         .where({ account_id: accountId, client_id: clientId, is_offline: true })
-        .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'grant_id', order: 'desc' }]);
+        .orderBy([
+          { column: 'created_at', order: 'desc' },
+          { column: 'grant_id', order: 'desc' },
+        ]);
       return rows.map((r) => r.grant_id);
     },
     /** Every grant listed for this user at this client, shared and offline. */

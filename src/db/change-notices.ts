@@ -49,9 +49,7 @@ export const LISTENER_APPLICATION_NAME = 'gatehouse-change-notices';
  * and is not listening, so that caches neither trust what they hold meanwhile nor keep, after the
  * return, what they read before it (docs/dependency-notes.md).
  */
-export function createChangeNotices(
-  options: { knex: Knex; databaseUrl: string | undefined; channel?: string; logger?: Logger },
-): ChangeNotices {
+export function createChangeNotices(options: { knex: Knex; databaseUrl: string | undefined; channel?: string; logger?: Logger }): ChangeNotices {
   const channel = options.channel ?? CHANGE_NOTICE_CHANNEL;
   const local = new EventEmitter();
   let listener: pg.Client | undefined;
@@ -76,10 +74,13 @@ export function createChangeNotices(
     if (closed || retryTimer) return;
     const base = Math.min(FIRST_RETRY_MS * 2 ** Math.min(attempts, 10), MAX_RETRY_MS);
     attempts += 1;
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void connect();
-    }, base * (0.8 + Math.random() * 0.4)).unref();
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = undefined;
+        void connect();
+      },
+      base * (0.8 + Math.random() * 0.4),
+    ).unref();
   };
 
   /** Called once per connection that was listening and is no more. */

@@ -7,7 +7,7 @@ import ClientPgLite from 'knex-pglite';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { EmbeddedDatabaseInUse, lockEmbeddedDatabase } from './embedded-lock.ts';
-import { embeddedSocketFile, shareEmbeddedDatabase, type EmbeddedSocket } from './embedded-socket.ts';
+import { type EmbeddedSocket, embeddedSocketFile, shareEmbeddedDatabase } from './embedded-socket.ts';
 import { joinEmbeddedServer } from './join-embedded-server.ts';
 
 // Postgres `bigint` (int8) counts and epoch values fit in a JS number for our uses.

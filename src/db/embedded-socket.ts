@@ -1,8 +1,8 @@
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketHandler } from '@electric-sql/pglite-socket';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { createSharedSessionQueue, type SessionQueue } from './shared-session-queue.ts';

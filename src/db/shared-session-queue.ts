@@ -1,4 +1,4 @@
-import { protocol, type PGlite } from '@electric-sql/pglite';
+import { type PGlite, protocol } from '@electric-sql/pglite';
 import type { Knex } from 'knex';
 
 /**

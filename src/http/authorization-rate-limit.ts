@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
-import { protocolFormOf } from '../oidc/protocol-form.ts';
-import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
-import { sendOAuthError } from './oauth-error.ts';
+import { protocolFormOf } from '../oidc/protocol-form.ts';
+import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
 import { addressGroup } from '../throttle/address-group.ts';
+import { sendOAuthError } from './oauth-error.ts';
 
 const WINDOW_SECONDS = 60;
 
@@ -61,7 +61,11 @@ export function authorizationRateLimit(options: {
       if (wait === 0) return next();
       refuse(ctx, wait);
       const ui = pageUi(ctx);
-      renderPage(ctx, errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(wait), code: 'too_many_requests', requestId: ctx.state.requestId }), 429);
+      renderPage(
+        ctx,
+        errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(wait), code: 'too_many_requests', requestId: ctx.state.requestId }),
+        429,
+      );
       return;
     }
     if (ctx.path === options.parPath && ctx.method === 'POST') {

@@ -1,10 +1,10 @@
 import type { Middleware } from 'koa';
 import { errorPage } from '../../views/error.ts';
-import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
-import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
 import { addressGroup } from '../throttle/address-group.ts';
+import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
+import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
 
 const PATH = '/device';
 const MAX_CODE_LENGTH = 32;
@@ -41,7 +41,11 @@ export function deviceCodeGuard(deps: { throttle: AttemptThrottle; policy?: Thro
       const ui = pageUi(ctx);
       ctx.set('Retry-After', String(attempt.retryAfterSeconds));
       const link = { href: PATH, text: ui.t.device.enterTitle };
-      return renderPage(ctx, errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.device.throttled(attempt.retryAfterSeconds), code: 'too_many_attempts', link }), 429);
+      return renderPage(
+        ctx,
+        errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.device.throttled(attempt.retryAfterSeconds), code: 'too_many_attempts', link }),
+        429,
+      );
     }
     try {
       await next();

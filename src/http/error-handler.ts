@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { errorPage } from '../../views/error.ts';
-import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { pageUi } from '../../views/page-ui.ts';
-import { isProtocolApi } from './protocol-routes.ts';
 import { renderPage } from '../../views/render-page.ts';
+import { AppError, ServerBusy } from '../errors/app-error.ts';
 import { sendOAuthError } from './oauth-error.ts';
+import { isProtocolApi } from './protocol-routes.ts';
 
 /**
  * Our own routes' error handler: a request id on every response, AppErrors and 4xx errors
@@ -36,9 +36,10 @@ export function errorHandler(logger: Logger): Middleware {
       } else {
         const ui = pageUi(ctx);
         const { errors } = ui.t;
-        const page = status === 500
-          ? errorPage({ ui, title: errors.serverErrorTitle, message: errors.serverErrorMessage, code, requestId })
-          : errorPage({ ui, title: errors.notAcceptedTitle, message: errors.notAcceptedMessage, detail: message, code, requestId });
+        const page =
+          status === 500
+            ? errorPage({ ui, title: errors.serverErrorTitle, message: errors.serverErrorMessage, code, requestId })
+            : errorPage({ ui, title: errors.notAcceptedTitle, message: errors.notAcceptedMessage, detail: message, code, requestId });
         renderPage(ctx, page, status);
       }
     }

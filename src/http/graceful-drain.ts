@@ -28,24 +28,26 @@ export function gracefulDrain(server: Server) {
     socket.once('close', () => sockets.delete(socket));
   });
 
-  const wrap = (handle: Handler): Handler => (req, res) => {
-    const state = sockets.get(req.socket);
-    if (state) state.busy += 1;
-    open.add(res);
-    if (isDraining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      open.delete(res);
-      if (state) {
-        state.busy -= 1;
-        state.idleSinceMs = Date.now();
-      }
-    });
-    const run = Promise.resolve()
-      .then(() => handle(req, res))
-      .catch(() => {}); // Koa handles its own errors; nothing may escape here
-    running.add(run);
-    void run.finally(() => running.delete(run));
-  };
+  const wrap =
+    (handle: Handler): Handler =>
+    (req, res) => {
+      const state = sockets.get(req.socket);
+      if (state) state.busy += 1;
+      open.add(res);
+      if (isDraining) res.setHeader('Connection', 'close');
+      res.once('close', () => {
+        open.delete(res);
+        if (state) {
+          state.busy -= 1;
+          state.idleSinceMs = Date.now();
+        }
+      });
+      const run = Promise.resolve()
+        .then(() => handle(req, res))
+        .catch(() => {}); // Koa handles its own errors; nothing may escape here
+      running.add(run);
+      void run.finally(() => running.delete(run));
+    };
 
   const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 

@@ -34,10 +34,7 @@ export function healthEndpoints(checks: ReadinessCheck[], options: HealthOptions
       checks.map(async ({ name, check }) => {
         let timer: NodeJS.Timeout | undefined;
         try {
-          await Promise.race([
-            check(),
-            new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs))),
-          ]);
+          await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
           return [name, 'ok'] as const;
         } catch {
           return [name, 'unavailable'] as const;

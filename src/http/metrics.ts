@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { protocolRouteName } from './protocol-routes.ts';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { sendOAuthError } from './oauth-error.ts';
+import { protocolRouteName } from './protocol-routes.ts';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
@@ -22,7 +22,9 @@ export function createMetrics() {
   });
   // client_id labels are bounded by the registered clients (only authenticated requests count).
   const tokensIssued = counter('gatehouse_tokens_issued_total', 'Successful token endpoint grants, by grant type and client', ['grant_type', 'client_id']);
-  const reuseDetected = counter('gatehouse_token_reuse_detected_total', 'A spent refresh token or authorization code presented again (the grant was revoked)', ['kind']);
+  const reuseDetected = counter('gatehouse_token_reuse_detected_total', 'A spent refresh token or authorization code presented again (the grant was revoked)', [
+    'kind',
+  ]);
   const signIns = counter('gatehouse_sign_ins_total', 'Password sign-in and sign-up attempts by outcome (success, failure, throttled)', ['form', 'result']);
   const auditDropped = counter('gatehouse_audit_events_dropped_total', 'Buffered audit events dropped because Postgres could not take them');
   // Both labels are fixed sets: kind is MailKind (src/mail/mail-message.ts), result one of four.
@@ -72,7 +74,14 @@ export function registerStateGauges(
   // 1 or 0 gauges, registered only when the instance has what they report on.
   const flag = (name: string, help: string, isSet: (() => boolean) | undefined) => {
     if (!isSet) return;
-    new Gauge({ name, help, registers, collect() { this.set(isSet() ? 1 : 0); } });
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        this.set(isSet() ? 1 : 0);
+      },
+    });
   };
   flag('gatehouse_redis_up', '1 when the Redis connection is ready, else 0', sources.isRedisReady);
   flag(

@@ -21,8 +21,16 @@ const ROUTES = new Map<string, string>([
 
 /** Called by programs, not browsers: errors there are OAuth error JSON (RFC 6749 §5.2), never a page. */
 const API_ROUTES = new Set([
-  'backchannel_authentication', 'device_authorization', 'introspection', 'jwks', 'pushed_authorization_request',
-  'registration', 'revocation', 'token', 'userinfo', 'discovery',
+  'backchannel_authentication',
+  'device_authorization',
+  'introspection',
+  'jwks',
+  'pushed_authorization_request',
+  'registration',
+  'revocation',
+  'token',
+  'userinfo',
+  'discovery',
 ]);
 
 export function protocolRouteName(path: string): string | undefined {

@@ -1,11 +1,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
-import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import { isHashedClientSecret } from '../clients/client-secret.ts';
+import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 import type { AttemptThrottle, ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { ThrottlePolicy } from '../throttle/throttle-policy.ts';
 import { sendOAuthError } from './oauth-error.ts';
-import { addressGroup } from '../throttle/address-group.ts';
 
 const REGISTRATION = '/reg'; // oidc-provider's registration route (and /reg/:clientId for RFC 7592)
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i;
@@ -46,7 +46,9 @@ export function registrationGuard(deps: {
         const key: ThrottleKey = { scope: 'registration:ip', value: addressGroup(ctx.ip), policy: deps.openPolicy };
         const attempt = await deps.throttle.take([key]);
         if (!attempt.isAllowed) {
-          return sendOAuthError(ctx, 429, 'rate_limited', 'too many registrations from this address; try again later', { 'Retry-After': String(attempt.retryAfterSeconds) });
+          return sendOAuthError(ctx, 429, 'rate_limited', 'too many registrations from this address; try again later', {
+            'Retry-After': String(attempt.retryAfterSeconds),
+          });
         }
         deps.grants.set(ctx.req, await deps.openGrant());
       } else {

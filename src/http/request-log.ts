@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { routeName, type Metrics } from './metrics.ts';
+import { type Metrics, routeName } from './metrics.ts';
 
 /**
  * One JSON line per request and the request metrics. Logs the path only: query strings and

@@ -4,40 +4,40 @@ import type { Provider } from 'oidc-provider';
 import { accountLinkRoutes, RESET_PASSWORD_PATH, VERIFY_EMAIL_PATH } from '../account-links/account-link-routes.ts';
 import { createAccountCookies } from '../account-page/account-cookies.ts';
 import { createAccountFormTokens } from '../account-page/account-form-tokens.ts';
-import { accountPageRoutes, type AccountPageDeps } from '../account-page/account-page-routes.ts';
+import { type AccountPageDeps, accountPageRoutes } from '../account-page/account-page-routes.ts';
 import { adminApi } from '../admin/admin-api.ts';
 import { clientExtras } from '../clients/client-extras.ts';
+import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import type { Core } from '../core.ts';
-import { observeSignIns } from '../interactions/sign-in-observer.ts';
-import { createSignInOutcomes } from '../interactions/sign-in-outcomes.ts';
 import { createFormTokens } from '../interactions/form-tokens.ts';
 import { interactionRoutes } from '../interactions/interaction-routes.ts';
 import { createPendingVerification } from '../interactions/pending-verification.ts';
+import { observeSignIns } from '../interactions/sign-in-observer.ts';
+import { createSignInOutcomes } from '../interactions/sign-in-outcomes.ts';
 import { upstreamCallback } from '../interactions/upstream-callback.ts';
 import { createUpstreamCookies } from '../interactions/upstream-cookies.ts';
 import { refreshTokensOn } from '../oidc/adapters/adapter-for-model.ts';
 import { introspectJwt } from '../oidc/introspect-jwt.ts';
-import { withProtocolForm } from '../oidc/protocol-form.ts';
 import { createOwnTokenCheck, sharedDpopReplay } from '../oidc/own-token-check.ts';
+import { withProtocolForm } from '../oidc/protocol-form.ts';
 import { refreshGrace } from '../oidc/refresh-grace.ts';
 import { revokeJwt } from '../oidc/revoke-jwt.ts';
 import { createForwardAuth } from '../resource-server/forward-auth.ts';
+import { resourceMetadataEndpoint } from '../resource-server/resource-metadata-endpoint.ts';
 import { revocationFeed } from '../resource-server/revocation-feed.ts';
 import { createSignInThrottle } from '../throttle/attempt-throttle.ts';
-import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import { createUpstreamAccounts } from '../upstreams/upstream-accounts.ts';
 import { createUpstreamClient } from '../upstreams/upstream-client.ts';
 import { createUpstreamIdentityRepository } from '../upstreams/upstream-identity-repository.ts';
 import { assets } from './assets.ts';
 import { authorizationRateLimit } from './authorization-rate-limit.ts';
 import { deviceCodeGuard } from './device-code-guard.ts';
-import { registrationGuard } from './registration-guard.ts';
-import { resourceMetadataEndpoint } from '../resource-server/resource-metadata-endpoint.ts';
 import { errorHandler } from './error-handler.ts';
 import { healthEndpoints } from './health.ts';
 import { issuerHost } from './issuer-host.ts';
 import { jwksCacheControl } from './jwks-cache.ts';
 import { metricsEndpoint } from './metrics.ts';
+import { registrationGuard } from './registration-guard.ts';
 import { requestLog } from './request-log.ts';
 import { routeByPath } from './route-by-path.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -55,24 +55,25 @@ export function createRouteTable(core: Core) {
   const forwardAuth = createForwardAuth({ issuer: config.issuer, revocations: s.revocations, logger, metrics: s.metrics });
   const dpopReplay = sharedDpopReplay(s.shortLived);
   let isDraining = false;
-  const health = healthEndpoints(
-    [{ name: 'postgres', check: () => knex.raw('select 1') }, ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : [])],
-    {
-      isDraining: () => isDraining,
-      // Not a condition of readiness: while not listening, caches re-read Postgres (still correct).
-      reports: config.databaseUrl ? [{ name: 'change_notices', isOk: notices.isListening, notOk: 'reconnecting' }] : [],
-    },
-  );
+  const health = healthEndpoints([{ name: 'postgres', check: () => knex.raw('select 1') }, ...(redis ? [{ name: 'redis', check: () => redis.ping() }] : [])], {
+    isDraining: () => isDraining,
+    // Not a condition of readiness: while not listening, caches re-read Postgres (still correct).
+    reports: config.databaseUrl ? [{ name: 'change_notices', isOk: notices.isListening, notOk: 'reconnecting' }] : [],
+  });
   const limitTokenRequests = tokenRateLimit({ perSecond: config.tokenRateLimitPerSecond });
   const graceForRefresh = refreshGrace({
     knex,
     refreshTokensOn,
     rotations: s.refreshRotations,
     tokenPath: '/token',
-    graceSecondsFor: (ctx) =>
-      clientExtras(ctx.oidc?.client).refresh_token_grace_seconds ?? config.refreshTokens.graceSeconds,
+    graceSecondsFor: (ctx) => clientExtras(ctx.oidc?.client).refresh_token_grace_seconds ?? config.refreshTokens.graceSeconds,
   });
-  const limitAuthorizationRequests = authorizationRateLimit({ store: s.shortLived, perMinute: config.authorizationRateLimitPerMinute, pagePaths: ['/auth', '/session/end'], parPath: '/request' });
+  const limitAuthorizationRequests = authorizationRateLimit({
+    store: s.shortLived,
+    perMinute: config.authorizationRateLimitPerMinute,
+    pagePaths: ['/auth', '/session/end'],
+    parPath: '/request',
+  });
   const throttle = createSignInThrottle(config.loginThrottle, s.shortLived);
   const formTokens = createFormTokens(core.secrets.formTokenKey); // CSRF tokens of the sign-in pages' forms
   // Upstream sign-in: the redirect URI to register at each upstream is `${ISSUER}/upstream/<id>/callback`.
@@ -115,8 +116,14 @@ export function createRouteTable(core: Core) {
   // The signed-in person's /account page: a client of Gatehouse itself, with its own short cookie.
   const clock = () => new Date();
   const accountPage: AccountPageDeps = {
-    ...s, issuer: config.issuer, access: s.accountAccess, throttle, isVerificationRequired: config.isEmailVerificationRequired, clock,
-    cookies: createAccountCookies(core.secrets.accountSealingKey, clock), formTokens: createAccountFormTokens(core.secrets.formTokenKey),
+    ...s,
+    issuer: config.issuer,
+    access: s.accountAccess,
+    throttle,
+    isVerificationRequired: config.isEmailVerificationRequired,
+    clock,
+    cookies: createAccountCookies(core.secrets.accountSealingKey, clock),
+    formTokens: createAccountFormTokens(core.secrets.formTokenKey),
   };
 
   return {
@@ -136,13 +143,21 @@ export function createRouteTable(core: Core) {
           '/request': withProtocolForm(limitAuthorizationRequests), // PAR (RFC 9126) of a public client
           '/session/end': limitAuthorizationRequests, // the logout page stores a session for its form
           '/token/introspection': withProtocolForm(introspectJwt({ path: '/token/introspection', check: accessTokenCheck })),
-          '/token/revocation': withProtocolForm(revokeJwt({
-            path: '/token/revocation',
-            check: accessTokenCheck,
-            revocations: s.revocations,
-            onRevoked: (ctx, token) =>
-              s.audit.recordSoon({ type: 'token.revoked', clientId: token.clientId, accountId: token.accountId, ip: ctx.ip, details: { kind: token.kind, jti: token.jti } }),
-          })),
+          '/token/revocation': withProtocolForm(
+            revokeJwt({
+              path: '/token/revocation',
+              check: accessTokenCheck,
+              revocations: s.revocations,
+              onRevoked: (ctx, token) =>
+                s.audit.recordSoon({
+                  type: 'token.revoked',
+                  clientId: token.clientId,
+                  accountId: token.accountId,
+                  ip: ctx.ip,
+                  details: { kind: token.kind, jti: token.jti },
+                }),
+            }),
+          ),
           '/jwks': jwksCacheControl(config.jwksMaxAgeSeconds),
           '/healthz': health,
           '/readyz': health,

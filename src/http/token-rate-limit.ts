@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { clientExtras } from '../clients/client-extras.ts';
-import { parseBasicAuth } from './basic-auth.ts';
 import { protocolFormOf } from '../oidc/protocol-form.ts';
+import { parseBasicAuth } from './basic-auth.ts';
 import { sendOAuthError } from './oauth-error.ts';
 
 type Bucket = { tokens: number; updatedMs: number; perSecond: number };

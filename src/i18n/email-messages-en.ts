@@ -28,7 +28,8 @@ export const emailEn = {
 
   changeEmail: {
     subject: 'Confirm your new email address',
-    intro: (email: string) => `Someone asked to use ${email} as the email address of their account. If that was you, confirm it by opening this link; until then the account keeps its old address.`,
+    intro: (email: string) =>
+      `Someone asked to use ${email} as the email address of their account. If that was you, confirm it by opening this link; until then the account keeps its old address.`,
     action: 'Confirm new address',
     expiry: (minutes: number) => `The link works once and expires in ${lifetime(minutes)}.`,
     notYou: 'If you did not ask for this, ignore this message: nothing changes.',
@@ -36,7 +37,8 @@ export const emailEn = {
 
   emailChanged: {
     subject: 'Your email address was changed',
-    intro: (oldEmail: string, newEmail: string) => `The email address of your account is now ${newEmail} instead of ${oldEmail}. Sign-in and messages use the new address from now on.`,
+    intro: (oldEmail: string, newEmail: string) =>
+      `The email address of your account is now ${newEmail} instead of ${oldEmail}. Sign-in and messages use the new address from now on.`,
     notYou: 'If you did not make this change, someone else may be using your account: contact the people who run this service.',
   },
 };

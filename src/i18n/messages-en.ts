@@ -69,7 +69,8 @@ export const en = {
     doneTitle: 'Password changed',
     done: 'Your password has been changed, and every other session of your account has been signed out. Sign in with your new password.',
     invalidTitle: 'This link cannot be used',
-    invalid: 'This link is no longer valid: it has been used, it has expired, or a newer one was sent. On the sign-in page, choose “Forgot your password?” to get a new one.',
+    invalid:
+      'This link is no longer valid: it has been used, it has expired, or a newer one was sent. On the sign-in page, choose “Forgot your password?” to get a new one.',
   },
 
   verifyEmail: {
@@ -79,7 +80,8 @@ export const en = {
     doneTitle: 'Email address verified',
     done: (email: string) => `${email} is verified. You can close this page and continue where you were signing in.`,
     invalidTitle: 'This link cannot be used',
-    invalid: 'This link is no longer valid: it has been used, it has expired, a newer one was sent, or the account’s address has changed. Sign in to ask for a new one.',
+    invalid:
+      'This link is no longer valid: it has been used, it has expired, a newer one was sent, or the account’s address has changed. Sign in to ask for a new one.',
     taken: 'This address has already been verified by another account.',
   },
 
@@ -111,7 +113,8 @@ export const en = {
     emailInUseMessage: (provider: string) =>
       `An account with the email address from ${provider} already exists, and ${provider} has not confirmed that the address is yours. Sign in the way you did before (with your password, or with the provider you used).`,
     noEmailTitle: 'An email address is needed',
-    noEmailMessage: (provider: string) => `${provider} did not share your email address, which a new account needs. Allow it at ${provider}, or sign in another way.`,
+    noEmailMessage: (provider: string) =>
+      `${provider} did not share your email address, which a new account needs. Allow it at ${provider}, or sign in another way.`,
   },
 
   consent: {
@@ -219,7 +222,7 @@ export const en = {
       thisBrowser: 'This browser',
       /** "Firefox on Linux", from what the browser said of itself when it last used the session. */
       device: (browser: string | undefined, system: string | undefined) =>
-        browser && system ? `${browser} on ${system}` : browser ?? (system ? `A browser on ${system}` : 'A browser'),
+        browser && system ? `${browser} on ${system}` : (browser ?? (system ? `A browser on ${system}` : 'A browser')),
       lastUsed: (date: string) => `Last used ${date}`,
       signedIn: (date: string) => `signed in ${date}`,
       apps: (names: string) => `Apps: ${names}`,
@@ -271,7 +274,8 @@ export const en = {
     doneTitle: 'Email address changed',
     done: (email: string) => `The email address of your account is now ${email}. Sign in with it from now on.`,
     invalidTitle: 'This link cannot be used',
-    invalid: 'This link is no longer valid: it has been used, it has expired, a newer one was sent, or the account’s address has changed since. Ask for a new one on your account page.',
+    invalid:
+      'This link is no longer valid: it has been used, it has expired, a newer one was sent, or the account’s address has changed since. Ask for a new one on your account page.',
     taken: 'This address is already used by another account, so it cannot become yours.',
   },
 

@@ -65,7 +65,8 @@ export const ko: Messages = {
     doneTitle: '비밀번호를 바꿨습니다',
     done: '비밀번호를 바꿨고, 이 계정의 다른 모든 세션에서 로그아웃했습니다. 새 비밀번호로 로그인하세요.',
     invalidTitle: '이 링크는 쓸 수 없습니다',
-    invalid: '이 링크는 더 이상 유효하지 않습니다. 이미 쓰였거나, 만료되었거나, 더 새 링크가 발송되었습니다. 로그인 페이지에서 “비밀번호를 잊으셨나요?”를 눌러 새 링크를 받으세요.',
+    invalid:
+      '이 링크는 더 이상 유효하지 않습니다. 이미 쓰였거나, 만료되었거나, 더 새 링크가 발송되었습니다. 로그인 페이지에서 “비밀번호를 잊으셨나요?”를 눌러 새 링크를 받으세요.',
   },
 
   verifyEmail: {
@@ -75,7 +76,8 @@ export const ko: Messages = {
     doneTitle: '이메일 주소를 인증했습니다',
     done: (email) => `${email} 인증을 마쳤습니다. 이 페이지를 닫고 로그인하던 곳에서 계속하세요.`,
     invalidTitle: '이 링크는 쓸 수 없습니다',
-    invalid: '이 링크는 더 이상 유효하지 않습니다. 이미 쓰였거나, 만료되었거나, 더 새 링크가 발송되었거나, 계정의 주소가 바뀌었습니다. 로그인해서 새 링크를 요청하세요.',
+    invalid:
+      '이 링크는 더 이상 유효하지 않습니다. 이미 쓰였거나, 만료되었거나, 더 새 링크가 발송되었거나, 계정의 주소가 바뀌었습니다. 로그인해서 새 링크를 요청하세요.',
     taken: '이 주소는 이미 다른 계정에서 인증했습니다.',
   },
 
@@ -107,7 +109,8 @@ export const ko: Messages = {
     emailInUseMessage: (provider) =>
       `${provider}에서 받은 이메일 주소로 만든 계정이 이미 있지만, ${provider}이(가) 이 주소가 본인의 것임을 확인하지 않았습니다. 전에 로그인하던 방법(비밀번호 또는 사용하던 서비스)으로 로그인하세요.`,
     noEmailTitle: '이메일 주소가 필요합니다',
-    noEmailMessage: (provider) => `${provider}에서 이메일 주소를 제공하지 않았습니다. 새 계정에는 이메일 주소가 필요합니다. ${provider}에서 이메일 제공에 동의하거나 다른 방법으로 로그인하세요.`,
+    noEmailMessage: (provider) =>
+      `${provider}에서 이메일 주소를 제공하지 않았습니다. 새 계정에는 이메일 주소가 필요합니다. ${provider}에서 이메일 제공에 동의하거나 다른 방법으로 로그인하세요.`,
   },
 
   consent: {
@@ -211,7 +214,7 @@ export const ko: Messages = {
     sessions: {
       heading: '로그인된 곳',
       thisBrowser: '지금 사용 중인 브라우저',
-      device: (browser, system) => (browser && system ? `${system}의 ${browser}` : browser ?? (system ? `${system}의 브라우저` : '브라우저')),
+      device: (browser, system) => (browser && system ? `${system}의 ${browser}` : (browser ?? (system ? `${system}의 브라우저` : '브라우저'))),
       lastUsed: (date) => `마지막 사용 ${date}`,
       signedIn: (date) => `로그인 ${date}`,
       apps: (names) => `앱: ${names}`,
@@ -263,7 +266,8 @@ export const ko: Messages = {
     doneTitle: '이메일 주소 변경됨',
     done: (email) => `계정의 이메일 주소가 이제 ${email}입니다. 앞으로는 이 주소로 로그인하세요.`,
     invalidTitle: '이 링크는 사용할 수 없습니다',
-    invalid: '이 링크는 더 이상 유효하지 않습니다. 이미 사용했거나, 만료되었거나, 더 새로운 링크를 보냈거나, 그 뒤 계정의 주소가 바뀌었습니다. 계정 페이지에서 새 링크를 요청하세요.',
+    invalid:
+      '이 링크는 더 이상 유효하지 않습니다. 이미 사용했거나, 만료되었거나, 더 새로운 링크를 보냈거나, 그 뒤 계정의 주소가 바뀌었습니다. 계정 페이지에서 새 링크를 요청하세요.',
     taken: '이 주소는 이미 다른 계정이 사용하고 있어 내 주소로 정할 수 없습니다.',
   },
 

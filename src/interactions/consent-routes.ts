@@ -1,11 +1,11 @@
 import type { Context, Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { consentPage } from '../../views/consent.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { ConsentService } from '../consents/consent-service.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
-import { renderPage } from '../../views/render-page.ts';
+import type { ConsentService } from '../consents/consent-service.ts';
 import { addToGrant } from '../oidc/load-existing-grant.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import { describeScopes } from './scope-descriptions.ts';
@@ -13,7 +13,13 @@ import { describeScopes } from './scope-descriptions.ts';
 type Missing = { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
 export type EffectiveScopes = (accountId: string | undefined, resource: string, scopes: string[]) => Promise<string[]>;
 
-export async function renderConsent(ctx: Context, ic: InteractionContext, accounts: AccountService, details: Details, effectiveScopes?: EffectiveScopes): Promise<void> {
+export async function renderConsent(
+  ctx: Context,
+  ic: InteractionContext,
+  accounts: AccountService,
+  details: Details,
+  effectiveScopes?: EffectiveScopes,
+): Promise<void> {
   const d = details.prompt.details as Missing;
   const ui = ic.ui(ctx, details);
   const account = await accounts.findById(String(details.session?.accountId));
@@ -21,7 +27,9 @@ export async function renderConsent(ctx: Context, ic: InteractionContext, accoun
   let resourceScopes = d.missingResourceScopes ?? {};
   // prompt=consent with nothing missing: the page still says what the app will get.
   if (!oidcScopes.length && !Object.keys(resourceScopes).length) {
-    const requested = String(details.params.scope ?? '').split(' ').filter(Boolean);
+    const requested = String(details.params.scope ?? '')
+      .split(' ')
+      .filter(Boolean);
     oidcScopes = requested.filter(isStandardScope);
     const resource = details.params.resource;
     // Only what will really be granted: of an --rbac API, what the user's roles allow. (The

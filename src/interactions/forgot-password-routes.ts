@@ -2,14 +2,14 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { forgotPasswordPage } from '../../views/forgot-password.ts';
 import { noticePage } from '../../views/notice.ts';
+import { renderPage } from '../../views/render-page.ts';
 import { isPlausibleEmail, normalizeEmail } from '../accounts/account-service.ts';
 import type { PasswordReset } from '../accounts/password-reset.ts';
 import { field } from '../http/read-form.ts';
-import { renderPage } from '../../views/render-page.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
-import { addressGroup } from '../throttle/address-group.ts';
 
 export type ForgotPasswordRouteDeps = { passwordReset: PasswordReset; throttle?: SignInThrottle };
 

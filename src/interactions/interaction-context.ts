@@ -1,9 +1,9 @@
 import type { Context, Middleware } from 'koa';
 import { errors, type Provider } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
-import { field, readForm } from '../http/read-form.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
+import { field, readForm } from '../http/read-form.ts';
 import type { FormTokens } from './form-tokens.ts';
 
 export type Details = Awaited<ReturnType<Provider['interactionDetails']>>;

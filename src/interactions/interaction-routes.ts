@@ -2,24 +2,24 @@ import Router from '@koa/router';
 import type { Middleware } from 'koa';
 import { errors, type Provider } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
 import type { PasswordReset } from '../accounts/password-reset.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { ConsentService } from '../consents/consent-service.ts';
-import { pageUi } from '../../views/page-ui.ts';
-import { renderPage } from '../../views/render-page.ts';
-import { confirmHandler, renderConsent, type EffectiveScopes } from './consent-routes.ts';
+import { confirmHandler, type EffectiveScopes, renderConsent } from './consent-routes.ts';
 import { forgotPasswordRoutes } from './forgot-password-routes.ts';
 import type { FormTokens } from './form-tokens.ts';
 import { createInteractionContext, type Details } from './interaction-context.ts';
-import { loginHandler, renderLogin, type LoginDeps } from './login-routes.ts';
+import { type LoginDeps, loginHandler, renderLogin } from './login-routes.ts';
 import type { PendingVerification } from './pending-verification.ts';
 import { createSignInGate } from './sign-in-gate.ts';
-import { signupRoutes } from './signup-routes.ts';
 import type { SignInOutcomes } from './sign-in-outcomes.ts';
 import { createSignInAttempts, type SignInThrottle } from './sign-in-throttle.ts';
-import { upstreamRoutes, type UpstreamRouteDeps } from './upstream-routes.ts';
+import { signupRoutes } from './signup-routes.ts';
+import { type UpstreamRouteDeps, upstreamRoutes } from './upstream-routes.ts';
 import { verifyEmailRoutes } from './verify-email-routes.ts';
 
 export type InteractionDeps = LoginDeps & {
@@ -63,7 +63,13 @@ export function interactionRoutes(provider: Provider, deps: InteractionDeps): Mi
   signupRoutes(router, ic, { ...deps, gate, attempts, verification: deps.lifecycle.verification });
   if (deps.upstream) upstreamRoutes(router, ic, { ...deps.upstream, accounts: deps.accounts, gate });
   forgotPasswordRoutes(router, ic, { passwordReset: deps.lifecycle.passwordReset, throttle: deps.throttle });
-  verifyEmailRoutes(router, ic, { accounts: deps.accounts, verification: deps.lifecycle.verification, pending: deps.lifecycle.pending, gate, throttle: deps.throttle });
+  verifyEmailRoutes(router, ic, {
+    accounts: deps.accounts,
+    verification: deps.lifecycle.verification,
+    pending: deps.lifecycle.pending,
+    gate,
+    throttle: deps.throttle,
+  });
   router.post('/confirm', ic.withInteraction, confirmHandler(provider, ic, deps.consents, deps.audit));
   router.post('/abort', ic.withInteraction, async (ctx) => {
     await ic.finish(ctx, { error: 'access_denied', error_description: 'the user cancelled the request' });

@@ -1,14 +1,14 @@
 import type { Context, Middleware } from 'koa';
 import { loginPage, type UpstreamOption } from '../../views/login.ts';
+import { renderPage } from '../../views/render-page.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import { ServerBusy } from '../errors/app-error.ts';
 import { field } from '../http/read-form.ts';
-import { renderPage } from '../../views/render-page.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInOutcome, SignInOutcomes } from './sign-in-outcomes.ts';
 import type { SignInAttempts } from './sign-in-throttle.ts';
-import { addressGroup } from '../throttle/address-group.ts';
 
 export type LoginDeps = {
   accounts: AccountService;
@@ -16,7 +16,6 @@ export type LoginDeps = {
   /** Upstream identity providers shown as buttons (read per page: the CLI may add some). */
   listUpstreams?: () => Promise<UpstreamOption[]>;
 };
-
 
 export async function renderLogin(
   ctx: Context,

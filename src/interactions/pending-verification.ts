@@ -14,7 +14,14 @@ const path = (uid: string) => `/interaction/${uid}`;
 const aad = (uid: string) => `pending-verification:${uid}`;
 
 export function createPendingVerification(sealingKey: Buffer) {
-  const options = (ctx: Context, uid: string) => ({ path: path(uid), httpOnly: true, sameSite: 'lax' as const, secure: ctx.secure, signed: false, overwrite: true });
+  const options = (ctx: Context, uid: string) => ({
+    path: path(uid),
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: ctx.secure,
+    signed: false,
+    overwrite: true,
+  });
   return {
     set(ctx: Context, uid: string, accountId: string): void {
       const value = sealJson({ accountId, exp: Date.now() / 1000 + SECONDS }, sealingKey, aad(uid));

@@ -1,9 +1,9 @@
 import type { Context } from 'koa';
 import { errorPage } from '../../views/error.ts';
+import { renderPage } from '../../views/render-page.ts';
 import { verifyPendingPage } from '../../views/verify-pending.ts';
 import type { Account } from '../accounts/account-service.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
-import { renderPage } from '../../views/render-page.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { PendingVerification } from './pending-verification.ts';
 

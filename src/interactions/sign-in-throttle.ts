@@ -44,7 +44,12 @@ export function createSignInAttempts(t: SignInThrottle | undefined) {
   return {
     login: (email: string, ip: string) =>
       counted(
-        t ? [{ scope: 'login:account', value: normalizeEmail(email), policy: t.account }, { scope: 'login:ip', value: ip, policy: t.ip }] : [],
+        t
+          ? [
+              { scope: 'login:account', value: normalizeEmail(email), policy: t.account },
+              { scope: 'login:ip', value: ip, policy: t.ip },
+            ]
+          : [],
         'login:ip',
       ),
     /** Every sign-up counts per IP (creating accounts in bulk is the abuse): only `unchecked` gives one back. */

@@ -1,19 +1,19 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { errorPage } from '../../views/error.ts';
-import { signupPage, type SignupField } from '../../views/signup.ts';
+import { pageUi } from '../../views/page-ui.ts';
+import { renderPage } from '../../views/render-page.ts';
+import { type SignupField, signupPage } from '../../views/signup.ts';
 import type { Account, AccountService } from '../accounts/account-service.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
 import { AppError, ServerBusy } from '../errors/app-error.ts';
-import { pageUi } from '../../views/page-ui.ts';
 import { field } from '../http/read-form.ts';
-import { renderPage } from '../../views/render-page.ts';
 import type { Messages } from '../i18n/messages.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInOutcome, SignInOutcomes } from './sign-in-outcomes.ts';
 import type { SignInAttempts } from './sign-in-throttle.ts';
-import { addressGroup } from '../throttle/address-group.ts';
 
 export type SignupDeps = {
   accounts: AccountService;
@@ -88,7 +88,11 @@ export function signupRoutes(router: Router, ic: InteractionContext, deps: Signu
       ctx.set('Retry-After', String(attempt.retryAfterSeconds));
       report({ result: 'throttled' });
       const link = { href: `/interaction/${details.uid}/signup`, text: ui.t.signup.title };
-      return renderPage(ctx, errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(attempt.retryAfterSeconds), code: 'too_many_attempts', link }), 429);
+      return renderPage(
+        ctx,
+        errorPage({ ui, title: ui.t.errors.throttledTitle, message: ui.t.login.throttled(attempt.retryAfterSeconds), code: 'too_many_attempts', link }),
+        429,
+      );
     }
     let account: Account;
     try {

@@ -53,11 +53,14 @@ export function upstreamCallback(deps: UpstreamCallbackDeps): Middleware {
     if (error) {
       deps.logger.info({ upstream: upstream.id, error: error.slice(0, 100) }, 'upstream answered with an error');
       return renderUpstreamError(ctx, {
-        status: 400, code: error === 'access_denied' ? 'access_denied' : 'upstream_error', uid: t.uid,
-        title: (tr) => tr.upstream.cancelledTitle, message: (tr) => tr.upstream.cancelledMessage(upstream.name),
+        status: 400,
+        code: error === 'access_denied' ? 'access_denied' : 'upstream_error',
+        uid: t.uid,
+        title: (tr) => tr.upstream.cancelledTitle,
+        message: (tr) => tr.upstream.cancelledMessage(upstream.name),
       });
     }
-    let profile;
+    let profile: Awaited<ReturnType<typeof deps.client.finish>>;
     try {
       profile = await deps.client.finish(upstream, query, t);
     } catch (err) {
@@ -74,14 +77,20 @@ export function upstreamCallback(deps: UpstreamCallbackDeps): Middleware {
     const outcome = await deps.accounts.resolve(upstream.id, profile);
     if (outcome.kind === 'email_in_use') {
       return renderUpstreamError(ctx, {
-        status: 409, code: 'email_in_use', uid: t.uid,
-        title: (tr) => tr.upstream.emailInUseTitle, message: (tr) => tr.upstream.emailInUseMessage(upstream.name),
+        status: 409,
+        code: 'email_in_use',
+        uid: t.uid,
+        title: (tr) => tr.upstream.emailInUseTitle,
+        message: (tr) => tr.upstream.emailInUseMessage(upstream.name),
       });
     }
     if (outcome.kind === 'no_email') {
       return renderUpstreamError(ctx, {
-        status: 400, code: 'no_email', uid: t.uid,
-        title: (tr) => tr.upstream.noEmailTitle, message: (tr) => tr.upstream.noEmailMessage(upstream.name),
+        status: 400,
+        code: 'no_email',
+        uid: t.uid,
+        title: (tr) => tr.upstream.noEmailTitle,
+        message: (tr) => tr.upstream.noEmailMessage(upstream.name),
       });
     }
     if (outcome.isNewLink) {

@@ -21,7 +21,13 @@ const interactionPath = (uid: string) => `/interaction/${uid}`;
 export function createUpstreamCookies(sealingKey: Buffer) {
   const set = (ctx: Context, name: string, path: string, value: unknown, seconds: number, aad: string) =>
     ctx.cookies.set(name, sealJson({ ...(value as object), exp: Date.now() / 1000 + seconds }, sealingKey, aad), {
-      path, httpOnly: true, sameSite: 'lax', secure: ctx.secure, maxAge: seconds * 1000, signed: false, overwrite: true,
+      path,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: ctx.secure,
+      maxAge: seconds * 1000,
+      signed: false,
+      overwrite: true,
     });
   const take = <T>(ctx: Context, name: string, path: string, aad: string): T | undefined => {
     const raw = ctx.cookies.get(name, { signed: false });
@@ -42,8 +48,7 @@ export function createUpstreamCookies(sealingKey: Buffer) {
       take<UpstreamTransaction>(ctx, TRANSACTION, callbackPath(upstreamId), `upstream-transaction:${upstreamId}`),
     setOutcome: (ctx: Context, uid: string, outcome: UpstreamOutcomeCookie) =>
       set(ctx, OUTCOME, interactionPath(uid), outcome, OUTCOME_SECONDS, `upstream-outcome:${uid}`),
-    takeOutcome: (ctx: Context, uid: string) =>
-      take<UpstreamOutcomeCookie>(ctx, OUTCOME, interactionPath(uid), `upstream-outcome:${uid}`),
+    takeOutcome: (ctx: Context, uid: string) => take<UpstreamOutcomeCookie>(ctx, OUTCOME, interactionPath(uid), `upstream-outcome:${uid}`),
   };
 }
 

@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import { errorPage } from '../../views/error.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
+import type { AccountService } from '../accounts/account-service.ts';
 import type { PageUi } from '../i18n/messages.ts';
 import type { UpstreamClient } from '../upstreams/upstream-client.ts';
 import type { UpstreamService } from '../upstreams/upstream-service.ts';
-import type { AccountService } from '../accounts/account-service.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { UpstreamCookies } from './upstream-cookies.ts';
@@ -37,14 +37,18 @@ export function upstreamRoutes(router: Router, ic: InteractionContext, deps: Ups
     if (!upstream) {
       return renderPage(ctx, errorPage({ ui, title: ui.t.errors.notFoundTitle, message: ui.t.errors.notFoundMessage }), 404);
     }
-    let started;
+    let started: Awaited<ReturnType<typeof deps.client.start>>;
     try {
       started = await deps.client.start(upstream, details.uid);
     } catch (err) {
       deps.logger.warn({ upstream: upstream.id, err: (err as Error).message }, 'upstream discovery failed');
       return renderUpstreamError(ctx, {
-        ui, status: 502, code: 'upstream_unavailable', uid: details.uid,
-        title: (t) => t.upstream.failedTitle, message: (t) => t.upstream.unavailableMessage(upstream.name),
+        ui,
+        status: 502,
+        code: 'upstream_unavailable',
+        uid: details.uid,
+        title: (t) => t.upstream.failedTitle,
+        message: (t) => t.upstream.unavailableMessage(upstream.name),
       });
     }
     deps.cookies.setTransaction(ctx, started.transaction);
@@ -59,15 +63,27 @@ export function upstreamRoutes(router: Router, ic: InteractionContext, deps: Ups
     const outcome = deps.cookies.takeOutcome(ctx, details.uid);
     if (!outcome || outcome.upstreamId !== ctx.params.id) {
       return renderUpstreamError(ctx, {
-        ui: ic.ui(ctx, details), status: 400, code: 'upstream_state', uid: details.uid,
-        title: (t) => t.upstream.failedTitle, message: (t) => t.upstream.expiredMessage,
+        ui: ic.ui(ctx, details),
+        status: 400,
+        code: 'upstream_state',
+        uid: details.uid,
+        title: (t) => t.upstream.failedTitle,
+        message: (t) => t.upstream.expiredMessage,
       });
     }
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
     // Disabled, or (EMAIL_VERIFICATION=required) an address the upstream did not vouch for: the
     // gate's page instead; a new such account gets its verification link now.
     const account = await deps.accounts.findById(outcome.accountId);
-    if (!account) return renderUpstreamError(ctx, { ui: ic.ui(ctx, details), status: 400, code: 'upstream_state', uid: details.uid, title: (t) => t.upstream.failedTitle, message: (t) => t.upstream.expiredMessage });
+    if (!account)
+      return renderUpstreamError(ctx, {
+        ui: ic.ui(ctx, details),
+        status: 400,
+        code: 'upstream_state',
+        uid: details.uid,
+        title: (t) => t.upstream.failedTitle,
+        message: (t) => t.upstream.expiredMessage,
+      });
     if (await deps.gate(ctx, details, account, { sendLink: outcome.isNewAccount === true })) return;
     await ic.finish(ctx, { login: { accountId: outcome.accountId } });
   });

@@ -1,15 +1,15 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import { renderPage } from '../../views/render-page.ts';
 import { verifyPendingPage } from '../../views/verify-pending.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { EmailVerification } from '../accounts/email-verification.ts';
-import { renderPage } from '../../views/render-page.ts';
+import { addressGroup } from '../throttle/address-group.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
 import type { PendingVerification } from './pending-verification.ts';
 import type { SignInGate } from './sign-in-gate.ts';
 import type { SignInThrottle } from './sign-in-throttle.ts';
-import { addressGroup } from '../throttle/address-group.ts';
 
 export type VerifyEmailRouteDeps = {
   accounts: AccountService;

@@ -1,5 +1,5 @@
 import { html, type SafeHtml } from '../../views/html.ts';
-import { emailEn, type EmailMessages } from '../i18n/email-messages-en.ts';
+import { type EmailMessages, emailEn } from '../i18n/email-messages-en.ts';
 import { emailKo } from '../i18n/email-messages-ko.ts';
 import type { Locale } from '../i18n/locales.ts';
 import { MESSAGES } from '../i18n/messages.ts';
@@ -24,7 +24,10 @@ export type Recipient = { address: string; name?: string | null };
  * looks like a link or an address is left out rather than shown next to our real link.
  */
 export function displayName(name: string | null | undefined): string | undefined {
-  const clean = (name ?? '').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ').replace(/\s+/g, ' ').trim();
+  const clean = (name ?? '')
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!clean || /:\/\/|www\.|@|\.[a-z]{2,}\b/i.test(clean)) return undefined;
   return clean.length > 64 ? `${clean.slice(0, 63)}…` : clean;
 }
@@ -53,7 +56,8 @@ export function createAccountEmails(deps: { issuer: string }) {
       to: { address: to.address, name },
       subject: `${p.subject} (${siteName})`,
       text,
-      html: page({ locale, siteName, subject: p.subject, greeting: t.greeting(name), parts: p, link, fallback: t.buttonFallback, signature: t.signature }).value,
+      html: page({ locale, siteName, subject: p.subject, greeting: t.greeting(name), parts: p, link, fallback: t.buttonFallback, signature: t.signature })
+        .value,
       language: locale,
       ...(ttlSeconds ? { notAfter: new Date(Date.now() + ttlSeconds * 1000) } : {}),
     };
@@ -100,7 +104,16 @@ export function createAccountEmails(deps: { issuer: string }) {
 export type AccountEmails = ReturnType<typeof createAccountEmails>;
 
 /** A plain, table-based layout with inline styles: what mail clients render consistently. */
-function page(v: { locale: Locale; siteName: string; subject: string; greeting: string; parts: Parts | NoticeParts; link?: string; fallback: string; signature: string }): SafeHtml {
+function page(v: {
+  locale: Locale;
+  siteName: string;
+  subject: string;
+  greeting: string;
+  parts: Parts | NoticeParts;
+  link?: string;
+  fallback: string;
+  signature: string;
+}): SafeHtml {
   const p = v.parts;
   const para = 'margin:0 0 16px;font-size:15px;line-height:1.5';
   const muted = 'margin:0 0 16px;font-size:13px;line-height:1.5;color:#555555';
@@ -113,10 +126,12 @@ function page(v: { locale: Locale; siteName: string; subject: string; greeting: 
 <p style="margin:0 0 24px;font-size:18px;font-weight:600">${v.siteName}</p>
 <p style="${para}">${v.greeting}</p>
 <p style="${para}">${p.intro}</p>
-${v.link && 'action' in p
-  ? html`<p style="margin:24px 0"><a href="${v.link}" style="display:inline-block;background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:6px;font-size:15px;font-weight:600;text-decoration:none">${p.action}</a></p>
+${
+  v.link && 'action' in p
+    ? html`<p style="margin:24px 0"><a href="${v.link}" style="display:inline-block;background:#1d4ed8;color:#ffffff;padding:12px 20px;border-radius:6px;font-size:15px;font-weight:600;text-decoration:none">${p.action}</a></p>
 <p style="${para}">${p.expiry}</p>`
-  : ''}
+    : ''
+}
 <p style="${muted}">${p.notYou}</p>
 ${v.link ? html`<p style="${muted}">${v.fallback}<br><a href="${v.link}" style="color:#1d4ed8;word-break:break-all">${v.link}</a></p>` : ''}
 <p style="margin:24px 0 0;font-size:12px;color:#71717a">${v.signature}</p>

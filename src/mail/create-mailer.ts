@@ -66,9 +66,15 @@ export function createMailer(options: MailerOptions) {
   const logDelivered = (job: Job, delivery: Delivery) => {
     const { message } = job;
     if (delivery.outbox === 'not kept') {
-      logger.info({ mailId: job.id, kind: message.kind, to: message.to.address, subject: message.subject }, 'mail not kept: no SMTP_URL and DATA_DIR is in memory');
+      logger.info(
+        { mailId: job.id, kind: message.kind, to: message.to.address, subject: message.subject },
+        'mail not kept: no SMTP_URL and DATA_DIR is in memory',
+      );
     } else if (delivery.outbox) {
-      logger.info({ mailId: job.id, kind: message.kind, to: message.to.address, subject: message.subject, file: delivery.outbox.file }, 'mail written to the outbox (no SMTP_URL)');
+      logger.info(
+        { mailId: job.id, kind: message.kind, to: message.to.address, subject: message.subject, file: delivery.outbox.file },
+        'mail written to the outbox (no SMTP_URL)',
+      );
     } else {
       logger.info({ mailId: job.id, kind: message.kind, attempts: job.attempts, messageId: delivery.messageId }, 'mail sent');
     }

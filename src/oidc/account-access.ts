@@ -12,7 +12,15 @@ import { isPlausibleId } from './adapters/input-guard.ts';
 import { revokeGrant } from './revoke-grant.ts';
 
 /** A browser's session as the account page lists it. `ref` is the storage handle: the HTTP layer seals it before it reaches a page. */
-export type SessionView = { ref: string; uid: string; browser?: string; system?: string; signedInAt?: Date; lastUsedAt?: Date; clients: { clientId: string; name: string }[] };
+export type SessionView = {
+  ref: string;
+  uid: string;
+  browser?: string;
+  system?: string;
+  signedInAt?: Date;
+  lastUsedAt?: Date;
+  clients: { clientId: string; name: string }[];
+};
 /** An application the user let in: what it may ask for without asking again, and whether it stays connected (refresh tokens). */
 export type AppView = { clientId: string; name: string; oidcScopes: string[]; resourceScopes: Record<string, string[]>; isOffline: boolean };
 
@@ -85,7 +93,11 @@ export function createAccountAccess(deps: {
           system: s.system,
           signedInAt: at(s.loginTs),
           lastUsedAt: at(s.lastUsedAt ?? s.loginTs),
-          clients: await Promise.all(Object.keys(s.authorizations).filter(shown).map(async (clientId) => ({ clientId, name: await nameOf(clientId) }))),
+          clients: await Promise.all(
+            Object.keys(s.authorizations)
+              .filter(shown)
+              .map(async (clientId) => ({ clientId, name: await nameOf(clientId) })),
+          ),
         })),
       );
       return views.sort((a, b) => (b.lastUsedAt?.getTime() ?? 0) - (a.lastUsedAt?.getTime() ?? 0));

@@ -1,4 +1,4 @@
-import { errors, type Configuration } from 'oidc-provider';
+import { type Configuration, errors } from 'oidc-provider';
 
 /**
  * The longest value, in characters, each free-text authorization request parameter may have.

@@ -3,7 +3,12 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { AccountSignIns } from './adapters/account-sign-ins.ts';
 
-type LogoutClient = { clientId: string; backchannelLogoutUri?: string; backchannelLogoutSessionRequired?: boolean; backchannelLogout(sub: string, sid?: string): Promise<void> };
+type LogoutClient = {
+  clientId: string;
+  backchannelLogoutUri?: string;
+  backchannelLogoutSessionRequired?: boolean;
+  backchannelLogout(sub: string, sid?: string): Promise<void>;
+};
 
 export type BackchannelLogout = {
   /**

@@ -1,13 +1,13 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Middleware } from 'koa';
-import { Provider, type ExternalSigningKey, type JWK } from 'oidc-provider';
+import { type ExternalSigningKey, type JWK, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { verifyClientSecret } from '../clients/client-secret.ts';
+import { isRedirectUriAllowed, type RedirectingClient } from '../clients/loopback-redirect.ts';
 import type { TrustProxy } from '../config/load-config.ts';
 import { trustedProxy } from '../http/trusted-proxy.ts';
 import { assertRegisteredSecretMethod } from './client-auth-method.ts';
-import { isRedirectUriAllowed, type RedirectingClient } from '../clients/loopback-redirect.ts';
-import { providerConfiguration, type ProviderConfigurationInputs } from './provider-configuration.ts';
+import { type ProviderConfigurationInputs, providerConfiguration } from './provider-configuration.ts';
 import { markCookiesSecure, sessionCookiePolicy } from './session-cookies.ts';
 
 export type BuildProviderInputs = ProviderConfigurationInputs & {

@@ -1,6 +1,6 @@
-import { errors, Provider, type Adapter, type Configuration } from 'oidc-provider';
-import { AppError } from '../errors/app-error.ts';
+import { type Adapter, type Configuration, errors, Provider } from 'oidc-provider';
 import type { ClientMetadata } from '../clients/client-repository.ts';
+import { AppError } from '../errors/app-error.ts';
 
 // Client.validate reads configuration only; a storage call here would be a bug, so it fails loudly.
 const noStorage: Adapter = new Proxy({} as Adapter, {

@@ -43,5 +43,4 @@ class EngineSigningKey extends ExternalSigningKey {
 export type PublishedSigner = { signer: Signer; canSign: boolean };
 
 /** The engine's keystore entries, in the order given (the signing key of each algorithm first). */
-export const engineSigningKeys = (keys: PublishedSigner[]): ExternalSigningKey[] =>
-  keys.map((k) => new EngineSigningKey(k.signer, k.canSign));
+export const engineSigningKeys = (keys: PublishedSigner[]): ExternalSigningKey[] => keys.map((k) => new EngineSigningKey(k.signer, k.canSign));

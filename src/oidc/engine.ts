@@ -1,4 +1,4 @@
-import { Provider, type Configuration } from 'oidc-provider';
+import { type Configuration, Provider } from 'oidc-provider';
 
 /**
  * The Provider that protocol work outside a request uses (issuing an initial access token from

@@ -36,6 +36,19 @@ export function introspectJwt(options: { path: string; check: AccessTokenCheck }
     if (!result.isValid) return;
     const { client_id, scope, exp, iat, nbf, sub, aud, iss, jti, cnf } = result.payload;
     if (!mayIntrospect(caller, { clientId: client_id, audience: aud, isRefreshToken: false })) return;
-    ctx.body = { active: true, token_type: cnf ? 'DPoP' : 'Bearer', client_id, scope, exp, iat, nbf, sub, aud, iss, jti, ...(cnf ? { cnf: { jkt: cnf.jkt } } : {}) };
+    ctx.body = {
+      active: true,
+      token_type: cnf ? 'DPoP' : 'Bearer',
+      client_id,
+      scope,
+      exp,
+      iat,
+      nbf,
+      sub,
+      aud,
+      iss,
+      jti,
+      ...(cnf ? { cnf: { jkt: cnf.jkt } } : {}),
+    };
   };
 }

@@ -10,10 +10,7 @@ export type IntrospectingClient = { clientId: string };
  * (`--resource`). Nobody else, and never another client's refresh token: those are for the
  * issuer alone, and an API never sees them.
  */
-export function mayIntrospect(
-  caller: IntrospectingClient,
-  token: { clientId: string; audience: unknown; isRefreshToken: boolean },
-): boolean {
+export function mayIntrospect(caller: IntrospectingClient, token: { clientId: string; audience: unknown; isRefreshToken: boolean }): boolean {
   if (token.clientId === caller.clientId) return true;
   const { can_introspect, allowed_resources = [] } = clientExtras(caller);
   if (can_introspect !== true || token.isRefreshToken) return false;

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { ShortLivedStore } from '../short-lived/short-lived-store.ts';
-import { CLOCK_SKEW_SECONDS, createAccessTokenCheck, type AccessTokenCheckDeps } from '../verifier/access-token-check.ts';
+import { type AccessTokenCheckDeps, CLOCK_SKEW_SECONDS, createAccessTokenCheck } from '../verifier/access-token-check.ts';
 import type { DpopReplayGuard } from '../verifier/dpop-proof.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { errorPage } from '../../views/error.ts';
-import { logoutPage, signedOutPage } from '../../views/logout.ts';
 import { raw } from '../../views/html.ts';
+import { logoutPage, signedOutPage } from '../../views/logout.ts';
 import { pageUi } from '../../views/page-ui.ts';
 import { renderPage } from '../../views/render-page.ts';
 

@@ -1,8 +1,8 @@
 import { stringify } from 'node:querystring';
 import type { Context, Middleware } from 'koa';
 import { AppError } from '../errors/app-error.ts';
-import { readBodyText } from '../http/read-form.ts';
 import { sendOAuthError } from '../http/oauth-error.ts';
+import { readBodyText } from '../http/read-form.ts';
 
 const LIMIT_BYTES = 56 * 1024; // oidc-provider's own body cap (notes §2)
 

@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { errors, type Adapter, type Configuration, type ExternalSigningKey, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
+import { type Adapter, type Configuration, type ExternalSigningKey, errors, type FindAccount, type JWK, type KoaContextWithOIDC } from 'oidc-provider';
 import { accountClientMetadata } from '../clients/built-in-clients.ts';
-import { generateClientSecret } from '../clients/client-secret.ts';
 import { clientExtras, EXTRA_CLIENT_METADATA } from '../clients/client-extras.ts';
+import { generateClientSecret } from '../clients/client-secret.ts';
 import { STANDARD_SCOPES } from '../clients/standard-scopes.ts';
 import type { OutboundFetch } from '../http/outbound-fetch.ts';
 import { grantDigest } from '../revocation/revocation-list.ts';
-import { mayIntrospect } from './introspection-policy.ts';
 import { authorizationParameterCaps } from './authorization-parameter-caps.ts';
-import { sessionCookiePolicy } from './session-cookies.ts';
+import { mayIntrospect } from './introspection-policy.ts';
 import type { createResourceIndicators } from './resources.ts';
 import { applySelfRegistration, grantOfExistingClient, isMetadataDocumentClientId, type SelfRegistrationGrant } from './self-registration.ts';
+import { sessionCookiePolicy } from './session-cookies.ts';
 
 export type ProviderConfigurationInputs = {
   issuer: string;
@@ -51,7 +51,12 @@ export type ProviderConfigurationInputs = {
 };
 
 export type DevicePages = {
-  userCodeInputSource: (ctx: KoaContextWithOIDC, form: string, out?: { error?: string; error_description?: string }, err?: Error & { userCode?: string }) => Promise<void>;
+  userCodeInputSource: (
+    ctx: KoaContextWithOIDC,
+    form: string,
+    out?: { error?: string; error_description?: string },
+    err?: Error & { userCode?: string },
+  ) => Promise<void>;
   userCodeConfirmSource: (ctx: KoaContextWithOIDC, form: string, client: unknown, deviceInfo: { ip?: string; ua?: string }, userCode: string) => Promise<void>;
   successSource: (ctx: KoaContextWithOIDC) => Promise<void>;
 };
@@ -85,7 +90,8 @@ function signWithActiveKeys(indicators: ResourceIndicators, keys: ProviderConfig
     async getResourceServerInfo(ctx, indicator, client) {
       const info = await indicators.getResourceServerInfo(ctx, indicator, client);
       const sign = info.jwt?.sign;
-      return sign && sign.alg && !signing.has(sign.alg) ? { ...info, jwt: { ...info.jwt, sign: { alg: 'RS256' } } } : info;
+      const alg = sign ? sign.alg : undefined; // `sign` may be false (no signing)
+      return alg && !signing.has(alg) ? { ...info, jwt: { ...info.jwt, sign: { alg: 'RS256' } } } : info;
     },
   };
 }
@@ -205,8 +211,7 @@ export function providerConfiguration(o: ProviderConfigurationInputs): Configura
       AuthorizationCode: 60,
       DeviceCode: 600, // RFC 8628 §3.2 expires_in: ten minutes to enter the code and sign in
       IdToken: ID_TOKEN_TTL_SECONDS,
-      Interaction: (_ctx, interaction) =>
-        interaction.session?.accountId ? SIGNED_IN_INTERACTION_TTL_SECONDS : SIGN_IN_INTERACTION_TTL_SECONDS,
+      Interaction: (_ctx, interaction) => (interaction.session?.accountId ? SIGNED_IN_INTERACTION_TTL_SECONDS : SIGN_IN_INTERACTION_TTL_SECONDS),
       // Anyone's GET /session/end stores a session for the logout form's xsrf secret: without an
       // account it lives as briefly as an interaction before sign-in, or one address could fill
       // Redis with 14-day entries. Each save recomputes it: a sign-in gives the session its 14 days.

@@ -1,12 +1,12 @@
 import { hkdfSync } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Middleware } from 'koa';
-import { errors, type Adapter, type KoaContextWithOIDC } from 'oidc-provider';
+import { type Adapter, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
-import { protocolFormOf, single } from './protocol-form.ts';
-import { refreshTokenDigest, type RefreshRotationRepository } from './refresh-rotation-repository.ts';
-import { rotationUnits, type RotationUnit } from './rotation-unit.ts';
 import { sendOAuthError } from '../http/oauth-error.ts';
+import { protocolFormOf, single } from './protocol-form.ts';
+import { type RefreshRotationRepository, refreshTokenDigest } from './refresh-rotation-repository.ts';
+import { type RotationUnit, rotationUnits } from './rotation-unit.ts';
 
 type Saved = { clientId: string; body: Record<string, unknown> };
 type TokenBody = Record<string, unknown> & { refresh_token?: string };

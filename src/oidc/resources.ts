@@ -5,7 +5,6 @@ import { NO_PERMISSIONS, roleScopes } from '../permissions/token-claims.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import type { TokenPermissions } from './token-permissions.ts';
 
-
 /**
  * A user token for an API needs a consent that covers the API: its grant holds scopes of it
  * (a Grant keeps no empty resource entry, so "covers" is "has at least one scope"). Only at the
@@ -32,8 +31,7 @@ export function createResourceIndicators(resources: Pick<ResourceService, 'find'
     // The grant's resource decides the token's audience at the token endpoint, if the user's
     // consent covers it. If not, a request with openid falls back to a userinfo token (what the
     // consent page did show); without openid the resource still applies and is refused below.
-    useGrantedResource: (ctx: KoaContextWithOIDC, model: { resource?: string | string[] }) =>
-      !isUncoveredUserGrant(ctx, model.resource, ctx.oidc.client),
+    useGrantedResource: (ctx: KoaContextWithOIDC, model: { resource?: string | string[] }) => !isUncoveredUserGrant(ctx, model.resource, ctx.oidc.client),
     // A client with exactly one API gets it without sending `resource`, but only when it asks
     // for an API scope (or uses client_credentials): a plain sign-in (openid) keeps a userinfo token.
     defaultResource(ctx: KoaContextWithOIDC, client: unknown, oneOf?: string | string[]) {

@@ -3,6 +3,7 @@ import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceServer } from '../resources/resource-repository.ts';
 import type { RevocationList } from '../revocation/revocation-list.ts';
+import { hasControlCharacters } from '../validation/control-characters.ts';
 import type { PermissionRepository, Role } from './permission-repository.ts';
 import { checkAttributes, NO_PERMISSIONS, roleScopes, type UserPermissions } from './token-claims.ts';
 
@@ -13,8 +14,7 @@ const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 // Anything else cannot name a stored API or role; refused before any query (NUL bytes make
 // Postgres fail with 22021, notes §13).
-// eslint-disable-next-line no-control-regex
-const isPlausibleIdentifier = (s: unknown): s is string => typeof s === 'string' && s.length <= 2000 && !/[\u0000-\u001f\u007f]/.test(s);
+const isPlausibleIdentifier = (s: unknown): s is string => typeof s === 'string' && s.length <= 2000 && !hasControlCharacters(s);
 const isPlausibleRole = (s: unknown): s is string => typeof s === 'string' && ROLE_NAME.test(s);
 
 const by = (actor: Actor) => ({ via: actor.via, ...(actor.clientId ? { by_client: actor.clientId } : {}) });
@@ -90,11 +90,17 @@ export function createRoleService(deps: {
     async grantRole(input: { email: string; resource: string; role: string }, actor: Actor = { via: 'cli' }) {
       const account = await user(input.email);
       const known = isPlausibleIdentifier(input.resource) && isPlausibleRole(input.role);
-      if (!known || !(await deps.repository.findRole(input.resource, input.role))) throw new AppError('not_found', `${input.resource} has no role ${input.role}`, 404);
+      if (!known || !(await deps.repository.findRole(input.resource, input.role)))
+        throw new AppError('not_found', `${input.resource} has no role ${input.role}`, 404);
       const outcome = await deps.repository.grant(account.id, input.resource, input.role);
       if (outcome === undefined) throw new AppError('not_found', 'the user or the role no longer exists', 404);
       if (outcome) {
-        await deps.audit?.record({ type: 'user.role_granted', accountId: account.id, ip: actor.ip, details: { resource: input.resource, role: input.role, ...by(actor) } });
+        await deps.audit?.record({
+          type: 'user.role_granted',
+          accountId: account.id,
+          ip: actor.ip,
+          details: { resource: input.resource, role: input.role, ...by(actor) },
+        });
       }
       return { accountId: account.id, resource: input.resource, role: input.role, isNew: outcome };
     },
@@ -122,7 +128,12 @@ export function createRoleService(deps: {
       const attributes = checkAttributes(input.attributes);
       const account = await user(input.email);
       if (!(await deps.repository.setAttributes(account.id, attributes))) throw new AppError('not_found', `no user ${input.email}`, 404);
-      await deps.audit?.record({ type: 'user.attributes_updated', accountId: account.id, ip: actor.ip, details: { keys: Object.keys(attributes), ...by(actor) } });
+      await deps.audit?.record({
+        type: 'user.attributes_updated',
+        accountId: account.id,
+        ip: actor.ip,
+        details: { keys: Object.keys(attributes), ...by(actor) },
+      });
       return { accountId: account.id, attributes };
     },
 

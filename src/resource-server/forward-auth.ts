@@ -1,13 +1,13 @@
 import type { JSONWebKeySet } from 'jose';
 import type { Context, Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { createOwnTokenCheck } from '../oidc/own-token-check.ts';
-import { createRevocationMirror } from '../revocation/revocation-mirror.ts';
-import type { RevocationList, TokenFacts } from '../revocation/revocation-list.ts';
-// The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
-import { missingToken, refusal, VerificationError, withResourceMetadata } from '../verifier/verification-error.ts';
 import type { Metrics } from '../http/metrics.ts';
 import { sendOAuthError } from '../http/oauth-error.ts';
+import { createOwnTokenCheck } from '../oidc/own-token-check.ts';
+import type { RevocationList, TokenFacts } from '../revocation/revocation-list.ts';
+import { createRevocationMirror } from '../revocation/revocation-mirror.ts';
+// The verifier library's challenges, so an API behind a gateway and one using the library answer alike.
+import { missingToken, refusal, VerificationError, withResourceMetadata } from '../verifier/verification-error.ts';
 
 const PATH = '/forward-auth';
 const BEARER = /^Bearer +([\w\-.~+/]+=*) *$/i; // RFC 6750 §2.1 (b64token)
@@ -97,12 +97,23 @@ export function createForwardAuth(deps: {
         const required = requiredScope.split(' ').filter(Boolean);
         if (required.some((s) => !` ${granted} `.includes(` ${s} `))) {
           // RFC 6750 §3.1: name every scope the request needs, not just the missing ones.
-          const error = new VerificationError({ status: 403, code: 'insufficient_scope', description: 'the token lacks a required scope', realm, scope: required.join(' ') });
+          const error = new VerificationError({
+            status: 403,
+            code: 'insufficient_scope',
+            description: 'the token lacks a required scope',
+            realm,
+            scope: required.join(' '),
+          });
           return refuse(ctx, error);
         }
         // The token's `roles` claim (an API that asks for it: --token-claim roles); every role named.
         const roles = claims.roles ?? [];
-        if (requiredRole.split(' ').filter(Boolean).some((r) => !roles.includes(r))) {
+        if (
+          requiredRole
+            .split(' ')
+            .filter(Boolean)
+            .some((r) => !roles.includes(r))
+        ) {
           return refuse(ctx, new VerificationError({ status: 403, code: 'insufficient_scope', description: 'the token lacks a required role', realm }));
         }
 

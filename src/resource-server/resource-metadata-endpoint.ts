@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
+import { sendOAuthError } from '../http/oauth-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import { protectedResourceMetadata } from '../verifier/resource-metadata.ts';
-import { sendOAuthError } from '../http/oauth-error.ts';
 
 const PATH = '/resource-metadata';
 

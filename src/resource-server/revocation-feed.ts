@@ -1,9 +1,9 @@
 import type { Middleware } from 'koa';
 import type { Provider } from 'oidc-provider';
 import { clientExtras } from '../clients/client-extras.ts';
-import type { RevocationList } from '../revocation/revocation-list.ts';
 import { parseBasicAuth } from '../http/basic-auth.ts';
 import { sendOAuthError } from '../http/oauth-error.ts';
+import type { RevocationList } from '../revocation/revocation-list.ts';
 
 const MAX_LIMIT = 1000;
 

@@ -6,7 +6,14 @@ import { DEFAULT_SIGNING_ALG, type SigningAlg } from '../signing-keys/signer.ts'
  * 20261204010201). tokenClaims: claims its tokens carry besides the standard ones. signingAlg:
  * the JWS algorithm of its access tokens (20261204020101; RS256 unless the API chose another).
  */
-export type ResourceServer = { identifier: string; scopes: string[]; accessTokenTtlSeconds: number; isRbac: boolean; tokenClaims: string[]; signingAlg: SigningAlg };
+export type ResourceServer = {
+  identifier: string;
+  scopes: string[];
+  accessTokenTtlSeconds: number;
+  isRbac: boolean;
+  tokenClaims: string[];
+  signingAlg: SigningAlg;
+};
 
 type Row = { identifier: string; scope: string; access_token_ttl_seconds: number; is_rbac: boolean; token_claims: string[]; signing_alg: SigningAlg | null };
 

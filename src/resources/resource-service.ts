@@ -6,6 +6,7 @@ import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import { checkTokenClaimNames } from '../permissions/token-claims.ts';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../signing-keys/signer.ts';
+import { hasControlCharacters } from '../validation/control-characters.ts';
 import type { ResourceRepository, ResourceServer } from './resource-repository.ts';
 
 export type { ResourceServer };
@@ -89,15 +90,20 @@ export function createResourceService(deps: {
      * Turns role checking on or off and replaces the declared token claims. Every instance
      * drops its cached copy (change notice), so the next token request for the API sees it.
      */
-    async updateResource(identifier: string, change: { isRbac?: boolean; tokenClaims?: string[]; signingAlg?: string }, actor: Actor = { via: 'cli' }): Promise<ResourceServer> {
+    async updateResource(
+      identifier: string,
+      change: { isRbac?: boolean; tokenClaims?: string[]; signingAlg?: string },
+      actor: Actor = { via: 'cli' },
+    ): Promise<ResourceServer> {
       if (builtIn.has(identifier)) throw new AppError('conflict', `resource ${identifier} is built in`, 409);
       const tokenClaims = change.tokenClaims === undefined ? undefined : checkTokenClaimNames(change.tokenClaims);
       const signingAlg = checkSigningAlg(change.signingAlg);
       if (change.isRbac === undefined && tokenClaims === undefined && signingAlg === undefined) throw new AppError('invalid_request', 'nothing to change');
       // An identifier no API can have is not looked up (a NUL byte would be a Postgres error, notes §13).
-      const updated = URL.canParse(identifier) && !/[\u0000-\u001f\u007f]/.test(identifier)
-        ? await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims, signingAlg })
-        : undefined;
+      const updated =
+        URL.canParse(identifier) && !hasControlCharacters(identifier)
+          ? await deps.repository.update(identifier, { isRbac: change.isRbac, tokenClaims, signingAlg })
+          : undefined;
       if (!updated) throw new AppError('not_found', `no resource ${identifier}`, 404);
       cache.invalidate(identifier);
       await deps.notices.publish({ topic: 'resource', id: identifier });

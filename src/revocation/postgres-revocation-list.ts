@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { subjectAudienceKey, type RevocationEvent, type RevocationList } from './revocation-list.ts';
+import { type RevocationEvent, type RevocationList, subjectAudienceKey } from './revocation-list.ts';
 
 type Row = { id: number; event: RevocationEvent };
 
@@ -61,10 +61,15 @@ export function createPostgresRevocationList(knex: Knex, options: { commitLagSec
 /** What an event is looked up by: (kind, subject) is the lookup index. */
 function subjectOf(event: RevocationEvent): string {
   switch (event.type) {
-    case 'token': return event.jti;
-    case 'grant': return event.gid;
-    case 'subject': return event.sub;
-    case 'client': return event.client_id;
-    case 'subject_audience': return subjectAudienceKey(event.sub, event.aud);
+    case 'token':
+      return event.jti;
+    case 'grant':
+      return event.gid;
+    case 'subject':
+      return event.sub;
+    case 'client':
+      return event.client_id;
+    case 'subject_audience':
+      return subjectAudienceKey(event.sub, event.aud);
   }
 }

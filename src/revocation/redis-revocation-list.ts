@@ -1,15 +1,20 @@
 import type { Redis } from 'ioredis';
-import { subjectAudienceKey, type RevocationEvent, type RevocationList } from './revocation-list.ts';
+import { type RevocationEvent, type RevocationList, subjectAudienceKey } from './revocation-list.ts';
 
 const FEED = 'revocations:feed';
 
 const markerKey = (e: RevocationEvent) => {
   switch (e.type) {
-    case 'token': return `revoked:jti:${e.jti}`;
-    case 'grant': return `revoked:gid:${e.gid}`;
-    case 'subject': return `revoked:sub:${e.sub}`;
-    case 'client': return `revoked:client:${e.client_id}`;
-    case 'subject_audience': return subjectAudienceMarker(e.sub, e.aud);
+    case 'token':
+      return `revoked:jti:${e.jti}`;
+    case 'grant':
+      return `revoked:gid:${e.gid}`;
+    case 'subject':
+      return `revoked:sub:${e.sub}`;
+    case 'client':
+      return `revoked:client:${e.client_id}`;
+    case 'subject_audience':
+      return subjectAudienceMarker(e.sub, e.aud);
   }
 };
 const subjectAudienceMarker = (sub: string, aud: string) => `revoked:sub-aud:${subjectAudienceKey(sub, aud)}`;
@@ -49,9 +54,7 @@ export function createRedisRevocationList(redis: Redis, options: { maxTokenTtlSe
       const start = cursor ? `(${cursor}` : '-';
       const entries = await redis.xrange(FEED, start, '+', 'COUNT', limit);
       const now = Math.floor(Date.now() / 1000);
-      const events = entries
-        .map(([id, fields]) => ({ ...(JSON.parse(fields[1]!) as RevocationEvent), cursor: id }))
-        .filter((e) => e.exp > now);
+      const events = entries.map(([id, fields]) => ({ ...(JSON.parse(fields[1]!) as RevocationEvent), cursor: id })).filter((e) => e.exp > now);
       return { events, cursor: entries.at(-1)?.[0] ?? cursor ?? '0-0' };
     },
   };

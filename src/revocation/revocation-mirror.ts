@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { subjectAudienceKey, type RevocationEvent, type RevocationList, type TokenFacts } from './revocation-list.ts';
+import { type RevocationEvent, type RevocationList, subjectAudienceKey, type TokenFacts } from './revocation-list.ts';
 
 const PAGE = 1000;
 /**

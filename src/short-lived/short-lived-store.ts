@@ -34,8 +34,12 @@ export type ShortLivedStore = {
 };
 
 const policyArgs = (p: ThrottlePolicy) => [p.freeAttempts, p.blockAfter, p.blockSeconds, p.maxDelaySeconds, p.windowSeconds];
-const decision = (allowed: number, count: number, retryAfterMs: number, holdUntilMs: number): AttemptDecision =>
-  ({ isAllowed: allowed === 1, count, retryAfterMs: Math.max(0, retryAfterMs), holdUntilMs });
+const decision = (allowed: number, count: number, retryAfterMs: number, holdUntilMs: number): AttemptDecision => ({
+  isAllowed: allowed === 1,
+  count,
+  retryAfterMs: Math.max(0, retryAfterMs),
+  holdUntilMs,
+});
 
 // KEYS[1]: a hash { n, hold, window_end } (ms on Redis's clock). ARGV: the policy (policyArgs).
 // The wait mirrors waitSecondsAfter in throttle-policy.ts (the contract test holds them together);
@@ -135,7 +139,10 @@ export function createPostgresShortLivedStore(knex: Knex): ShortLivedStore {
       return rows.length > 0;
     },
     async set(key, value, ttl) {
-      await knex('short_lived_entries').insert({ key, value, expires_at: expiresAt(ttl) }).onConflict('key').merge(['value', 'expires_at']);
+      await knex('short_lived_entries')
+        .insert({ key, value, expires_at: expiresAt(ttl) })
+        .onConflict('key')
+        .merge(['value', 'expires_at']);
     },
     async get(key) {
       const row = await knex('short_lived_entries').select('value').where({ key }).where('expires_at', '>', knex.fn.now()).first();

@@ -45,11 +45,9 @@ const plus = (d: Date, seconds: number) => new Date(d.getTime() + seconds * 1000
 export function planKeySteps(keys: KeyState[], now: Date, policy: KeyPolicy): KeyStep[] {
   const steps: KeyStep[] = [];
   const active = keys.find((k) => k.status === 'active');
-  const next = keys
-    .filter((k) => k.status === 'next')
-    .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())[0];
+  const next = keys.filter((k) => k.status === 'next').sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())[0];
 
-  if (next && next.activatesAt && next.activatesAt <= now) {
+  if (next?.activatesAt && next.activatesAt <= now) {
     steps.push({ kind: 'activate', kid: next.kid });
   } else if (!next && active) {
     const dueAt = plus(active.activatedAt ?? active.createdAt, policy.rotationIntervalSeconds - announceSeconds(policy));
@@ -79,5 +77,12 @@ export function planAlgorithmSteps(keys: KeyState[], now: Date, policy: KeyPolic
     if (k.status === 'active') steps.push({ kind: 'retire', kid: k.kid });
     else if (k.status === 'next') steps.push({ kind: 'remove', kid: k.kid });
   }
-  return [...steps, ...planKeySteps(keys.filter((k) => k.status === 'retired'), now, policy)];
+  return [
+    ...steps,
+    ...planKeySteps(
+      keys.filter((k) => k.status === 'retired'),
+      now,
+      policy,
+    ),
+  ];
 }

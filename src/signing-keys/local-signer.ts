@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign, type JsonWebKey, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject, type SignKeyObjectInput, sign } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Signer, SigningAlg } from './signer.ts';
 

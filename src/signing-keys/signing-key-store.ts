@@ -1,11 +1,11 @@
-import { generateKeyPair as generateNodeKeyPair, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPair as generateNodeKeyPair, type KeyObject, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { JWK } from 'jose';
 import type { AuditEvent, AuditLog } from '../audit/audit-log.ts';
+import { openJson, sealJson } from '../crypto/seal-json.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
-import { openJson, sealJson } from '../crypto/seal-json.ts';
-import { announceSeconds, planAlgorithmSteps, type KeyPolicy } from './key-lifecycle.ts';
+import { announceSeconds, type KeyPolicy, planAlgorithmSteps } from './key-lifecycle.ts';
 import { createLocalSigner } from './local-signer.ts';
 import { DEFAULT_SIGNING_ALG, type Signer, type SigningAlg } from './signer.ts';
 import type { SigningKeyRepository, SigningKeyStatus, StoredSigningKey } from './signing-key-repository.ts';
@@ -96,7 +96,12 @@ export function createSigningKeyStore(deps: {
         let changes = 0;
         // Each algorithm has its own lifecycle: one active key each, rotated on the same schedule.
         for (const alg of new Set<string>([...inUse, ...keys.map((k) => k.alg)])) {
-          const steps = planAlgorithmSteps(keys.filter((k) => k.alg === alg), now(), policy, inUse.has(alg));
+          const steps = planAlgorithmSteps(
+            keys.filter((k) => k.alg === alg),
+            now(),
+            policy,
+            inUse.has(alg),
+          );
           changes += steps.length;
           for (const step of steps) {
             if (step.kind === 'create-next') {
@@ -172,15 +177,13 @@ export function createSigningKeyStore(deps: {
      */
     async loadProviderKeys(): Promise<JWK[]> {
       const keys = await deps.repository.list();
-      return keys
-        .sort(engineOrder)
-        .map((k) => ({
-          ...openJson<JWK>(k.privateJwkEncrypted, deps.encryptionKey, k.kid),
-          kid: k.kid,
-          alg: k.alg,
-          use: 'sig',
-          ...(k.status === 'active' ? {} : { key_ops: ['verify'] }),
-        }));
+      return keys.sort(engineOrder).map((k) => ({
+        ...openJson<JWK>(k.privateJwkEncrypted, deps.encryptionKey, k.kid),
+        kid: k.kid,
+        alg: k.alg,
+        use: 'sig',
+        ...(k.status === 'active' ? {} : { key_ops: ['verify'] }),
+      }));
     },
 
     /**

@@ -3,14 +3,7 @@ import type { Logger } from 'pino';
 import { sweepExpired } from './sweep-expired.ts';
 
 /** Sweeps expired rows on a timer on every instance; the lock inside lets one at a time work. */
-export function startSweeper(deps: {
-  knex: Knex;
-  logger: Logger;
-  intervalMs: number;
-  auditRetentionDays: number;
-  batchSize?: number;
-  maxBatches?: number;
-}) {
+export function startSweeper(deps: { knex: Knex; logger: Logger; intervalMs: number; auditRetentionDays: number; batchSize?: number; maxBatches?: number }) {
   let running: Promise<unknown> = Promise.resolve();
   const pass = () => {
     running = running.then(async () => {

@@ -22,10 +22,16 @@ function targets(options: SweepOptions): Target[] {
     expired('revocations'),
     expired('one_time_tokens'), // single-use links past their lifetime (refused already, kept only until now)
     expired('refresh_token_rotations'),
-    { name: 'refresh_token_answers', table: 'refresh_token_rotations', where: 'answer is not null and answer_expires_at <= now()', bindings: [], clear: 'answer' },
+    {
+      name: 'refresh_token_answers',
+      table: 'refresh_token_rotations',
+      where: 'answer is not null and answer_expires_at <= now()',
+      bindings: [],
+      clear: 'answer',
+    },
     expired('registration_tokens'), // what expired initial access tokens granted
     ...(options.auditRetentionDays
-      ? [{ name: 'audit_events', table: 'audit_events', where: "occurred_at <= now() - make_interval(days => ?)", bindings: [options.auditRetentionDays] }]
+      ? [{ name: 'audit_events', table: 'audit_events', where: 'occurred_at <= now() - make_interval(days => ?)', bindings: [options.auditRetentionDays] }]
       : []),
   ];
 }

@@ -24,9 +24,7 @@ export function createAttemptThrottle(deps: { store: ShortLivedStore }) {
   const id = (key: ThrottleKey) => `throttle:${key.scope}:${createHash('sha256').update(key.value).digest('base64url')}:attempts`;
   const giveBack = (attempt: TakenAttempt, scopes?: string[]) =>
     Promise.all(
-      attempt.taken
-        .filter(({ key }) => !scopes || scopes.includes(key.scope))
-        .map(({ key, decision }) => deps.store.returnAttempt(id(key), decision)),
+      attempt.taken.filter(({ key }) => !scopes || scopes.includes(key.scope)).map(({ key, decision }) => deps.store.returnAttempt(id(key), decision)),
     ).then(() => undefined);
 
   return {
@@ -64,10 +62,7 @@ export function createAttemptThrottle(deps: { store: ShortLivedStore }) {
 export type AttemptThrottle = ReturnType<typeof createAttemptThrottle>;
 
 /** The sign-in policies from the LOGIN_THROTTLE_* settings: per email, and `ipFactor` times looser per IP. */
-export function createSignInThrottle(
-  settings: { freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number },
-  store: ShortLivedStore,
-) {
+export function createSignInThrottle(settings: { freeAttempts: number; blockAfter: number; blockSeconds: number; ipFactor: number }, store: ShortLivedStore) {
   const account: ThrottlePolicy = {
     freeAttempts: settings.freeAttempts,
     blockAfter: settings.blockAfter,

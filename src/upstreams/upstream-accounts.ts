@@ -1,4 +1,4 @@
-import { normalizeEmail, type AccountService } from '../accounts/account-service.ts';
+import { type AccountService, normalizeEmail } from '../accounts/account-service.ts';
 import type { UpstreamIdentityRepository } from './upstream-identity-repository.ts';
 
 /** Who the upstream says signed in (after its tokens were checked). */

@@ -10,11 +10,13 @@ const TIMEOUT_SECONDS = 10;
 const DISCOVERY_CACHE_MS = 60 * 60_000; // re-read an issuer's metadata hourly (new endpoints, keys)
 
 // RFC 6749 §2.3.1: servers must accept Basic; use POST only where the upstream lists it alone (Kakao).
-const clientAuth = (secret: string): oidc.ClientAuth => (as, client, body, headers) => {
-  const methods = as.token_endpoint_auth_methods_supported;
-  const useBasic = !methods || methods.includes('client_secret_basic');
-  return (useBasic ? oidc.ClientSecretBasic(secret) : oidc.ClientSecretPost(secret))(as, client, body, headers);
-};
+const clientAuth =
+  (secret: string): oidc.ClientAuth =>
+  (as, client, body, headers) => {
+    const methods = as.token_endpoint_auth_methods_supported;
+    const useBasic = !methods || methods.includes('client_secret_basic');
+    return (useBasic ? oidc.ClientSecretBasic(secret) : oidc.ClientSecretPost(secret))(as, client, body, headers);
+  };
 
 /**
  * Talks to upstream identity providers as an OAuth client, with openid-client: the authorization

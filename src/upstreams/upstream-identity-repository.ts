@@ -27,11 +27,21 @@ export function createUpstreamIdentityRepository(knex: Knex) {
      * still configured (`isUsable`), or a password with an address to sign in with. One
      * transaction holding the account's row, so two unlinks at once cannot both take the last two.
      */
-    async unlinkUnlessLast(accountId: string, upstreamId: string, subject: string, isUsable: (upstreamId: string) => boolean): Promise<'unlinked' | 'last_way_in' | 'not_found'> {
+    async unlinkUnlessLast(
+      accountId: string,
+      upstreamId: string,
+      subject: string,
+      isUsable: (upstreamId: string) => boolean,
+    ): Promise<'unlinked' | 'last_way_in' | 'not_found'> {
       return knex.transaction(async (trx) => {
-        const account = (await trx('accounts').where({ id: accountId }).forUpdate().first('password_hash', 'email')) as { password_hash: string | null; email: string | null } | undefined;
+        const account = (await trx('accounts').where({ id: accountId }).forUpdate().first('password_hash', 'email')) as
+          | { password_hash: string | null; email: string | null }
+          | undefined;
         if (!account) return 'not_found';
-        const links = (await trx<Row>('upstream_identities').where({ account_id: accountId }).select('upstream_id', 'subject')) as Pick<Row, 'upstream_id' | 'subject'>[];
+        const links = (await trx<Row>('upstream_identities').where({ account_id: accountId }).select('upstream_id', 'subject')) as Pick<
+          Row,
+          'upstream_id' | 'subject'
+        >[];
         if (!links.some((l) => l.upstream_id === upstreamId && l.subject === subject)) return 'not_found';
         const hasPassword = account.password_hash !== null && account.email !== null;
         const others = links.filter((l) => !(l.upstream_id === upstreamId && l.subject === subject) && isUsable(l.upstream_id));

@@ -1,4 +1,4 @@
-import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { checkDpopProof, type DpopReplayGuard } from './dpop-proof.ts';
 
 /**
@@ -38,9 +38,7 @@ export type AccessTokenPayload = JWTPayload & {
 export type RevocationFacts = { jti: string; gid?: string; sub: string; iat: number; clientId: string; aud: string[] };
 
 /** How the token came to a resource server (RFC 6750 Bearer, or RFC 9449 DPoP with its proof). */
-export type TokenPresentation =
-  | { scheme: 'Bearer' }
-  | { scheme: 'DPoP'; proof: string | undefined; method: string; url: string };
+export type TokenPresentation = { scheme: 'Bearer' } | { scheme: 'DPoP'; proof: string | undefined; method: string; url: string };
 
 export type CheckFailure = {
   isValid: false;
@@ -74,7 +72,12 @@ export type CheckOptions = {
   isRevocationIgnored?: boolean;
 };
 
-const fail = (description: string, isDpop = false, error: CheckFailure['error'] = 'invalid_token'): CheckFailure => ({ isValid: false, error, description, isDpop });
+const fail = (description: string, isDpop = false, error: CheckFailure['error'] = 'invalid_token'): CheckFailure => ({
+  isValid: false,
+  error,
+  description,
+  isDpop,
+});
 
 export function createAccessTokenCheck(deps: AccessTokenCheckDeps) {
   const tolerance = deps.clockToleranceSeconds;

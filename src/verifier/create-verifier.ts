@@ -1,11 +1,10 @@
 import { CLOCK_SKEW_SECONDS, createAccessTokenCheck } from './access-token-check.ts';
 import { createJwksCache } from './jwks-cache.ts';
-import { koaMiddleware, expressMiddleware } from './middleware.ts';
+import { expressMetadataMiddleware, expressMiddleware, koaMetadataMiddleware, koaMiddleware } from './middleware.ts';
 import { createMemoryReplayGuard } from './replay-cache.ts';
+import { protectedResourceMetadata, resourceMetadataUrl } from './resource-metadata.ts';
 import { followRevocations } from './revocation-follower.ts';
 import type { AccessTokenClaims, Verifier, VerifierAlgorithm, VerifierOptions, VerifyRequest } from './types.ts';
-import { protectedResourceMetadata, resourceMetadataUrl } from './resource-metadata.ts';
-import { koaMetadataMiddleware, expressMetadataMiddleware } from './middleware.ts';
 import { missingToken, refusal, withResourceMetadata } from './verification-error.ts';
 
 const ALLOWED_ALGORITHMS: readonly string[] = ['RS256', 'PS256', 'ES256', 'EdDSA'] satisfies VerifierAlgorithm[];
@@ -43,7 +42,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const outage = (what: string) => {
     let isFailing = false;
     return {
-      ok: () => { isFailing = false; },
+      ok: () => {
+        isFailing = false;
+      },
       failed: (err: Error) => {
         if (isFailing || closing.signal.aborted) return;
         isFailing = true;
@@ -61,16 +62,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
     onFailed: jwksOutage.failed,
   });
   const feedOutage = outage('revocation feed');
-  const revocations = options.revocation && followRevocations({
-    feedUrl: options.revocation.feedUrl ?? `${base}/revocations`,
-    clientId: options.revocation.clientId,
-    clientSecret: options.revocation.clientSecret,
-    pollIntervalMs: options.revocation.pollIntervalMs ?? 5000,
-    fetch: getFetch,
-    signal: closing.signal,
-    onSynced: feedOutage.ok,
-    onFailed: feedOutage.failed,
-  });
+  const revocations =
+    options.revocation &&
+    followRevocations({
+      feedUrl: options.revocation.feedUrl ?? `${base}/revocations`,
+      clientId: options.revocation.clientId,
+      clientSecret: options.revocation.clientSecret,
+      pollIntervalMs: options.revocation.pollIntervalMs ?? 5000,
+      fetch: getFetch,
+      signal: closing.signal,
+      onSynced: feedOutage.ok,
+      onFailed: feedOutage.failed,
+    });
   const started = Promise.all([jwks.refresh().catch(() => {}), revocations?.firstSync]).then(() => {});
 
   const check = createAccessTokenCheck({

@@ -3,12 +3,10 @@
  * nothing from the server, only jose (the server imports its access-token check instead).
  */
 export { createVerifier } from './create-verifier.ts';
-export { VerificationError, requireRole, requireScope, withResourceMetadata, type VerificationErrorCode } from './verification-error.ts';
-export { protectedResourceMetadata, resourceMetadataUrl, type ProtectedResourceMetadata } from './resource-metadata.ts';
 export { bearerToken, parseAuthorization } from './middleware.ts';
+export { type ProtectedResourceMetadata, protectedResourceMetadata, resourceMetadataUrl } from './resource-metadata.ts';
 export type {
   AccessTokenClaims,
-  VerifyRequest,
   ExpressMiddleware,
   KoaMiddleware,
   MiddlewareOptions,
@@ -16,4 +14,6 @@ export type {
   VerifierAlgorithm,
   VerifierLogger,
   VerifierOptions,
+  VerifyRequest,
 } from './types.ts';
+export { requireRole, requireScope, VerificationError, type VerificationErrorCode, withResourceMetadata } from './verification-error.ts';

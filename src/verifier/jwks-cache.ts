@@ -62,7 +62,11 @@ export function createJwksCache(deps: {
     if (!inFlight) {
       const current = fetchKeys();
       inFlight = current;
-      void current.catch(() => {}).finally(() => { if (inFlight === current) inFlight = undefined; });
+      void current
+        .catch(() => {})
+        .finally(() => {
+          if (inFlight === current) inFlight = undefined;
+        });
     }
     return inFlight;
   };

@@ -1,5 +1,5 @@
-import type { AccessTokenClaims, ExpressMiddleware, ExpressRequestLike, KoaMiddleware, MiddlewareOptions, VerifyRequest } from './types.ts';
 import type { ProtectedResourceMetadata } from './resource-metadata.ts';
+import type { AccessTokenClaims, ExpressMiddleware, ExpressRequestLike, KoaMiddleware, MiddlewareOptions, VerifyRequest } from './types.ts';
 import { requireRole, requireScope, VerificationError, withResourceMetadata } from './verification-error.ts';
 
 declare global {
@@ -37,7 +37,13 @@ export function parseAuthorization(authorization: string | undefined): { scheme:
 /** What the middleware knows of the request, for a DPoP proof's htm and htu. */
 type RequestLine = { method: string; url: string };
 
-async function authenticate(verify: Verify, authorization: string | undefined, proof: string | string[] | undefined, line: () => RequestLine, options: MiddlewareOptions) {
+async function authenticate(
+  verify: Verify,
+  authorization: string | undefined,
+  proof: string | string[] | undefined,
+  line: () => RequestLine,
+  options: MiddlewareOptions,
+) {
   const credentials = parseAuthorization(authorization);
   // RFC 9449 §4.3: exactly one DPoP header; two are refused as no valid proof.
   const request: VerifyRequest = credentials?.scheme === 'DPoP' ? { scheme: 'DPoP', proof: typeof proof === 'string' ? proof : undefined, ...line() } : {};

@@ -24,7 +24,13 @@ export function resourceMetadataUrl(resource: string): string | undefined {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`;
 }
 
-export function protectedResourceMetadata(o: { resource: string; issuer: string; scopes?: readonly string[]; name?: string; documentation?: string }): ProtectedResourceMetadata {
+export function protectedResourceMetadata(o: {
+  resource: string;
+  issuer: string;
+  scopes?: readonly string[];
+  name?: string;
+  documentation?: string;
+}): ProtectedResourceMetadata {
   return {
     resource: o.resource, // exactly the identifier: clients compare it with what they asked for (§3.3)
     authorization_servers: [o.issuer],

@@ -34,7 +34,16 @@ const SESSION_PREFIX = 'Session:';
 export function createAccountSessions(deps: { knex: Knex; redis: Redis | undefined }) {
   const toSession = (ref: string, p: Payload, accountId: string): StoredSession | undefined => {
     if (p.accountId !== accountId || typeof p.uid !== 'string') return undefined; // re-used for another account: not theirs
-    return { ref, uid: p.uid, loginTs: p.loginTs, lastUsedAt: p.lastUsedAt, browser: p.browser, system: p.system, expiresAt: p.exp, authorizations: p.authorizations ?? {} };
+    return {
+      ref,
+      uid: p.uid,
+      loginTs: p.loginTs,
+      lastUsedAt: p.lastUsedAt,
+      browser: p.browser,
+      system: p.system,
+      expiresAt: p.exp,
+      authorizations: p.authorizations ?? {},
+    };
   };
   const live = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', deps.knex.fn.now()));
 
@@ -50,7 +59,10 @@ export function createAccountSessions(deps: { knex: Knex; redis: Redis | undefin
           if (session) found.push(session);
         });
       } else {
-        const rows = (await live(deps.knex('oidc_payloads').where({ model: 'Session', account_id: accountId })).select('id', 'payload')) as { id: string; payload: Payload }[];
+        const rows = (await live(deps.knex('oidc_payloads').where({ model: 'Session', account_id: accountId })).select('id', 'payload')) as {
+          id: string;
+          payload: Payload;
+        }[];
         for (const row of rows) {
           const session = toSession(row.id, row.payload, accountId);
           if (session) found.push(session);

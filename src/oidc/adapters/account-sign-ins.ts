@@ -27,7 +27,8 @@ export function createAccountSignIns(deps: { knex: Knex; redis: Redis | undefine
     const sessions = payloads.flatMap((p) =>
       Object.entries(p.authorizations ?? {}).flatMap(([clientId, a]) => (typeof a?.sid === 'string' ? [{ clientId, sid: a.sid }] : [])),
     );
-    const grants = await deps.knex('oidc_payloads')
+    const grants = await deps
+      .knex('oidc_payloads')
       .where({ model: 'Grant', account_id: accountId })
       .distinct(deps.knex.raw("payload->>'clientId' as client_id"));
     return { sessions, grantClientIds: (grants as { client_id: string | null }[]).flatMap((g) => (g.client_id ? [g.client_id] : [])) };

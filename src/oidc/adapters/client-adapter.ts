@@ -1,7 +1,7 @@
-import { errors, Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors, Provider } from 'oidc-provider';
 import type { Actor } from '../../audit/audit-log.ts';
-import type { ClientMetadata } from '../../clients/client-repository.ts';
 import { isBuiltInClient } from '../../clients/built-in-clients.ts';
+import type { ClientMetadata } from '../../clients/client-repository.ts';
 import type { ClientService } from '../../clients/client-service.ts';
 import { AppError } from '../../errors/app-error.ts';
 import { isPlausibleId } from './input-guard.ts';

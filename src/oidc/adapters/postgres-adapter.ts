@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import { alreadyConsumed } from './consume-error.ts';
 import { isPlausibleId } from './input-guard.ts';
 import { fromStored, hasLegacyEntries, storedId, toStored } from './stored-entry.ts';
@@ -9,8 +9,7 @@ type Row = { id?: string; payload: AdapterPayload; consumed_at: Date | null };
 /** oidc-provider's storage seam on Postgres: one jsonb row per (model, id). No business rules. */
 export function createPostgresAdapter(knex: Knex, model: string): Adapter {
   const table = () => knex('oidc_payloads');
-  const live = (q: Knex.QueryBuilder) =>
-    q.where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now()));
+  const live = (q: Knex.QueryBuilder) => q.where((w) => w.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now()));
 
   // Entries live under a digest of their id (stored-entry.ts); a row written before digests is
   // under its raw id with that id as its jti. The migration converted those; this also finds the

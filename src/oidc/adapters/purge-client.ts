@@ -13,7 +13,8 @@ type Session = { authorizations?: Record<string, unknown> };
  */
 export function createClientPurge(deps: { knex: Knex; redis: Redis | undefined }) {
   return async (clientId: string): Promise<{ deleted: number }> => {
-    const grants = await deps.knex('oidc_payloads')
+    const grants = await deps
+      .knex('oidc_payloads')
       .where({ model: 'Grant' })
       .whereRaw("payload->>'clientId' = ?", [clientId])
       .select(deps.knex.raw("payload->>'jti' as grant_id"), 'account_id');
@@ -24,7 +25,8 @@ export function createClientPurge(deps: { knex: Knex; redis: Redis | undefined }
       for (const { grant_id: grantId } of grants as { grant_id: string }[]) deleted += await unlinkIndexed(deps.redis, `grant:${grantId}`);
       for (const accountId of accounts) await forgetInRedisSessions(deps.redis, accountIndexKey(accountId), clientId);
     } else if (accounts.length > 0) {
-      await deps.knex('oidc_payloads')
+      await deps
+        .knex('oidc_payloads')
         .where({ model: 'Session' })
         .whereIn('account_id', accounts)
         .whereRaw("payload->'authorizations' \\? ?", [clientId])

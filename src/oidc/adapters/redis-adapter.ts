@@ -82,8 +82,7 @@ export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
     if (!hash.payload) return undefined;
     return { stored: JSON.parse(hash.payload) as AdapterPayload, consumed: hash.consumed ? Number(hash.consumed) : undefined };
   };
-  const withConsumed = (payload: AdapterPayload | undefined, consumed: number | undefined) =>
-    payload && consumed ? { ...payload, consumed } : payload;
+  const withConsumed = (payload: AdapterPayload | undefined, consumed: number | undefined) => (payload && consumed ? { ...payload, consumed } : payload);
 
   const read = async (id: string): Promise<AdapterPayload | undefined> => {
     const current = await readKey(key(id));
@@ -143,10 +142,7 @@ export function createRedisAdapter(redisClient: Redis, model: string): Adapter {
 
     async destroy(id) {
       // Both: a legacy entry re-saved since has a current twin, and neither may outlive this.
-      await Promise.all([
-        redis.unlink(key(id)),
-        hasLegacyEntries(model) && isPlausibleId(id) ? redis.gatehouseDestroyLegacy(entryKey(id), id) : undefined,
-      ]);
+      await Promise.all([redis.unlink(key(id)), hasLegacyEntries(model) && isPlausibleId(id) ? redis.gatehouseDestroyLegacy(entryKey(id), id) : undefined]);
     },
 
     async revokeByGrantId(grantId) {

@@ -1,6 +1,6 @@
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { refreshTokenDigest, type RefreshRotationRepository, type RotationRecord } from '../refresh-rotation-repository.ts';
-import { rotationUnits, type RotationUnit } from '../rotation-unit.ts';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
+import { type RefreshRotationRepository, type RotationRecord, refreshTokenDigest } from '../refresh-rotation-repository.ts';
+import { type RotationUnit, rotationUnits } from '../rotation-unit.ts';
 import { isPlausibleId } from './input-guard.ts';
 
 /** Stops oidc-provider's grant handler once it has checked a replay; the middleware answers it. */

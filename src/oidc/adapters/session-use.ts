@@ -1,4 +1,4 @@
-import { Provider, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, Provider } from 'oidc-provider';
 
 /**
  * What a stored Session carries besides oidc-provider's payload, for the account page's list of
@@ -18,6 +18,7 @@ export function recordingSessionUse(adapter: Adapter, now: () => number = () => 
   const upsert = adapter.upsert.bind(adapter);
   const find = adapter.find.bind(adapter);
   const findByUid = adapter.findByUid.bind(adapter);
+  // biome-ignore lint/suspicious/noConfusingVoidType: oidc-provider's Adapter finders are typed to resolve to void too
   const withoutUse = (payload: AdapterPayload | undefined | void) => {
     if (!payload) return undefined;
     const copy = { ...payload };
