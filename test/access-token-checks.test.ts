@@ -31,7 +31,11 @@ describe('one access-token check at every entry point', () => {
 
   const basic = (c: { id: string; secret: string }) => `Basic ${btoa(`${c.id}:${c.secret}`)}`;
   const form = (path: string, c: { id: string; secret: string }, body: Record<string, string>) =>
-    fetch(`${gh.issuer}${path}`, { method: 'POST', headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+    fetch(`${gh.issuer}${path}`, {
+      method: 'POST',
+      headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
   const now = () => Math.floor(Date.now() / 1000);
 
   /** Each entry point's verdict on one token; anything but a clear accept or refusal is reported as is. */
@@ -42,7 +46,9 @@ describe('one access-token check at every entry point', () => {
       return res.status === 401 && res.headers.get('www-authenticate') ? 'refused' : `status ${res.status}`;
     },
     'forward-auth': async (token) => {
-      const res = await fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(audience)}&scope=admin`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(audience)}&scope=admin`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       if (res.status === 200) return 'accepted';
       return res.status === 401 ? 'refused' : `status ${res.status}`;
     },
@@ -93,14 +99,22 @@ describe('one access-token check at every entry point', () => {
     await gh.services.revocations.record({ type: 'subject', sub: REVOKED.sub, iat_before: now(), exp });
     await gh.services.revocations.record({ type: 'client', client_id: REVOKED.clientId, exp });
 
-    verifier = createVerifier({ issuer: gh.issuer, audience, logger: { warn: () => {} }, revocation: { clientId: introspector.id, clientSecret: introspector.secret, pollIntervalMs: 100 } });
+    verifier = createVerifier({
+      issuer: gh.issuer,
+      audience,
+      logger: { warn: () => {} },
+      revocation: { clientId: introspector.id, clientSecret: introspector.secret, pollIntervalMs: 100 },
+    });
     await verifier.ready();
     // The feed followers (forward-auth's mirror, the verifier) have seen the last event recorded.
     const lastRevoked = await tokens.signed({ scope: 'admin', client_id: REVOKED.clientId });
-    await vi.waitFor(async () => {
-      expect(await verdicts['forward-auth'](lastRevoked)).toBe('refused');
-      expect(await verdicts['gatehouse/verifier'](lastRevoked)).toBe('refused');
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        expect(await verdicts['forward-auth'](lastRevoked)).toBe('refused');
+        expect(await verdicts['gatehouse/verifier'](lastRevoked)).toBe('refused');
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
   afterAll(async () => {
     await verifier?.close();
@@ -115,10 +129,16 @@ describe('one access-token check at every entry point', () => {
   const REVOKED_BUT_REVOCABLE = { ...everywhere('refused'), revocation: 'accepted' } as Record<EntryPoint, Verdict>;
 
   it.each<[string, () => Promise<string>, Record<EntryPoint, Verdict>]>([
-    ['a token from the token endpoint', async () => {
-      const config = await oauth.discovery(new URL(gh.issuer), ops.id, undefined, oauth.ClientSecretBasic(ops.secret), { execute: [oauth.allowInsecureRequests] });
-      return (await oauth.clientCredentialsGrant(config, { resource: audience, scope: 'admin' })).access_token;
-    }, everywhere('accepted')],
+    [
+      'a token from the token endpoint',
+      async () => {
+        const config = await oauth.discovery(new URL(gh.issuer), ops.id, undefined, oauth.ClientSecretBasic(ops.secret), {
+          execute: [oauth.allowInsecureRequests],
+        });
+        return (await oauth.clientCredentialsGrant(config, { resource: audience, scope: 'admin' })).access_token;
+      },
+      everywhere('accepted'),
+    ],
     ['a token signed like Gatehouse signs', () => signed(), everywhere('accepted')],
     ['a token past exp, within the skew', () => signed({ iat: now() - 300, exp: now() - (SKEW_SECONDS - 3) }), everywhere('accepted')],
     ['a token past exp, beyond the skew', () => signed({ iat: now() - 300, exp: now() - (SKEW_SECONDS + 25) }), everywhere('refused')],
@@ -141,7 +161,7 @@ describe('one access-token check at every entry point', () => {
     ['a string that is not a JWT', async () => 'not-a-jwt', everywhere('refused')],
     ['a token revoked by jti', () => signed({ jti: REVOKED.jti }), REVOKED_BUT_REVOCABLE],
     ['a token of a revoked grant', () => signed({ gid: REVOKED.gid }), REVOKED_BUT_REVOCABLE],
-    ["a token of a user who signed out everywhere since", () => signed({ sub: REVOKED.sub, iat: now() - 60 }), REVOKED_BUT_REVOCABLE],
+    ['a token of a user who signed out everywhere since', () => signed({ sub: REVOKED.sub, iat: now() - 60 }), REVOKED_BUT_REVOCABLE],
     // (Its client is gone, so nobody may revoke it: the caller here is another client.)
     ['a token of a deleted client', () => signed({ client_id: REVOKED.clientId, sub: REVOKED.clientId }), everywhere('refused')],
     // RFC 9449: a resource server needs the DPoP scheme and a proof; the issuer reports the binding.

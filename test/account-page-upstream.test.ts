@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { accountCsrf } from './support/account-page.ts';
-import { createCookieAgent, type CookieAgent } from './support/cookie-agent.ts';
+import { type CookieAgent, createCookieAgent } from './support/cookie-agent.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const t = MESSAGES.en;
 const SECRET = 'google-secret-do-not-log-account-page';
@@ -20,7 +20,11 @@ describe('the account page of an upstream sign-in', { timeout: 120_000 }, () => 
 
   beforeAll(async () => {
     up = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, { UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google', UPSTREAM_GOOGLE_CLIENT_SECRET: SECRET, UPSTREAM_GOOGLE_ISSUER: up.issuer });
+    gh = await startTestGatehouse(storage, {
+      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+      UPSTREAM_GOOGLE_CLIENT_SECRET: SECRET,
+      UPSTREAM_GOOGLE_ISSUER: up.issuer,
+    });
     up.start([{ client_id: 'gatehouse-google', client_secret: SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
   afterAll(async () => {

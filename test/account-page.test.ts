@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ACCOUNT_CLIENT_ID } from '../src/clients/built-in-clients.ts';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { createUpstreamIdentityRepository } from '../src/upstreams/upstream-identity-repository.ts';
+import { API, authorize, linkIn, REDIRECT_URI, registerApp, signInForTokens } from './support/account-lifecycle.ts';
 import { accountCsrf, followToPage, openAccountPage, postAccountForm } from './support/account-page.ts';
-import { API, authorize, linkIn, registerApp, REDIRECT_URI, signInForTokens } from './support/account-lifecycle.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
@@ -29,7 +29,12 @@ describe('the account page', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     smtp = await startTestSmtp();
     // Throttle settings low enough to reach in a test; per IP loose enough for the rest of the file.
-    gh = await startTestGatehouse(storage, { SMTP_URL: smtp.url, LOGIN_THROTTLE_FREE_ATTEMPTS: '3', LOGIN_THROTTLE_BLOCK_AFTER: '6', LOGIN_THROTTLE_IP_FACTOR: '100' });
+    gh = await startTestGatehouse(storage, {
+      SMTP_URL: smtp.url,
+      LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
+      LOGIN_THROTTLE_BLOCK_AFTER: '6',
+      LOGIN_THROTTLE_IP_FACTOR: '100',
+    });
     app = await registerApp(gh, { isFirstParty: false }); // asks for consent, so that a forgotten consent shows
   });
   afterAll(async () => {
@@ -44,7 +49,8 @@ describe('the account page', { timeout: 120_000 }, () => {
     return { ...user, id: (await gh.services.accounts.registerAccount(user)).id };
   };
   const pageOf = async (ua: ReturnType<typeof createUserAgent>) => (await ua.get(`${gh.issuer}/account`)).text();
-  const forwardAuth = (token: string) => fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(API)}`, { headers: { authorization: `Bearer ${token}` } });
+  const forwardAuth = (token: string) =>
+    fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(API)}`, { headers: { authorization: `Bearer ${token}` } });
 
   it('is reached through an ordinary sign-in: /auth as the built-in client with PKCE; a browser signed in already is not asked again', async () => {
     const user = await newUser();
@@ -71,7 +77,7 @@ describe('the account page', { timeout: 120_000 }, () => {
     await expect(gh.services.clients.deleteClient(ACCOUNT_CLIENT_ID)).rejects.toMatchObject({ status: 403 });
   });
 
-  it('refuses a callback that is not this browser\'s: without its transaction, or with another state', async () => {
+  it("refuses a callback that is not this browser's: without its transaction, or with another state", async () => {
     const user = await newUser();
     const ua = createUserAgent();
     const start = `${gh.issuer}/account`;
@@ -100,7 +106,7 @@ describe('the account page', { timeout: 120_000 }, () => {
     expect(ua.jar.has('gatehouse.account')).toBe(false);
   });
 
-  it('refuses every form without this page session\'s CSRF token (403), and changes nothing', async () => {
+  it("refuses every form without this page session's CSRF token (403), and changes nothing", async () => {
     const user = await newUser();
     const { ua, body, csrf } = await openAccountPage(gh, user);
     const other = await openAccountPage(gh, await newUser());
@@ -198,7 +204,7 @@ describe('the account page', { timeout: 120_000 }, () => {
     expect(signIn.status).toBe(429);
   });
 
-  it('changes the email only once the new address\'s link is followed, then tells the old address', async () => {
+  it("changes the email only once the new address's link is followed, then tells the old address", async () => {
     const user = await newUser();
     const newEmail = `renamed${n}@example.test`;
     const { ua, csrf } = await openAccountPage(gh, user);
@@ -290,7 +296,12 @@ describe('the account page', { timeout: 120_000 }, () => {
     expect(tokens.refresh_token).toBeTruthy();
     expect((await forwardAuth(tokens.access_token)).status).toBe(200);
     // Asked without prompt=consent, the remembered consent answers: no consent page.
-    const before = await walkPages(ua, await authorizationUrl(app, { redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API }), REDIRECT_URI, () => 'stop');
+    const before = await walkPages(
+      ua,
+      await authorizationUrl(app, { redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API }),
+      REDIRECT_URI,
+      () => 'stop',
+    );
     expect(before.pages.map((p) => p.kind)).toEqual([]);
 
     const page = await openAccountPage(gh, undefined, ua);
@@ -304,7 +315,12 @@ describe('the account page', { timeout: 120_000 }, () => {
       expect(await oauthError(oauth.refreshTokenGrant(app, family.refresh_token!))).toMatchObject({ status: 400, error: 'invalid_grant' });
       await expect.poll(async () => (await forwardAuth(family.access_token)).status, { timeout: 10_000, interval: 250 }).toBe(401);
     }
-    const after = await walkPages(ua, await authorizationUrl(app, { redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API }), REDIRECT_URI, () => 'stop');
+    const after = await walkPages(
+      ua,
+      await authorizationUrl(app, { redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API }),
+      REDIRECT_URI,
+      () => 'stop',
+    );
     expect(after.pages.map((p) => p.kind)).toEqual(['consent']);
     await gh.services.audit.flush();
     expect(await gh.services.audit.list({ type: 'consent.revoked', accountId: user.id })).toHaveLength(1);
@@ -358,19 +374,29 @@ describe('the account page', { timeout: 120_000 }, () => {
       ['/account/profile', 'raw', `csrf=${csrf}&name=${'x'.repeat(20_000)}`, 413],
     ];
     for (const [path, kind, body, status] of cases) {
-      const res = kind === 'form'
-        ? await postAccountForm(gh, ua, path, csrf, body as Record<string, string>)
-        : await ua.request(`${gh.issuer}${path}`, { method: 'POST', headers: { 'content-type': kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded', accept: 'text/html' }, body: body as string });
+      const res =
+        kind === 'form'
+          ? await postAccountForm(gh, ua, path, csrf, body as Record<string, string>)
+          : await ua.request(`${gh.issuer}${path}`, {
+              method: 'POST',
+              headers: { 'content-type': kind === 'json' ? 'application/json' : 'application/x-www-form-urlencoded', accept: 'text/html' },
+              body: body as string,
+            });
       expect(res.status, `${path} ${JSON.stringify(body).slice(0, 60)}`).toBe(status);
     }
-    for (const url of ['/account/confirm-email?token=%00', `/account/confirm-email?token=${'a'.repeat(43)}`, '/account/callback?code=%00&state=%00', '/account/sign-in?section=%3Cscript%3E']) {
+    for (const url of [
+      '/account/confirm-email?token=%00',
+      `/account/confirm-email?token=${'a'.repeat(43)}`,
+      '/account/callback?code=%00&state=%00',
+      '/account/sign-in?section=%3Cscript%3E',
+    ]) {
       const res = await ua.get(`${gh.issuer}${url}`);
       expect(res.status, url).toBeLessThan(500);
     }
     expect(await gh.services.accounts.findById(user.id)).toMatchObject({ name: null, email: user.email });
   });
 
-  it('sends a verification link for an unverified address, throttled like the sign-in pages\' resend', async () => {
+  it("sends a verification link for an unverified address, throttled like the sign-in pages' resend", async () => {
     const user = await newUser();
     const { ua, csrf } = await openAccountPage(gh, user);
     const sent = await postAccountForm(gh, ua, '/account/email/verify', csrf);
@@ -446,7 +472,12 @@ describe('the account page beyond the argon2 queue', { timeout: 60_000 }, () => 
   let gh: TestGatehouse;
   beforeAll(async () => {
     // One argon2 computation at a time and one waiting; no throttle in the way.
-    gh = await startTestGatehouse(storage, { ARGON2_CONCURRENCY: '1', ARGON2_MAX_QUEUED: '1', LOGIN_THROTTLE_FREE_ATTEMPTS: '1000', LOGIN_THROTTLE_BLOCK_AFTER: '1000' });
+    gh = await startTestGatehouse(storage, {
+      ARGON2_CONCURRENCY: '1',
+      ARGON2_MAX_QUEUED: '1',
+      LOGIN_THROTTLE_FREE_ATTEMPTS: '1000',
+      LOGIN_THROTTLE_BLOCK_AFTER: '1000',
+    });
   });
   afterAll(async () => {
     await gh?.stop();
@@ -457,9 +488,14 @@ describe('the account page beyond the argon2 queue', { timeout: 60_000 }, () => 
     const user = { email: 'busy@example.test', password: 'a busy day passphrase' };
     const { id } = await gh.services.accounts.registerAccount(user);
     const { ua, csrf } = await openAccountPage(gh, user);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => postAccountForm(gh, ua, '/account/delete', csrf, { password: 'not the password at all' })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => postAccountForm(gh, ua, '/account/delete', csrf, { password: 'not the password at all' })),
+    );
     const statuses = answers.map((a) => a.status);
-    expect(statuses.every((s) => s === 400 || s === 503), statuses.join(' ')).toBe(true);
+    expect(
+      statuses.every((s) => s === 400 || s === 503),
+      statuses.join(' '),
+    ).toBe(true);
     const busy = answers.filter((a) => a.status === 503);
     expect(busy.length).toBeGreaterThanOrEqual(5);
     for (const res of busy) {

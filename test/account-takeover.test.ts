@@ -1,11 +1,11 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
-import { walkPages, type Answer } from './support/page-flow.ts';
+import { type Answer, walkPages } from './support/page-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
-import { registerRelyingParty, RP_REDIRECT, upstreamFlow } from './support/upstream-flow.ts';
-import { startNaverUpstream, type NaverUpstream } from './support/upstream-naver.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { RP_REDIRECT, registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
+import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const NAVER = { clientId: 'gatehouse-naver', clientSecret: 'naver-secret-takeover-3c1d' };
@@ -69,8 +69,11 @@ describe('pre-account takeover through an unproven email address', { timeout: 60
   async function viaPassword(form: 'login' | 'signup', email: string, password: string) {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(rp, {
-      redirect_uri: RP_REDIRECT, scope: 'openid email profile', state: 'rp-state',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: RP_REDIRECT,
+      scope: 'openid email profile',
+      state: 'rp-state',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     let refusal: { status: number; body: string } | undefined;
     const answer = (p: { kind: string; status: number; body: string }): Answer => {

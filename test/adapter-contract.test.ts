@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { Redis } from 'ioredis';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresAdapter } from '../src/oidc/adapters/postgres-adapter.ts';
 import { createRedisAdapter } from '../src/oidc/adapters/redis-adapter.ts';
-import { Redis } from 'ioredis';
 import { storedId } from '../src/oidc/adapters/stored-entry.ts';
 import { createRedis } from '../src/redis/create-redis.ts';
-import { startRedisCluster, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
+import { type RedisTopologyUnderTest, startRedisCluster } from './support/redis-topologies.ts';
 import { testRedisUrl } from './support/test-env.ts';
 import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
 
@@ -213,10 +213,12 @@ function contract(getBackend: () => Backend) {
     it('stores a payload holding U+0000 exactly or refuses it with invalid_request', async () => {
       const id = newId();
       const payload = { jti: id, kind: 'Interaction', params: { state: 'a\u0000b' } } as unknown as AdapterPayload;
-      const refused = await adapter('Interaction').upsert(id, payload, 60).then(
-        () => undefined,
-        (err: unknown) => err,
-      );
+      const refused = await adapter('Interaction')
+        .upsert(id, payload, 60)
+        .then(
+          () => undefined,
+          (err: unknown) => err,
+        );
       if (refused) {
         expect(refused).toBeInstanceOf(errors.InvalidRequest);
         expect(await adapter('Interaction').find(id)).toBeUndefined();
@@ -278,7 +280,8 @@ function contract(getBackend: () => Backend) {
         const digest = storedId(model, id);
         expect(await adapter(model).find(digest), model).toBeUndefined();
         await adapter(model).destroy(digest);
-        if (model !== 'Session' && model !== 'Interaction') expect(await providerError(adapter(model).consume(digest))).toMatch(/^invalid_(grant|request_uri)$/);
+        if (model !== 'Session' && model !== 'Interaction')
+          expect(await providerError(adapter(model).consume(digest))).toMatch(/^invalid_(grant|request_uri)$/);
         expect(await adapter(model).find(id), model).toMatchObject({ jti: id });
         expect((await adapter(model).find(id))?.consumed, model).toBeFalsy();
       }

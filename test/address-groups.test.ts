@@ -33,12 +33,20 @@ describe('per-address limits and IPv6', () => {
     // The attack: every request from a new address of the attacker's own /64 (2^64 of them).
     it('does not let rotating addresses of one IPv6 /64 past the per-address /auth limit', async () => {
       const query = new URLSearchParams({
-        response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, scope: 'openid', state: 'st',
-        code_challenge: 'x'.repeat(43), code_challenge_method: 'S256',
+        response_type: 'code',
+        client_id: clientId,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        state: 'st',
+        code_challenge: 'x'.repeat(43),
+        code_challenge_method: 'S256',
       });
       const statuses: number[] = [];
       for (let i = 1; i <= 6; i += 1) {
-        const res = await rawRequest(gh.issuer, { path: `/auth?${query}`, headers: { accept: 'text/html', 'x-forwarded-for': `2001:db8:77:1::${i.toString(16)}` } });
+        const res = await rawRequest(gh.issuer, {
+          path: `/auth?${query}`,
+          headers: { accept: 'text/html', 'x-forwarded-for': `2001:db8:77:1::${i.toString(16)}` },
+        });
         statuses.push(res.status);
       }
       expect(statuses).toEqual([303, 303, 303, 429, 429, 429]);

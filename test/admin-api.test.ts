@@ -32,7 +32,12 @@ describe('admin API', () => {
     adminAudience = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     // The operator's automation: a client_credentials client of the built-in admin API.
-    const ops = await gh.services.clients.registerClient({ name: 'ops automation', grantTypes: ['client_credentials'], resources: [adminAudience], scope: 'admin' });
+    const ops = await gh.services.clients.registerClient({
+      name: 'ops automation',
+      grantTypes: ['client_credentials'],
+      resources: [adminAudience],
+      scope: 'admin',
+    });
     opsClientId = ops.client.client_id;
     adminToken = await clientCredentialsToken(opsClientId, ops.clientSecret!, adminAudience, 'admin');
     const service = await gh.services.clients.registerClient({ name: 'ordinary service', grantTypes: ['client_credentials'], resources: [API], scope: 'read' });
@@ -44,7 +49,9 @@ describe('admin API', () => {
   });
 
   it('manages clients with a client_credentials admin token: create (secret once), show, rotate, list, delete', async () => {
-    const created = await json(await call('POST', '/clients', adminToken, { name: 'Billing', grant_types: ['client_credentials'], resources: [API], scope: 'read' }));
+    const created = await json(
+      await call('POST', '/clients', adminToken, { name: 'Billing', grant_types: ['client_credentials'], resources: [API], scope: 'read' }),
+    );
     expect(created.status).toBe(201);
     expect(created.body.client_secret).toMatch(/^[\w-]{43}$/);
     const id = created.body.client_id as string;
@@ -64,16 +71,32 @@ describe('admin API', () => {
   });
 
   it('registers post-logout redirect URIs, native apps and private_key_jwt clients (no secret for those)', async () => {
-    const native = await json(await call('POST', '/clients', adminToken, {
-      name: 'Desktop', redirect_uris: ['http://127.0.0.1/cb'], application_type: 'native', token_endpoint_auth_method: 'none',
-      post_logout_redirect_uris: ['http://127.0.0.1/bye'],
-    }));
+    const native = await json(
+      await call('POST', '/clients', adminToken, {
+        name: 'Desktop',
+        redirect_uris: ['http://127.0.0.1/cb'],
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        post_logout_redirect_uris: ['http://127.0.0.1/bye'],
+      }),
+    );
     expect(native).toMatchObject({ status: 201, body: { application_type: 'native', post_logout_redirect_uris: ['http://127.0.0.1/bye'] } });
     expect(native.body.client_secret).toBeUndefined();
-    const keyed = await json(await call('POST', '/clients', adminToken, { name: 'Keyed', grant_types: ['client_credentials'], resources: [API], scope: 'read', jwks_uri: 'https://svc.admin-test.example/jwks.json' }));
+    const keyed = await json(
+      await call('POST', '/clients', adminToken, {
+        name: 'Keyed',
+        grant_types: ['client_credentials'],
+        resources: [API],
+        scope: 'read',
+        jwks_uri: 'https://svc.admin-test.example/jwks.json',
+      }),
+    );
     expect(keyed).toMatchObject({ status: 201, body: { token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://svc.admin-test.example/jwks.json' } });
     expect(keyed.body.client_secret).toBeUndefined();
-    expect(await json(await call('POST', `/clients/${keyed.body.client_id}/rotate-secret`, adminToken))).toMatchObject({ status: 400, body: { error: 'invalid_client' } });
+    expect(await json(await call('POST', `/clients/${keyed.body.client_id}/rotate-secret`, adminToken))).toMatchObject({
+      status: 400,
+      body: { error: 'invalid_client' },
+    });
 
     const bad = async (body: unknown) => (await json(await call('POST', '/clients', adminToken, body))).status;
     expect(await bad({ name: 'x', redirect_uris: ['https://a.example/cb'], post_logout_redirect_uris: ['http://a.example/bye'] })).toBe(400);
@@ -92,7 +115,10 @@ describe('admin API', () => {
     expect(JSON.stringify(user.body)).not.toContain('passphrase');
     expect(await json(await call('GET', '/users?email=ada@example.test', adminToken))).toMatchObject({ status: 200, body: { id: user.body.id } });
     expect((await call('GET', '/users?email=nobody@example.test', adminToken)).status).toBe(404);
-    expect(await json(await call('POST', '/users/revoke-sessions', adminToken, { email: 'ada@example.test' }))).toMatchObject({ status: 200, body: { accountId: user.body.id } });
+    expect(await json(await call('POST', '/users/revoke-sessions', adminToken, { email: 'ada@example.test' }))).toMatchObject({
+      status: 200,
+      body: { accountId: user.body.id },
+    });
 
     const before = (await json(await call('GET', '/keys', adminToken))).body as { kid: string; status: string }[];
     const rotated = await json(await call('POST', '/keys/rotate', adminToken));
@@ -104,7 +130,9 @@ describe('admin API', () => {
 
     const audit = await json(await call('GET', `/audit?client=${opsClientId}&limit=50`, adminToken));
     const types = (audit.body as { type: string; clientId: string; ip: string }[]).map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['admin.resource.create', 'admin.user.create', 'admin.user.revoke_sessions', 'admin.key.rotate', 'admin.key.revoke']));
+    expect(types).toEqual(
+      expect.arrayContaining(['admin.resource.create', 'admin.user.create', 'admin.user.revoke_sessions', 'admin.key.rotate', 'admin.key.revoke']),
+    );
     const adminEvents = (audit.body as { type: string; clientId: string; ip: string }[]).filter((e) => e.type.startsWith('admin.'));
     expect(adminEvents.every((e) => e.clientId === opsClientId && e.ip === '127.0.0.1')).toBe(true);
     // The change itself is recorded by the service, the same one the CLI uses, with who made it.
@@ -134,7 +162,12 @@ describe('admin API', () => {
     await expectRefused(await tokens.hmacWithPublicKey(), 401, 'invalid_token');
 
     // A revoked admin token stops working at once.
-    const ops = await gh.services.clients.registerClient({ name: 'short-lived ops', grantTypes: ['client_credentials'], resources: [adminAudience], scope: 'admin' });
+    const ops = await gh.services.clients.registerClient({
+      name: 'short-lived ops',
+      grantTypes: ['client_credentials'],
+      resources: [adminAudience],
+      scope: 'admin',
+    });
     const token = await clientCredentialsToken(ops.client.client_id, ops.clientSecret!, adminAudience, 'admin');
     expect((await call('GET', '/keys', token)).status).toBe(200);
     const config = await oauth.discovery(new URL(gh.issuer), ops.client.client_id, undefined, oauth.ClientSecretBasic(ops.clientSecret!), options);
@@ -163,9 +196,15 @@ describe('admin API', () => {
   it('publishes an OpenAPI 3.1 document that lists exactly the routes it serves', async () => {
     const res = await fetch(`${gh.issuer}/admin/v1/openapi.json`);
     expect(res.status).toBe(200);
-    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown }>>; components: { securitySchemes: unknown } };
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: unknown }>>;
+      components: { securitySchemes: unknown };
+    };
     expect(doc.openapi).toBe('3.1.0');
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`))
+      .sort();
     // Every documented operation is served (it answers 401 without a token, not 404/405) …
     for (const op of documented) {
       const [method, path] = op.split(' ') as [string, string];
@@ -173,21 +212,47 @@ describe('admin API', () => {
       expect(res.status, op).toBe(401);
     }
     // … and the list is the one the tests above used.
-    expect(documented).toEqual([
-      'DELETE /admin/v1/clients/{id}', 'DELETE /admin/v1/users/{id}', 'GET /admin/v1/audit', 'GET /admin/v1/clients', 'GET /admin/v1/clients/{id}',
-      'GET /admin/v1/keys', 'GET /admin/v1/resources', 'GET /admin/v1/users', 'GET /admin/v1/users/{id}', 'GET /admin/v1/users/{id}/export',
-      'PATCH /admin/v1/users/{id}', 'POST /admin/v1/clients', 'POST /admin/v1/clients/{id}/rotate-secret',
-      'POST /admin/v1/keys/rotate', 'POST /admin/v1/keys/{kid}/revoke', 'POST /admin/v1/resources', 'POST /admin/v1/users',
-      'POST /admin/v1/users/import', 'POST /admin/v1/users/revoke-sessions', 'POST /admin/v1/users/{id}/disable',
-      'POST /admin/v1/users/{id}/enable', 'POST /admin/v1/users/{id}/send-reset',
-      // Roles and attributes (test/permissions-operator.test.ts).
-      'DELETE /admin/v1/resources/{identifier}/roles/{name}', 'GET /admin/v1/resources/{identifier}/roles', 'GET /admin/v1/users/permissions',
-      'PATCH /admin/v1/resources/{identifier}', 'POST /admin/v1/resources/{identifier}/roles', 'POST /admin/v1/users/attributes',
-      'POST /admin/v1/users/grant-role', 'POST /admin/v1/users/revoke-role',
-    ].sort());
-    expect(doc.paths['/admin/v1/clients']!.post!.requestBody).toMatchObject({ content: { 'application/json': { schema: { type: 'object', required: ['name'] } } } });
-    const clientFields = (doc.paths['/admin/v1/clients']!.post!.requestBody as { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } })
-      .content['application/json'].schema.properties;
+    expect(documented).toEqual(
+      [
+        'DELETE /admin/v1/clients/{id}',
+        'DELETE /admin/v1/users/{id}',
+        'GET /admin/v1/audit',
+        'GET /admin/v1/clients',
+        'GET /admin/v1/clients/{id}',
+        'GET /admin/v1/keys',
+        'GET /admin/v1/resources',
+        'GET /admin/v1/users',
+        'GET /admin/v1/users/{id}',
+        'GET /admin/v1/users/{id}/export',
+        'PATCH /admin/v1/users/{id}',
+        'POST /admin/v1/clients',
+        'POST /admin/v1/clients/{id}/rotate-secret',
+        'POST /admin/v1/keys/rotate',
+        'POST /admin/v1/keys/{kid}/revoke',
+        'POST /admin/v1/resources',
+        'POST /admin/v1/users',
+        'POST /admin/v1/users/import',
+        'POST /admin/v1/users/revoke-sessions',
+        'POST /admin/v1/users/{id}/disable',
+        'POST /admin/v1/users/{id}/enable',
+        'POST /admin/v1/users/{id}/send-reset',
+        // Roles and attributes (test/permissions-operator.test.ts).
+        'DELETE /admin/v1/resources/{identifier}/roles/{name}',
+        'GET /admin/v1/resources/{identifier}/roles',
+        'GET /admin/v1/users/permissions',
+        'PATCH /admin/v1/resources/{identifier}',
+        'POST /admin/v1/resources/{identifier}/roles',
+        'POST /admin/v1/users/attributes',
+        'POST /admin/v1/users/grant-role',
+        'POST /admin/v1/users/revoke-role',
+      ].sort(),
+    );
+    expect(doc.paths['/admin/v1/clients']!.post!.requestBody).toMatchObject({
+      content: { 'application/json': { schema: { type: 'object', required: ['name'] } } },
+    });
+    const clientFields = (
+      doc.paths['/admin/v1/clients']!.post!.requestBody as { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } }
+    ).content['application/json'].schema.properties;
     expect(Object.keys(clientFields)).toEqual(expect.arrayContaining(['post_logout_redirect_uris', 'application_type', 'jwks_uri', 'jwks']));
   });
 });

@@ -1,9 +1,9 @@
-import * as oauth from 'openid-client';
 import { decodeJwt } from 'jose';
+import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { oauthError } from './support/oauth-error.ts';
-import { walkPages, type Answer, type Page } from './support/page-flow.ts';
+import { type Answer, type Page, walkPages } from './support/page-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
@@ -34,7 +34,11 @@ describe('API access needs a consent that names the API', () => {
 
   const register = async (name: string, options: { isFirstParty?: boolean } = {}) => {
     const { client, clientSecret } = await gh.services.clients.registerClient({
-      name, redirectUris: [REDIRECT_URI], scope: 'openid email read write', resources: [API], ...options,
+      name,
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid email read write',
+      resources: [API],
+      ...options,
     });
     return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
   };
@@ -42,7 +46,11 @@ describe('API access needs a consent that names the API', () => {
   async function authorize(config: oauth.Configuration, params: Record<string, string>) {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, state: 'st', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...params,
+      redirect_uri: REDIRECT_URI,
+      state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      ...params,
     });
     const { pages, callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, allowAll);
     expect(callback?.searchParams.get('code'), callback?.href).toBeTruthy();

@@ -1,6 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canStartOwnPostgres, startOwnPostgres, until, type OwnPostgres } from './support/own-services.ts';
+import { canStartOwnPostgres, type OwnPostgres, startOwnPostgres, until } from './support/own-services.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -43,7 +43,12 @@ describe.runIf(canStartOwnPostgres())('audit batches across a Postgres crash mid
 
   it('writes each event once when a committed batch is sent again', async () => {
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Audited job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
+    const { client, clientSecret } = await gh.services.clients.registerClient({
+      name: 'Audited job',
+      grantTypes: ['client_credentials'],
+      scope: 'read',
+      resources: [API],
+    });
     const basic = `Basic ${Buffer.from(`${client.client_id}:${clientSecret}`).toString('base64')}`;
 
     const held = proxy.holdAnswerTo('insert into "audit_events"', endsWithReadyForQuery);
@@ -62,7 +67,7 @@ describe.runIf(canStartOwnPostgres())('audit batches across a Postgres crash mid
 
     // The batch committed on the server; its answer is held back, then the server crashes.
     await held;
-    expect(await tokensCounted(client.client_id) + (await markers())).toBeGreaterThan(0);
+    expect((await tokensCounted(client.client_id)) + (await markers())).toBeGreaterThan(0);
     await pg.stopImmediate();
     proxy.dropAll();
     await pg.start();

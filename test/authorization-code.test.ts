@@ -1,8 +1,8 @@
-import * as oauth from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { signIn } from './support/sign-in.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -87,7 +87,14 @@ describe('authorization code flow with PKCE', () => {
 
   it('refuses implicit and hybrid response types', async () => {
     for (const responseType of ['token', 'id_token', 'code id_token']) {
-      const url = oauth.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', response_type: responseType, nonce: 'n', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+      const url = oauth.buildAuthorizationUrl(config, {
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        response_type: responseType,
+        nonce: 'n',
+        code_challenge: 'x'.repeat(43),
+        code_challenge_method: 'S256',
+      });
       const res = await fetch(url, { redirect: 'manual' });
       const location = new URL(res.headers.get('location')!.replace('#', '?'));
       expect(location.searchParams.get('error')).toBe('unsupported_response_type');
@@ -95,7 +102,12 @@ describe('authorization code flow with PKCE', () => {
   });
 
   it('renders an error page instead of redirecting to an unregistered redirect_uri', async () => {
-    const url = oauth.buildAuthorizationUrl(config, { redirect_uri: 'https://evil.example/cb', scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: 'https://evil.example/cb',
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     const res = await fetch(url, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(res.status).toBe(400);
     expect(res.headers.get('location')).toBeNull();
@@ -106,7 +118,9 @@ describe('authorization code flow with PKCE', () => {
   it('rejects a reused authorization code with invalid_grant', async () => {
     const { callback, verifier, state } = await authorize(config);
     await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
-    await expect(oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state })).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state })).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
   });
 
   it('rotates the refresh token on every use, and a spent one revokes the whole grant', async () => {

@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, type RawResponse } from './support/raw-http.ts';
+import { type RawResponse, rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -55,7 +55,12 @@ describe('authorization request flood', () => {
     limited = await startTestGatehouse(limitedStorage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '20', TRUST_PROXY: '1' });
     await gh.services.accounts.registerAccount(user);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
-    const registered = await gh.services.clients.registerClient({ name: 'Flood App', redirectUris: [REDIRECT_URI], scope: 'openid email read', resources: [API] });
+    const registered = await gh.services.clients.registerClient({
+      name: 'Flood App',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid email read',
+      resources: [API],
+    });
     clientId = registered.client.client_id;
     basic = `Basic ${Buffer.from(`${clientId}:${registered.clientSecret}`).toString('base64')}`;
     const confidential = await limited.services.clients.registerClient({ name: 'Flood App', redirectUris: [REDIRECT_URI], scope: 'openid' });
@@ -131,17 +136,34 @@ describe('authorization request flood', () => {
   });
 
   it.each(overCap)('refuses an over-long %s at the PAR endpoint with 400 invalid_request', async (name, value, extra = {}) => {
-    const pushed = await rawRequest(gh.issuer, { method: 'POST', path: '/request', headers: { authorization: basic, 'content-type': FORM }, body: params({ ...extra, [name]: value }).toString() });
+    const pushed = await rawRequest(gh.issuer, {
+      method: 'POST',
+      path: '/request',
+      headers: { authorization: basic, 'content-type': FORM },
+      body: params({ ...extra, [name]: value }).toString(),
+    });
     expect(pushed.status).toBe(400);
     expect(JSON.parse(pushed.text)).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining(name) });
   });
 
   it('accepts every capped parameter at its cap', async () => {
-    const atCap = params({ state: 's'.repeat(4096), nonce: 'n'.repeat(512), login_hint: 'a'.repeat(512), ui_locales: 'ko en', acr_values: 'a'.repeat(512), max_age: '3600' });
+    const atCap = params({
+      state: 's'.repeat(4096),
+      nonce: 'n'.repeat(512),
+      login_hint: 'a'.repeat(512),
+      ui_locales: 'ko en',
+      acr_values: 'a'.repeat(512),
+      max_age: '3600',
+    });
     const res = await rawRequest(gh.issuer, { path: `/auth?${atCap}`, headers: html });
     expect(res.status, res.text.slice(0, 300)).toBe(303);
     expect(uidOf(res)).toBeDefined();
-    const pushed = await rawRequest(gh.issuer, { method: 'POST', path: '/request', headers: { authorization: basic, 'content-type': FORM }, body: atCap.toString() });
+    const pushed = await rawRequest(gh.issuer, {
+      method: 'POST',
+      path: '/request',
+      headers: { authorization: basic, 'content-type': FORM },
+      body: atCap.toString(),
+    });
     expect(pushed.status, pushed.text).toBe(201);
   });
 
@@ -166,7 +188,13 @@ describe('authorization request flood', () => {
     // And the flow still completes.
     const options = { execute: [oauth.allowInsecureRequests] };
     const config = await oauth.discovery(new URL(gh.issuer), clientId, undefined, oauth.ClientSecretBasic('unused'), options);
-    const url = oauth.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', state: 'st', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state: 'st',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     expect((await signIn(createUserAgent(), url, user, REDIRECT_URI)).searchParams.get('code')).toBeTruthy();
   });
 
@@ -202,7 +230,9 @@ describe('authorization request flood', () => {
     expect(JSON.parse(refused[0]!.text)).toMatchObject({ error: 'rate_limited' });
     expect(Number(refused[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     // The address's /auth budget is spent as well.
-    expect((await rawRequest(limited.issuer, { path: `/auth?${params({}, limitedClientId)}`, headers: { ...html, 'x-forwarded-for': '198.51.100.9' } })).status).toBe(429);
+    expect(
+      (await rawRequest(limited.issuer, { path: `/auth?${params({}, limitedClientId)}`, headers: { ...html, 'x-forwarded-for': '198.51.100.9' } })).status,
+    ).toBe(429);
     // A confidential client's backend pushes for all of its users from one address: not counted.
     const backend = await Promise.all(Array.from({ length: 30 }, () => pushedBy({ authorization: limitedBasic }, params({}, limitedClientId))));
     expect(backend.every((r) => r.status === 201)).toBe(true);

@@ -13,7 +13,15 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded', accept: 'tex
 
 /** A Set-Cookie header's attributes, lower-cased, by cookie name. */
 function cookieAttributes(setCookies: string[]): Map<string, string[]> {
-  return new Map(setCookies.map((c) => [c.slice(0, c.indexOf('=')), c.split(';').slice(1).map((a) => a.trim().toLowerCase())]));
+  return new Map(
+    setCookies.map((c) => [
+      c.slice(0, c.indexOf('=')),
+      c
+        .split(';')
+        .slice(1)
+        .map((a) => a.trim().toLowerCase()),
+    ]),
+  );
 }
 
 // OIDC Core §3.1.2.1: the authorization endpoint takes GET and POST (and RP-Initiated Logout §2
@@ -106,8 +114,19 @@ describe('POST at the authorization and end-session endpoints', () => {
     const ua = createUserAgent();
     const setCookies: string[] = [];
     const { url } = await authorizationParams();
-    const recording = { ...ua, get: async (href: string) => { const res = await ua.get(href); setCookies.push(...res.headers.getSetCookie()); return res; },
-      postForm: async (href: string, fields: Record<string, string>) => { const res = await ua.postForm(href, fields); setCookies.push(...res.headers.getSetCookie()); return res; } };
+    const recording = {
+      ...ua,
+      get: async (href: string) => {
+        const res = await ua.get(href);
+        setCookies.push(...res.headers.getSetCookie());
+        return res;
+      },
+      postForm: async (href: string, fields: Record<string, string>) => {
+        const res = await ua.postForm(href, fields);
+        setCookies.push(...res.headers.getSetCookie());
+        return res;
+      },
+    };
     await signIn(recording, url, user, REDIRECT_URI);
     const attributes = cookieAttributes(setCookies);
     for (const name of ['_session', '_session.sig']) {
@@ -140,8 +159,12 @@ describe('CSRF tokens on every form', () => {
   /** A user agent at the login page of a new flow; returns the interaction URL and the page. */
   async function atLoginPage(ua = createUserAgent()) {
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid email', state: 's', prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email',
+      state: 's',
+      prompt: 'consent',
+      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()),
+      code_challenge_method: 'S256',
     });
     const started = await ua.get(url.href);
     const interaction = new URL(started.headers.get('location')!, gh.issuer).href;
@@ -240,17 +263,30 @@ describe('on a plain-http issuer that is not loopback', () => {
   });
 
   it('decides from the issuer: SameSite=None and POST only in a secure context', () => {
-    expect(sessionCookiePolicy('https://id.example.com')).toMatchObject({ enableHttpPostMethods: true, long: { sameSite: 'none' }, short: { sameSite: 'lax' } });
+    expect(sessionCookiePolicy('https://id.example.com')).toMatchObject({
+      enableHttpPostMethods: true,
+      long: { sameSite: 'none' },
+      short: { sameSite: 'lax' },
+    });
     expect(sessionCookiePolicy('http://localhost:3000')).toMatchObject({ enableHttpPostMethods: true, long: { sameSite: 'none' } });
     expect(sessionCookiePolicy('http://[::1]:3000')).toMatchObject({ enableHttpPostMethods: true, long: { sameSite: 'none' } });
     expect(sessionCookiePolicy('http://gatehouse.lan:3000')).toMatchObject({ enableHttpPostMethods: false, long: { sameSite: 'lax' } });
   });
 
   it('serves GET /auth with Lax cookies that are not Secure', async () => {
-    const { client } = await gh.services.clients.registerClient({ name: 'LAN app', redirectUris: [REDIRECT_URI], scope: 'openid', tokenEndpointAuthMethod: 'none' });
+    const { client } = await gh.services.clients.registerClient({
+      name: 'LAN app',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid',
+      tokenEndpointAuthMethod: 'none',
+    });
     const params = new URLSearchParams({
-      client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid',
-      code_challenge: 'x'.repeat(43), code_challenge_method: 'S256',
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
     });
     const res = await fetch(`${gh.issuer}/auth?${params}`, { redirect: 'manual' });
     expect(res.status).toBe(303);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as oauth from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES, type Locale } from '../src/i18n/messages.ts';
+import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
@@ -33,8 +33,14 @@ describe.runIf(existsSync(chromiumPath))('the account lifecycle in Chromium', { 
       launchChromium(),
       startCallbackServer(),
     ]);
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Photo Album', redirectUris: [callback.url], scope: 'openid email profile offline_access' });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    const { client, clientSecret } = await gh.services.clients.registerClient({
+      name: 'Photo Album',
+      redirectUris: [callback.url],
+      scope: 'openid email profile offline_access',
+    });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await browser?.close();

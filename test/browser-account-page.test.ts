@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as oauth from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MESSAGES, type Locale } from '../src/i18n/messages.ts';
+import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { contrastRatios, createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
@@ -38,7 +38,9 @@ describe.runIf(existsSync(chromiumPath))('the account page in Chromium', { timeo
       scope: 'openid email profile offline_access photos:read',
       resources: [API],
     });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -49,7 +51,8 @@ describe.runIf(existsSync(chromiumPath))('the account page in Chromium', { timeo
   });
 
   const heading = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
-  const forwardAuth = (token: string) => fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(API)}`, { headers: { authorization: `Bearer ${token}` } });
+  const forwardAuth = (token: string) =>
+    fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(API)}`, { headers: { authorization: `Bearer ${token}` } });
 
   /** Tab through the page: every link, button and visible field of <main> gets the focus, with a ring. */
   async function everyControlReachable(page: Page) {
@@ -74,7 +77,7 @@ describe.runIf(existsSync(chromiumPath))('the account page in Chromium', { timeo
   it.each([
     ['en', 'en-US'],
     ['ko', 'ko-KR'],
-  ] as [Locale, string][])('changes the email, takes an app\'s access back and deletes the account, in %s (%s)', async (lang, browserLocale) => {
+  ] as [Locale, string][])("changes the email, takes an app's access back and deletes the account, in %s (%s)", async (lang, browserLocale) => {
     const t = MESSAGES[lang];
     const email = `account-${lang}@example.test`;
     const newEmail = `account-${lang}-new@example.test`;
@@ -86,10 +89,17 @@ describe.runIf(existsSync(chromiumPath))('the account page in Chromium', { timeo
     try {
       // Signed in at the application (with its API), as its users are.
       const verifier = oauth.randomPKCECodeVerifier();
-      await page.goto(oauth.buildAuthorizationUrl(config, {
-        redirect_uri: callback.url, scope: 'openid email profile offline_access photos:read', resource: API, prompt: 'consent',
-        state: 'account-state', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-      }).href);
+      await page.goto(
+        oauth.buildAuthorizationUrl(config, {
+          redirect_uri: callback.url,
+          scope: 'openid email profile offline_access photos:read',
+          resource: API,
+          prompt: 'consent',
+          state: 'account-state',
+          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+        }).href,
+      );
       await page.getByLabel(t.login.email).fill(email);
       await page.getByLabel(t.login.password).fill(password);
       await page.getByRole('button', { name: t.login.submit }).click();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { desktopViewport, launchChromium, startOtherSite, watchForProblems } from './support/browser.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 const t = MESSAGES.en;
@@ -39,7 +39,9 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
       postLogoutRedirectUris: [site.signedOutUrl],
       scope: 'openid email',
     });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -143,7 +145,9 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
       const second = await postToAuth(page);
       await signInOnPage(page, victim);
       const more = await atCallback(page, second);
-      await page.goto(site.postPage(`${gh.issuer}/session/end`, { id_token_hint: more.id_token!, post_logout_redirect_uri: site.signedOutUrl, state: 'bye-again' }));
+      await page.goto(
+        site.postPage(`${gh.issuer}/session/end`, { id_token_hint: more.id_token!, post_logout_redirect_uri: site.signedOutUrl, state: 'bye-again' }),
+      );
       await page.getByRole('button', { name: t.logout.yes }).click();
       await page.waitForURL((u) => u.href.startsWith(site.signedOutUrl) && u.searchParams.get('state') === 'bye-again');
       expect(await isSignedIn(page)).toBe(false);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as oauth from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES, type Locale } from '../src/i18n/messages.ts';
+import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, watchForProblems } from './support/browser.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -19,7 +19,13 @@ describe.runIf(existsSync('/usr/bin/chromium'))('the device pages in Chromium', 
   beforeAll(async () => {
     [gh, browser] = await Promise.all([startTestGatehouse(storage, { DEVICE_FLOW: 'true' }), launchChromium()]);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
-    const { client } = await gh.services.clients.registerClient({ name: 'Terminal Tool', grantTypes: ['device_code'], tokenEndpointAuthMethod: 'none', scope: 'openid read', resources: [API] });
+    const { client } = await gh.services.clients.registerClient({
+      name: 'Terminal Tool',
+      grantTypes: ['device_code'],
+      tokenEndpointAuthMethod: 'none',
+      scope: 'openid read',
+      resources: [API],
+    });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.None(), { execute: [oauth.allowInsecureRequests] });
   });
   afterAll(async () => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import * as oauth from 'openid-client';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES, type Locale } from '../src/i18n/messages.ts';
+import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { contrastRatios, createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -19,8 +19,14 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
 
   beforeAll(async () => {
     [gh, browser, callback] = await Promise.all([startTestGatehouse(storage), launchChromium(), startCallbackServer()]);
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Photo Album', redirectUris: [callback.url], scope: 'openid email profile' });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    const { client, clientSecret } = await gh.services.clients.registerClient({
+      name: 'Photo Album',
+      redirectUris: [callback.url],
+      scope: 'openid email profile',
+    });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -50,10 +56,11 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
     return tokens.claims()!;
   }
 
-  const focused = (page: Page) => page.evaluate(() => {
-    const el = document.activeElement as HTMLElement;
-    return { id: el.id, text: el.textContent?.trim(), outline: `${getComputedStyle(el).outlineStyle} ${getComputedStyle(el).outlineWidth}` };
-  });
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      return { id: el.id, text: el.textContent?.trim(), outline: `${getComputedStyle(el).outlineStyle} ${getComputedStyle(el).outlineWidth}` };
+    });
 
   it.each([
     ['en', 'en-US'],
@@ -79,7 +86,14 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
         await page.keyboard.press('Tab');
         order.push(await focused(page));
       }
-      expect(order.map((f) => f.id || f.text)).toEqual(['password', t.login.submit, t.login.forgotPassword, t.login.createAccount, t.login.cancel, lang === 'en' ? '한국어' : 'English']);
+      expect(order.map((f) => f.id || f.text)).toEqual([
+        'password',
+        t.login.submit,
+        t.login.forgotPassword,
+        t.login.createAccount,
+        t.login.cancel,
+        lang === 'en' ? '한국어' : 'English',
+      ]);
       for (const f of order) expect(f.outline).toBe('solid 3px'); // a visible focus ring on each
       for (const { selector, ratio } of await contrastRatios(page, ['h1', 'p', 'label', 'a', 'button'])) {
         expect(ratio, selector).toBeGreaterThanOrEqual(4.5);

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import * as oauth from 'openid-client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MESSAGES, type Locale } from '../src/i18n/messages.ts';
+import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
-import { startNaverUpstream, type NaverUpstream } from './support/upstream-naver.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const chromiumPath = '/usr/bin/chromium';
 const screenshot = createScreenshotter();
@@ -36,8 +36,15 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
       ...naver.env,
     });
     google.start([{ client_id: 'gatehouse-google', client_secret: 'google-browser-secret', redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Photo Album', redirectUris: [callback.url], scope: 'openid email profile', isFirstParty: true });
-    rp = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    const { client, clientSecret } = await gh.services.clients.registerClient({
+      name: 'Photo Album',
+      redirectUris: [callback.url],
+      scope: 'openid email profile',
+      isFirstParty: true,
+    });
+    rp = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await browser?.close();
@@ -51,42 +58,50 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
   it.each([
     ['en', 'en-US'],
     ['ko', 'ko-KR'],
-  ] as [Locale, string][])('signs in with an upstream from the login page button, ending with tokens at the application, in %s', async (lang, browserLocale) => {
-    const t = MESSAGES[lang];
-    const context = await browser.newContext({ locale: browserLocale, viewport: desktopViewport });
-    const page = await context.newPage();
-    const problems = watchForProblems(page, gh.issuer);
-    try {
-      const verifier = oauth.randomPKCECodeVerifier();
-      await page.goto(oauth.buildAuthorizationUrl(rp, {
-        redirect_uri: callback.url, scope: 'openid email profile', state: `upstream-${lang}`,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
-      }).href);
-      await expect.poll(() => page.getAttribute('html', 'lang')).toBe(lang);
-      await expect.poll(() => page.getByRole('heading', { level: 2 }).textContent()).toBe(t.login.upstreamHeading);
-      expect((await screenshot(page, `${lang}-login-upstreams`)).phoneScrollWidth).toBeLessThanOrEqual(390);
+  ] as [Locale, string][])(
+    'signs in with an upstream from the login page button, ending with tokens at the application, in %s',
+    async (lang, browserLocale) => {
+      const t = MESSAGES[lang];
+      const context = await browser.newContext({ locale: browserLocale, viewport: desktopViewport });
+      const page = await context.newPage();
+      const problems = watchForProblems(page, gh.issuer);
+      try {
+        const verifier = oauth.randomPKCECodeVerifier();
+        await page.goto(
+          oauth.buildAuthorizationUrl(rp, {
+            redirect_uri: callback.url,
+            scope: 'openid email profile',
+            state: `upstream-${lang}`,
+            code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+            code_challenge_method: 'S256',
+          }).href,
+        );
+        await expect.poll(() => page.getAttribute('html', 'lang')).toBe(lang);
+        await expect.poll(() => page.getByRole('heading', { level: 2 }).textContent()).toBe(t.login.upstreamHeading);
+        expect((await screenshot(page, `${lang}-login-upstreams`)).phoneScrollWidth).toBeLessThanOrEqual(390);
 
-      // Naver names an address that already has an account, unverified: a page says so, no link.
-      await gh.services.accounts.registerAccount({ email: `taken-${lang}@example.test`, password: `${lang} an existing passphrase` });
-      naver.behaviour.user = { id: `naver-${lang}`, email: `taken-${lang}@example.test`, name: 'Taken' };
-      await page.getByRole('button', { name: t.login.upstreamButton('Naver') }).click();
-      await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(t.upstream.emailInUseTitle);
-      await screenshot(page, `${lang}-upstream-email-in-use`);
-      await page.getByRole('link', { name: t.upstream.backToSignIn }).click();
+        // Naver names an address that already has an account, unverified: a page says so, no link.
+        await gh.services.accounts.registerAccount({ email: `taken-${lang}@example.test`, password: `${lang} an existing passphrase` });
+        naver.behaviour.user = { id: `naver-${lang}`, email: `taken-${lang}@example.test`, name: 'Taken' };
+        await page.getByRole('button', { name: t.login.upstreamButton('Naver') }).click();
+        await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(t.upstream.emailInUseTitle);
+        await screenshot(page, `${lang}-upstream-email-in-use`);
+        await page.getByRole('link', { name: t.upstream.backToSignIn }).click();
 
-      // Google vouches for a new address: an account is made and the application gets its tokens.
-      google.users.set(`google-${lang}`, { email: `google-${lang}@example.test`, email_verified: true, name: lang === 'en' ? 'Robin Park' : '박로빈' });
-      google.behaviour.subject = `google-${lang}`;
-      await page.getByRole('button', { name: t.login.upstreamButton('Google') }).click();
-      await page.waitForURL((u) => u.href.startsWith(callback.url));
-      const tokens = await oauth.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: `upstream-${lang}` });
-      const account = await gh.services.accounts.findByEmail(`google-${lang}@example.test`);
-      expect(tokens.claims()!.sub).toBe(account!.id);
-      expect(tokens.access_token).toBeTruthy();
+        // Google vouches for a new address: an account is made and the application gets its tokens.
+        google.users.set(`google-${lang}`, { email: `google-${lang}@example.test`, email_verified: true, name: lang === 'en' ? 'Robin Park' : '박로빈' });
+        google.behaviour.subject = `google-${lang}`;
+        await page.getByRole('button', { name: t.login.upstreamButton('Google') }).click();
+        await page.waitForURL((u) => u.href.startsWith(callback.url));
+        const tokens = await oauth.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: `upstream-${lang}` });
+        const account = await gh.services.accounts.findByEmail(`google-${lang}@example.test`);
+        expect(tokens.claims()!.sub).toBe(account!.id);
+        expect(tokens.access_token).toBeTruthy();
 
-      expect(problems).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  });
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 });

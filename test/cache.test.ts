@@ -97,7 +97,14 @@ describe('the record cache', () => {
     s.records.set('a', { v: 1 });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const cache = createCache({ ttlMs: 60_000, max: 10, load: async (id) => (await gate, s.load(id)) });
+    const cache = createCache({
+      ttlMs: 60_000,
+      max: 10,
+      load: async (id) => {
+        await gate;
+        return s.load(id);
+      },
+    });
     const slow = cache.get('a');
     cache.invalidate('a');
     release();

@@ -6,11 +6,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as oauth from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oauth from 'openid-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { embeddedSocketFile } from '../src/db/embedded-socket.ts';
-import { runCli, startGatehouseProcess, within, type GatehouseProcess } from './support/gatehouse-process.ts';
+import { type GatehouseProcess, runCli, startGatehouseProcess, within } from './support/gatehouse-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { TEST_SECRET } from './support/test-gatehouse.ts';
 
@@ -76,8 +76,7 @@ describe('the CLI beside a running server on the embedded database', { timeout: 
       expect(client).toMatchObject({ grant_types: ['client_credentials'], client_secret: expect.any(String) });
 
       const options = { execute: [oauth.allowInsecureRequests] };
-      const configure = (secret: string) =>
-        oauth.discovery(new URL(issuer), client.client_id, undefined, oauth.ClientSecretBasic(secret), options);
+      const configure = (secret: string) => oauth.discovery(new URL(issuer), client.client_id, undefined, oauth.ClientSecretBasic(secret), options);
       // At once, no restart: the client and its API are new to the running server.
       const first = await configure(client.client_secret);
       const tokens = await oauth.clientCredentialsGrant(first, { scope: 'read' });
@@ -98,7 +97,10 @@ describe('the CLI beside a running server on the embedded database', { timeout: 
       await probes;
     }
     expect(statuses.length).toBeGreaterThan(0);
-    expect(statuses.every((s) => s === 200), `readyz answered ${[...new Set(statuses)].join(', ')}`).toBe(true);
+    expect(
+      statuses.every((s) => s === 200),
+      `readyz answered ${[...new Set(statuses)].join(', ')}`,
+    ).toBe(true);
     expect(server.output()).not.toMatch(/"level":(50|60)/);
   });
 

@@ -1,14 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as oauth from 'openid-client';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import knexFactory from 'knex';
+import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from './support/gatehouse-process.ts';
+import { type CliResult, runCli } from './support/gatehouse-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type Storage } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET } from './support/test-gatehouse.ts';
 
 const API = 'https://api.example.test';
 const PASSWORD = 'a long and correct passphrase';
@@ -115,11 +115,26 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
 
   it('registers post-logout redirect URIs, a native app, and a private_key_jwt client from a --jwks file', async () => {
     const { value: native } = await json([
-      'clients', 'create', '--name', 'desktop', '--redirect-uri', 'http://127.0.0.1/cb', '--application-type', 'native',
-      '--token-endpoint-auth-method', 'none',
-      '--post-logout-redirect-uri', 'http://127.0.0.1/bye', '--post-logout-redirect-uri', 'https://app.example.test/bye',
+      'clients',
+      'create',
+      '--name',
+      'desktop',
+      '--redirect-uri',
+      'http://127.0.0.1/cb',
+      '--application-type',
+      'native',
+      '--token-endpoint-auth-method',
+      'none',
+      '--post-logout-redirect-uri',
+      'http://127.0.0.1/bye',
+      '--post-logout-redirect-uri',
+      'https://app.example.test/bye',
     ]);
-    expect(native).toMatchObject({ application_type: 'native', token_endpoint_auth_method: 'none', post_logout_redirect_uris: ['http://127.0.0.1/bye', 'https://app.example.test/bye'] });
+    expect(native).toMatchObject({
+      application_type: 'native',
+      token_endpoint_auth_method: 'none',
+      post_logout_redirect_uris: ['http://127.0.0.1/bye', 'https://app.example.test/bye'],
+    });
 
     const { publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwksFile = join(dataDir, 'service-jwks.json');
@@ -127,10 +142,24 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     const keyed = await json(['clients', 'create', '--name', 'keyed', '--resource', API, '--scope', 'read', '--jwks', jwksFile]);
     expect(keyed.value).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kid: 'svc-1' }] } });
     expect(keyed.value).not.toHaveProperty('client_secret');
-    const { value: remote } = await json(['clients', 'create', '--name', 'remote keys', '--resource', API, '--scope', 'read', '--jwks-uri', 'https://svc.example.test/jwks.json']);
+    const { value: remote } = await json([
+      'clients',
+      'create',
+      '--name',
+      'remote keys',
+      '--resource',
+      API,
+      '--scope',
+      'read',
+      '--jwks-uri',
+      'https://svc.example.test/jwks.json',
+    ]);
     expect(remote).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://svc.example.test/jwks.json' });
 
-    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'https://a.example.test/cb', '--post-logout-redirect-uri', 'http://a.example.test/bye']), /post-logout redirect URI/);
+    expectRefusal(
+      await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'https://a.example.test/cb', '--post-logout-redirect-uri', 'http://a.example.test/bye']),
+      /post-logout redirect URI/,
+    );
     expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks', join(dataDir, 'missing.json')]), /--jwks: cannot read/);
     expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks-uri', 'http://svc.example.test/jwks.json']), /jwks_uri must be an https/);
     expectRefusal(await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'http://127.0.0.1/cb', '--application-type', 'phone']), /application type/);
@@ -141,9 +170,30 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     expect(value).toMatchObject({ initial_access_token: expect.stringMatching(/^[\w-]{32,}$/), resources: [API], api_scopes: ['read'], public_only: false });
     expect(new Date(value.expires_at).getTime()).toBeGreaterThan(Date.now() + 3_000_000);
     expectRefusal(await cli(['registration-tokens', 'create', '--resource', API, '--scope', 'delete']), /scope delete/);
-    const { value: client } = await json(['clients', 'create', '--name', 'rp', '--redirect-uri', 'https://rp.example.test/cb', '--backchannel-logout-uri', 'https://rp.example.test/logout']);
+    const { value: client } = await json([
+      'clients',
+      'create',
+      '--name',
+      'rp',
+      '--redirect-uri',
+      'https://rp.example.test/cb',
+      '--backchannel-logout-uri',
+      'https://rp.example.test/logout',
+    ]);
     expect(client).toMatchObject({ backchannel_logout_uri: 'https://rp.example.test/logout' });
-    expectRefusal(await cli(['clients', 'create', '--name', 'rp', '--redirect-uri', 'https://rp.example.test/cb', '--backchannel-logout-uri', 'http://rp.example.test/logout']), /back-channel logout URI/);
+    expectRefusal(
+      await cli([
+        'clients',
+        'create',
+        '--name',
+        'rp',
+        '--redirect-uri',
+        'https://rp.example.test/cb',
+        '--backchannel-logout-uri',
+        'http://rp.example.test/logout',
+      ]),
+      /back-channel logout URI/,
+    );
   });
 
   it('creates a user from a password on stdin and refuses a duplicate email with a one-line reason', async () => {
@@ -194,7 +244,11 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     ['a missing --name', ['clients', 'create', '--grant-type', 'client_credentials'], /--name is required/],
     ['the implicit grant', ['clients', 'create', '--name', 'x', '--grant-type', 'implicit'], /implicit/],
     ['an API identifier that is not a URI', ['resources', 'create', '--identifier', 'notauri', '--scope', 'a'], /identifier/],
-    ['a non-numeric access-token lifetime', ['resources', 'create', '--identifier', 'https://x.example.test', '--scope', 'a', '--access-token-ttl', 'abc'], /--access-token-ttl/],
+    [
+      'a non-numeric access-token lifetime',
+      ['resources', 'create', '--identifier', 'https://x.example.test', '--scope', 'a', '--access-token-ttl', 'abc'],
+      /--access-token-ttl/,
+    ],
     ['a redirect URI that is not a URL', ['clients', 'create', '--name', 'x', '--redirect-uri', 'not a url'], /redirect/],
   ])('refuses %s with a one-line reason and no stack trace', async (_name, args, reason) => {
     expectRefusal(await cli(args), reason);

@@ -47,7 +47,10 @@ describe('the registered client authentication method is enforced', () => {
   ] as const;
 
   it.each(cases)('refuses a %s client that authenticates with %s at /token', async (_m, _w, client, wrong, right) => {
-    expect(await oauthError(oauth.clientCredentialsGrant(await configure(client(), wrong), { scope: 'read' }))).toEqual({ status: 401, error: 'invalid_client' });
+    expect(await oauthError(oauth.clientCredentialsGrant(await configure(client(), wrong), { scope: 'read' }))).toEqual({
+      status: 401,
+      error: 'invalid_client',
+    });
     await expect(oauth.clientCredentialsGrant(await configure(client(), right), { scope: 'read' })).resolves.toMatchObject({ token_type: 'bearer' });
   });
 

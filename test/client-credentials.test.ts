@@ -1,5 +1,5 @@
+import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import * as oauth from 'openid-client';
-import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
 import { oauthError } from './support/oauth-error.ts';
@@ -141,7 +141,12 @@ describe('client credentials grant', () => {
       const now = Math.floor(Date.now() / 1000);
       const claims = { client_id: service.clientId, scope: 'read', sub: service.clientId, aud: API, jti: 'x' };
       const sign = (typ: string, iat: number) =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ, kid: active!.kid! }).setIssuer(gh.issuer).setIssuedAt(iat).setExpirationTime(iat + 120).sign(key);
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256', typ, kid: active!.kid! })
+          .setIssuer(gh.issuer)
+          .setIssuedAt(iat)
+          .setExpirationTime(iat + 120)
+          .sign(key);
       // Sanity: the same recipe, fresh, is accepted, so the refusals below are about expiry and typ.
       expect(await introspect(await sign('at+jwt', now), service)).toMatchObject({ active: true });
       expect(await introspect(await sign('at+jwt', now - 3600), service)).toEqual({ active: false });

@@ -33,7 +33,11 @@ describe('deleting a client', () => {
       body: body ? JSON.stringify(body) : undefined,
     });
   const introspect = async (caller: Creds, token: string) => {
-    const res = await fetch(`${gh.issuer}/token/introspection`, { method: 'POST', headers: { authorization: basic(caller), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) });
+    const res = await fetch(`${gh.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basic(caller), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    });
     return ((await res.json()) as { active: boolean }).active;
   };
   const forwardAuth = async (token: string, audience: string) =>
@@ -53,7 +57,12 @@ describe('deleting a client', () => {
     ops = await register({ name: 'ops', grantTypes: ['client_credentials'], resources: [adminAudience], scope: 'admin' });
     apiOwnClient = await register({ name: 'the API', canIntrospect: true, resources: [API] });
     adminOwnClient = await register({ name: 'an introspector for the admin API', canIntrospect: true, resources: [adminAudience] });
-    verifier = createVerifier({ issuer: gh.issuer, audience: [API, adminAudience], logger: { warn: () => {} }, revocation: { clientId: apiOwnClient.id, clientSecret: apiOwnClient.secret, pollIntervalMs: 100 } });
+    verifier = createVerifier({
+      issuer: gh.issuer,
+      audience: [API, adminAudience],
+      logger: { warn: () => {} },
+      revocation: { clientId: apiOwnClient.id, clientSecret: apiOwnClient.secret, pollIntervalMs: 100 },
+    });
     await verifier.ready();
   });
   afterAll(async () => {
@@ -64,10 +73,17 @@ describe('deleting a client', () => {
 
   it("through the admin API: the deleted client's admin token stops working everywhere at once", async () => {
     const opsToken = (await oauth.clientCredentialsGrant(await configure(ops), { resource: adminAudience, scope: 'admin' })).access_token;
-    const created = await admin('POST', '/clients', opsToken, { name: 'automation to retire', grant_types: ['client_credentials'], resources: [adminAudience], scope: 'admin' });
+    const created = await admin('POST', '/clients', opsToken, {
+      name: 'automation to retire',
+      grant_types: ['client_credentials'],
+      resources: [adminAudience],
+      scope: 'admin',
+    });
     expect(created.status).toBe(201);
     const victim = (await created.json()) as { client_id: string; client_secret: string };
-    const token = (await oauth.clientCredentialsGrant(await configure({ id: victim.client_id, secret: victim.client_secret }), { resource: adminAudience, scope: 'admin' })).access_token;
+    const token = (
+      await oauth.clientCredentialsGrant(await configure({ id: victim.client_id, secret: victim.client_secret }), { resource: adminAudience, scope: 'admin' })
+    ).access_token;
     expect((await admin('POST', '/users', token, { email: 'before@example.test', password: 'a long passphrase here' })).status).toBe(201);
     expect(await forwardAuth(token, adminAudience)).toBe(200);
     expect((await verifier.verify(token)).client_id).toBe(victim.client_id);
@@ -88,13 +104,21 @@ describe('deleting a client', () => {
   });
 
   it("from the CLI's service: a web app's access and refresh tokens die, its grants and sessions' entries go", async () => {
-    const web = await gh.services.clients.registerClient({ name: 'web app to retire', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API] });
+    const web = await gh.services.clients.registerClient({
+      name: 'web app to retire',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid offline_access read',
+      resources: [API],
+    });
     const webConfig = await configure({ id: web.client.client_id, secret: web.clientSecret! });
     const ua = createUserAgent();
     const pkce = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(webConfig, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access read',
+      prompt: 'consent',
+      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
+      code_challenge_method: 'S256',
     });
     const tokens = await oauth.authorizationCodeGrant(webConfig, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
     const sessionId = ua.jar.get('_session')!;

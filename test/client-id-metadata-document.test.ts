@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import * as oauth from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -43,11 +43,26 @@ async function documentServer(tls: { key: string; cert: string }) {
   };
 }
 
-const publicClient = { client_name: 'Doc App', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', grant_types: ['authorization_code'], response_types: ['code'] };
+const publicClient = {
+  client_name: 'Doc App',
+  redirect_uris: [REDIRECT_URI],
+  token_endpoint_auth_method: 'none',
+  grant_types: ['authorization_code'],
+  response_types: ['code'],
+};
 
 async function authorizeUrl(gh: TestGatehouse, clientId: string, params: Record<string, string>) {
   const url = new URL(`${gh.issuer}/auth`);
-  for (const [k, v] of Object.entries({ client_id: clientId, response_type: 'code', redirect_uri: REDIRECT_URI, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 'st', ...params })) url.searchParams.set(k, v);
+  for (const [k, v] of Object.entries({
+    client_id: clientId,
+    response_type: 'code',
+    redirect_uri: REDIRECT_URI,
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
+    state: 'st',
+    ...params,
+  }))
+    url.searchParams.set(k, v);
   return url;
 }
 
@@ -59,7 +74,11 @@ describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () 
 
   beforeAll(async () => {
     docs = await documentServer(tls);
-    gh = await startTestGatehouse(storage, { CLIENT_ID_METADATA_DOCUMENTS: 'true', REGISTRATION_OPEN_APIS: API }, { outboundFetch: { allowPrivateAddresses: true, ca: tls.cert } });
+    gh = await startTestGatehouse(
+      storage,
+      { CLIENT_ID_METADATA_DOCUMENTS: 'true', REGISTRATION_OPEN_APIS: API },
+      { outboundFetch: { allowPrivateAddresses: true, ca: tls.cert } },
+    );
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'admin' });
     await gh.services.accounts.registerAccount(user);
@@ -75,7 +94,15 @@ describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () 
     const config = await oauth.discovery(new URL(gh.issuer), clientId, undefined, oauth.None(), { execute: [oauth.allowInsecureRequests] });
     expect(config.serverMetadata().client_id_metadata_document_supported).toBe(true);
     const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid read', resource: API, prompt: 'consent', state: 'st', code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid read',
+      resource: API,
+      prompt: 'consent',
+      state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+    });
     const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
     const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' }, { resource: API });
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { audience: API, issuer: gh.issuer });
@@ -86,7 +113,14 @@ describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () 
   });
 
   it('gives a document no operator privileges, whatever it claims', async () => {
-    const clientId = docs.serve('/apps/pretender.json', { ...publicClient, scope: 'read', first_party: true, can_introspect: true, allowed_resources: [OTHER_API], allowed_api_scopes: ['admin'] });
+    const clientId = docs.serve('/apps/pretender.json', {
+      ...publicClient,
+      scope: 'read',
+      first_party: true,
+      can_introspect: true,
+      allowed_resources: [OTHER_API],
+      allowed_api_scopes: ['admin'],
+    });
     const res = await fetch(await authorizeUrl(gh, clientId, { scope: 'admin', resource: OTHER_API }), { redirect: 'manual' });
     expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_target');
     // And it is asked for consent (not first-party): the sign-in leads to the consent page.
@@ -96,7 +130,7 @@ describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () 
     expect(await login.text()).toContain('name="password"');
   });
 
-  it("refuses a document that names another client_id, is too large, or answers with an error", async () => {
+  it('refuses a document that names another client_id, is too large, or answers with an error', async () => {
     const wrong = docs.serve('/apps/wrong.json', { ...publicClient, client_id: 'https://elsewhere.example/app.json' });
     const big = docs.serve('/apps/big.json', { ...publicClient, client_name: 'x'.repeat(6000) });
     for (const clientId of [wrong, big, `${docs.origin}/apps/missing.json`]) {

@@ -85,9 +85,12 @@ describe('client management', () => {
     expect((await gh.services.resources.listResources()).map((r) => r.identifier)).not.toContain(identifier);
   });
 
-  it.each([['https://other-api.example.test/v1'], ['http://localhost:4000'], ['http://127.0.0.1:4000/api']])('accepts an API identifier %s', async (identifier) => {
-    expect((await gh.services.resources.createResource({ identifier, scope: 'read' })).identifier).toBe(identifier);
-  });
+  it.each([['https://other-api.example.test/v1'], ['http://localhost:4000'], ['http://127.0.0.1:4000/api']])(
+    'accepts an API identifier %s',
+    async (identifier) => {
+      expect((await gh.services.resources.createResource({ identifier, scope: 'read' })).identifier).toBe(identifier);
+    },
+  );
 
   it('rotating a secret refuses the old one at once and accepts the new one', async () => {
     const { client, clientSecret } = await gh.services.clients.registerClient(serviceClient);

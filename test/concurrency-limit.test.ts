@@ -43,7 +43,11 @@ describe('createConcurrencyLimit', () => {
 
   it('frees the slot of work that fails', async () => {
     const limit = createConcurrencyLimit({ maxConcurrent: 1, maxQueued: 0 });
-    await expect(limit.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      limit.run(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await limit.run(async () => 'next')).toBe('next');
     expect(limit.load()).toEqual({ running: 0, waiting: 0 });
   });

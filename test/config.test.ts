@@ -120,10 +120,28 @@ describe('loadConfig', () => {
   });
 
   it('keeps devices and self-registration off by default, and reads REGISTRATION and its open policy', () => {
-    expect(loadConfig({}).selfService).toEqual({ isDeviceFlowOn: false, registration: 'off', openApis: [], openRegistrationsPerHour: 10, isClientIdMetadataDocumentOn: false });
+    expect(loadConfig({}).selfService).toEqual({
+      isDeviceFlowOn: false,
+      registration: 'off',
+      openApis: [],
+      openRegistrationsPerHour: 10,
+      isClientIdMetadataDocumentOn: false,
+    });
     expect(
-      loadConfig({ DEVICE_FLOW: 'true', REGISTRATION: 'open', REGISTRATION_OPEN_APIS: 'https://mcp.example.com/mcp, http://127.0.0.1:8080', REGISTRATION_OPEN_PER_HOUR: '3', CLIENT_ID_METADATA_DOCUMENTS: 'true' }).selfService,
-    ).toEqual({ isDeviceFlowOn: true, registration: 'open', openApis: ['https://mcp.example.com/mcp', 'http://127.0.0.1:8080'], openRegistrationsPerHour: 3, isClientIdMetadataDocumentOn: true });
+      loadConfig({
+        DEVICE_FLOW: 'true',
+        REGISTRATION: 'open',
+        REGISTRATION_OPEN_APIS: 'https://mcp.example.com/mcp, http://127.0.0.1:8080',
+        REGISTRATION_OPEN_PER_HOUR: '3',
+        CLIENT_ID_METADATA_DOCUMENTS: 'true',
+      }).selfService,
+    ).toEqual({
+      isDeviceFlowOn: true,
+      registration: 'open',
+      openApis: ['https://mcp.example.com/mcp', 'http://127.0.0.1:8080'],
+      openRegistrationsPerHour: 3,
+      isClientIdMetadataDocumentOn: true,
+    });
     expect(problemsOf({ REGISTRATION: 'yes' })).toEqual([expect.stringMatching(/^REGISTRATION /)]);
     expect(problemsOf({ REGISTRATION_OPEN_APIS: 'http://api.example.com' })).toEqual([expect.stringMatching(/^REGISTRATION_OPEN_APIS .*https/)]);
     expect(problemsOf({ REGISTRATION_OPEN_PER_HOUR: '0' })).toEqual([expect.stringMatching(/^REGISTRATION_OPEN_PER_HOUR /)]);
@@ -140,7 +158,8 @@ describe('loadConfig', () => {
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.5,fd00::/8' }).trustProxy).toEqual({ addresses: ['10.0.0.0/8', '192.168.1.5', 'fd00::/8'] });
     expect(loadConfig({ TRUST_PROXY: 'loopback,uniquelocal' }).trustProxy).toEqual({ addresses: ['loopback', 'uniquelocal'] });
     for (const no of ['false', '0', 'no']) expect(loadConfig({ TRUST_PROXY: no }).trustProxy).toBeUndefined();
-    for (const bad of ['10.0.0.0/33', '300.1.1.1', '10.0.0.1,', '17']) expect(problemsOf({ TRUST_PROXY: bad }), bad).toEqual([expect.stringMatching(/^TRUST_PROXY /)]);
+    for (const bad of ['10.0.0.0/33', '300.1.1.1', '10.0.0.1,', '17'])
+      expect(problemsOf({ TRUST_PROXY: bad }), bad).toEqual([expect.stringMatching(/^TRUST_PROXY /)]);
   });
 
   it('refuses the old TRUST_PROXY=true (it trusted what the client wrote) and says what to set instead', () => {
@@ -156,7 +175,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ WORKERS: String(cores * 4) }).argon2.maxConcurrent).toBe(1);
     expect(loadConfig({ ARGON2_CONCURRENCY: '3', ARGON2_MAX_QUEUED: '0' }).argon2).toEqual({ maxConcurrent: 3, maxQueued: 0 });
     expect(loadConfig({ ARGON2_CONCURRENCY: '3' }).argon2).toEqual({ maxConcurrent: 3, maxQueued: 24 });
-    for (const [key, bad] of [['ARGON2_CONCURRENCY', '0'], ['ARGON2_CONCURRENCY', 'lots'], ['ARGON2_MAX_QUEUED', '-1']]) {
+    for (const [key, bad] of [
+      ['ARGON2_CONCURRENCY', '0'],
+      ['ARGON2_CONCURRENCY', 'lots'],
+      ['ARGON2_MAX_QUEUED', '-1'],
+    ]) {
       expect(problemsOf({ [key!]: bad }), `${key}=${bad}`).toEqual([expect.stringMatching(new RegExp(`^${key}\\b`))]);
     }
   });

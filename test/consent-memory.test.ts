@@ -1,6 +1,6 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizationUrl, walkPages, type Answer, type Page } from './support/page-flow.ts';
+import { type Answer, authorizationUrl, type Page, walkPages } from './support/page-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
@@ -101,8 +101,13 @@ describe('remembered consent and first-party clients', () => {
     const beforeLogin = Math.floor(Date.now() / 1000);
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API, prompt: 'login', state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email read',
+      resource: API,
+      prompt: 'login',
+      state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const second = await walkPages(ua, url, REDIRECT_URI, allowAll);
     expect(kinds(second)).toEqual(['login', 'consent']);

@@ -6,9 +6,9 @@ import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import Koa from 'koa';
 import * as oauth from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, type AccessTokenClaims, type Verifier } from '../src/verifier/index.ts';
+import { type AccessTokenClaims, createVerifier, type Verifier } from '../src/verifier/index.ts';
 import { createMemoryReplayGuard } from '../src/verifier/replay-cache.ts';
-import { dpopBoundToken, dpopKey, dpopProof, type DpopKey } from './support/dpop.ts';
+import { type DpopKey, dpopBoundToken, dpopKey, dpopProof } from './support/dpop.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.dpop.test';
@@ -47,7 +47,10 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((v) => v.close()));
-    for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      s.close();
+    }
   });
   afterAll(async () => {
     await gh?.stop();
@@ -69,7 +72,9 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       const token = await adminToken(await dpopKey());
       const res = await callAdmin({ authorization: `Bearer ${token}` });
       expect(res.status).toBe(401);
-      expect(challenge(res)).toMatch(/^DPoP realm="[^"]+", error="invalid_token", error_description="a DPoP-bound token cannot be used as a bearer token", algs="[^"]*ES256/);
+      expect(challenge(res)).toMatch(
+        /^DPoP realm="[^"]+", error="invalid_token", error_description="a DPoP-bound token cannot be used as a bearer token", algs="[^"]*ES256/,
+      );
       expect(await res.json()).toMatchObject({ error: 'invalid_token' });
     });
 
@@ -79,42 +84,107 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       const res = await oauth.fetchProtectedResource(opsConfig, accessToken, new URL(adminUrl()), 'GET', undefined, undefined, { DPoP: handle });
       expect(res.status).toBe(200);
       // A change through the API with a proof of its own.
-      const created = await oauth.fetchProtectedResource(opsConfig, accessToken, new URL(adminUrl('/keys/rotate')), 'POST', undefined, undefined, { DPoP: handle });
+      const created = await oauth.fetchProtectedResource(opsConfig, accessToken, new URL(adminUrl('/keys/rotate')), 'POST', undefined, undefined, {
+        DPoP: handle,
+      });
       expect(created.status).toBe(200);
     });
 
     it.each<[string, string, string, (key: DpopKey, token: string) => Promise<Record<string, string>>]>([
       ['no DPoP header', 'invalid_dpop_proof', 'the request has no DPoP proof', async (_k, t) => ({ authorization: `DPoP ${t}` })],
-      ['a proof made for another method', 'invalid_dpop_proof', 'the DPoP proof was made for another method (htm)', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'POST', url: adminUrl(), accessToken: t }) })],
-      ['a proof made for another URL', 'invalid_dpop_proof', 'the DPoP proof was made for another URL (htu)', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl('/clients'), accessToken: t }) })],
-      ['a proof two minutes old', 'invalid_dpop_proof', 'the DPoP proof is too old or from the future (iat)', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, { iat: Math.floor(Date.now() / 1000) - 120 }) })],
-      ['a proof from the future', 'invalid_dpop_proof', 'the DPoP proof is too old or from the future (iat)', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, { iat: Math.floor(Date.now() / 1000) + 60 }) })],
-      ['a proof without ath', 'invalid_dpop_proof', 'the DPoP proof was made for another access token (ath)', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl() }) })],
-      ['a proof made for another access token', 'invalid_dpop_proof', 'the DPoP proof was made for another access token (ath)', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: `${t}x` }) })],
-      ['a proof that is not a dpop+jwt', 'invalid_dpop_proof', 'the DPoP proof is not a valid dpop+jwt signed with its jwk', async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, {}, { typ: 'JWT' }) })],
-      ['a proof whose jwk header carries the private key', 'invalid_dpop_proof', 'the DPoP proof is not a valid dpop+jwt signed with its jwk', async (k, t) => {
-        const privateJwk = await exportJWK(k.privateKey);
-        return { authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, {}, { jwk: privateJwk }) };
-      }],
-      ['an unsigned proof (alg none)', 'invalid_dpop_proof', 'the DPoP proof is not a JWT', async (k, t) => {
-        const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
-        const [, payload] = (await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t })).split('.');
-        return { authorization: `DPoP ${t}`, dpop: `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: k.publicJwk })}.${payload}.` };
-      }],
-      ['a valid proof made with another key (the token is not bound to it)', 'invalid_token', 'the token is bound to another key than the DPoP proof', async (_k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(await dpopKey(), { method: 'GET', url: adminUrl(), accessToken: t }) })],
+      [
+        'a proof made for another method',
+        'invalid_dpop_proof',
+        'the DPoP proof was made for another method (htm)',
+        async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'POST', url: adminUrl(), accessToken: t }) }),
+      ],
+      [
+        'a proof made for another URL',
+        'invalid_dpop_proof',
+        'the DPoP proof was made for another URL (htu)',
+        async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl('/clients'), accessToken: t }) }),
+      ],
+      [
+        'a proof two minutes old',
+        'invalid_dpop_proof',
+        'the DPoP proof is too old or from the future (iat)',
+        async (k, t) => ({
+          authorization: `DPoP ${t}`,
+          dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, { iat: Math.floor(Date.now() / 1000) - 120 }),
+        }),
+      ],
+      [
+        'a proof from the future',
+        'invalid_dpop_proof',
+        'the DPoP proof is too old or from the future (iat)',
+        async (k, t) => ({
+          authorization: `DPoP ${t}`,
+          dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, { iat: Math.floor(Date.now() / 1000) + 60 }),
+        }),
+      ],
+      [
+        'a proof without ath',
+        'invalid_dpop_proof',
+        'the DPoP proof was made for another access token (ath)',
+        async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl() }) }),
+      ],
+      [
+        'a proof made for another access token',
+        'invalid_dpop_proof',
+        'the DPoP proof was made for another access token (ath)',
+        async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: `${t}x` }) }),
+      ],
+      [
+        'a proof that is not a dpop+jwt',
+        'invalid_dpop_proof',
+        'the DPoP proof is not a valid dpop+jwt signed with its jwk',
+        async (k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, {}, { typ: 'JWT' }) }),
+      ],
+      [
+        'a proof whose jwk header carries the private key',
+        'invalid_dpop_proof',
+        'the DPoP proof is not a valid dpop+jwt signed with its jwk',
+        async (k, t) => {
+          const privateJwk = await exportJWK(k.privateKey);
+          return { authorization: `DPoP ${t}`, dpop: await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t }, {}, { jwk: privateJwk }) };
+        },
+      ],
+      [
+        'an unsigned proof (alg none)',
+        'invalid_dpop_proof',
+        'the DPoP proof is not a JWT',
+        async (k, t) => {
+          const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+          const [, payload] = (await dpopProof(k, { method: 'GET', url: adminUrl(), accessToken: t })).split('.');
+          return { authorization: `DPoP ${t}`, dpop: `${b64({ alg: 'none', typ: 'dpop+jwt', jwk: k.publicJwk })}.${payload}.` };
+        },
+      ],
+      [
+        'a valid proof made with another key (the token is not bound to it)',
+        'invalid_token',
+        'the token is bound to another key than the DPoP proof',
+        async (_k, t) => ({ authorization: `DPoP ${t}`, dpop: await dpopProof(await dpopKey(), { method: 'GET', url: adminUrl(), accessToken: t }) }),
+      ],
     ])('refuses %s with 401 %s: %s', async (_name, error, description, headers) => {
       const key = await dpopKey();
       const token = await adminToken(key);
       const res = await callAdmin(await headers(key, token));
       expect(res.status).toBe(401);
-      expect(challenge(res)).toBe(`DPoP realm="${adminAudience}", error="${error}", error_description="${description}", algs="ES256 EdDSA Ed25519 PS256 RS256"`);
+      expect(challenge(res)).toBe(
+        `DPoP realm="${adminAudience}", error="${error}", error_description="${description}", algs="ES256 EdDSA Ed25519 PS256 RS256"`,
+      );
       // The same token with a good proof passes: only the proof was at fault.
-      expect((await callAdmin({ authorization: `DPoP ${token}`, dpop: await dpopProof(key, { method: 'GET', url: adminUrl(), accessToken: token }) })).status).toBe(200);
+      expect(
+        (await callAdmin({ authorization: `DPoP ${token}`, dpop: await dpopProof(key, { method: 'GET', url: adminUrl(), accessToken: token }) })).status,
+      ).toBe(200);
     });
 
     it('refuses a DPoP scheme with a token that is not DPoP-bound', async () => {
       const token = (await oauth.clientCredentialsGrant(opsConfig, { resource: adminAudience, scope: 'admin' })).access_token;
-      const res = await callAdmin({ authorization: `DPoP ${token}`, dpop: await dpopProof(await dpopKey(), { method: 'GET', url: adminUrl(), accessToken: token }) });
+      const res = await callAdmin({
+        authorization: `DPoP ${token}`,
+        dpop: await dpopProof(await dpopKey(), { method: 'GET', url: adminUrl(), accessToken: token }),
+      });
       expect(res.status).toBe(401);
       expect(challenge(res)).toContain('error_description="the DPoP scheme needs a DPoP-bound token"');
     });
@@ -136,7 +206,9 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
         const elsewhere = await at({ authorization: `DPoP ${token}`, dpop: proof });
         expect(elsewhere.status).toBe(401);
         expect(challenge(elsewhere)).toContain('the DPoP proof has been used before');
-        expect((await at({ authorization: `DPoP ${token}`, dpop: await dpopProof(key, { method: 'GET', url: adminUrl(), accessToken: token }) })).status).toBe(200);
+        expect((await at({ authorization: `DPoP ${token}`, dpop: await dpopProof(key, { method: 'GET', url: adminUrl(), accessToken: token }) })).status).toBe(
+          200,
+        );
       } finally {
         await other.stop();
       }
@@ -146,7 +218,9 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
   it('/forward-auth still refuses a DPoP-bound token (a gateway cannot forward its proof)', async () => {
     const key = await dpopKey();
     const { accessToken } = await dpopBoundToken(serviceConfig, key, { scope: 'read' });
-    const res = await fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(API)}`, { headers: { authorization: `Bearer ${accessToken}`, dpop: await dpopProof(key, { method: 'GET', url: `${gh.issuer}/forward-auth`, accessToken }) } });
+    const res = await fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(API)}`, {
+      headers: { authorization: `Bearer ${accessToken}`, dpop: await dpopProof(key, { method: 'GET', url: `${gh.issuer}/forward-auth`, accessToken }) },
+    });
     expect(res.status).toBe(401);
     expect(challenge(res)).toContain('a DPoP-bound token cannot be used as a bearer token');
   });
@@ -163,7 +237,11 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       await once(server.listen(0, '127.0.0.1'), 'listening');
       return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     };
-    const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail('the token was accepted'), (err: unknown) => err as { status: number; code: string; description: string; wwwAuthenticate: string });
+    const refusal = (promise: Promise<unknown>) =>
+      promise.then(
+        () => expect.fail('the token was accepted'),
+        (err: unknown) => err as { status: number; code: string; description: string; wwwAuthenticate: string },
+      );
 
     it('verify() takes a bound token only with the DPoP scheme and a proof for the request, once', async () => {
       const v = await verifier();
@@ -171,13 +249,22 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       const { accessToken } = await dpopBoundToken(serviceConfig, key, { scope: 'read' });
       const url = 'https://api.dpop.test/reports?page=2';
       expect(await refusal(v.verify(accessToken))).toMatchObject({
-        status: 401, code: 'invalid_token', description: 'a DPoP-bound token cannot be used as a bearer token', wwwAuthenticate: expect.stringMatching(/^DPoP realm=/),
+        status: 401,
+        code: 'invalid_token',
+        description: 'a DPoP-bound token cannot be used as a bearer token',
+        wwwAuthenticate: expect.stringMatching(/^DPoP realm=/),
       });
       const proof = await dpopProof(key, { method: 'GET', url: 'https://api.dpop.test/reports', accessToken });
       const claims = await v.verify(accessToken, { scheme: 'DPoP', proof, method: 'GET', url });
       expect(claims).toMatchObject({ sub: service.id, scope: ['read'], cnf: { jkt: await calculateJwkThumbprint(key.publicJwk) } });
-      expect(await refusal(v.verify(accessToken, { scheme: 'DPoP', proof, method: 'GET', url }))).toMatchObject({ code: 'invalid_dpop_proof', description: 'the DPoP proof has been used before' });
-      expect(await refusal(v.verify(accessToken, { scheme: 'DPoP', proof: undefined, method: 'GET', url }))).toMatchObject({ code: 'invalid_dpop_proof', description: 'the request has no DPoP proof' });
+      expect(await refusal(v.verify(accessToken, { scheme: 'DPoP', proof, method: 'GET', url }))).toMatchObject({
+        code: 'invalid_dpop_proof',
+        description: 'the DPoP proof has been used before',
+      });
+      expect(await refusal(v.verify(accessToken, { scheme: 'DPoP', proof: undefined, method: 'GET', url }))).toMatchObject({
+        code: 'invalid_dpop_proof',
+        description: 'the request has no DPoP proof',
+      });
     });
 
     it('Koa and Express middleware accept openid-client DPoP requests and refuse bearer use and replays', async () => {
@@ -217,7 +304,12 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       const base = await listen(createServer(app));
       const key = await dpopKey();
       const { accessToken } = await dpopBoundToken(serviceConfig, key, { scope: 'read' });
-      const call = async (htu: string) => (await fetch(`${base}/reports`, { headers: { authorization: `DPoP ${accessToken}`, dpop: await dpopProof(key, { method: 'GET', url: htu, accessToken }) } })).status;
+      const call = async (htu: string) =>
+        (
+          await fetch(`${base}/reports`, {
+            headers: { authorization: `DPoP ${accessToken}`, dpop: await dpopProof(key, { method: 'GET', url: htu, accessToken }) },
+          })
+        ).status;
       expect(await call(`${base}/reports`)).toBe(401);
       expect(await call('https://api.dpop.test/reports')).toBe(200);
     });

@@ -1,12 +1,12 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
-import { authorize, hiddenToken, linkIn, loginInteraction, registerApp, REDIRECT_URI } from './support/account-lifecycle.ts';
+import { authorize, hiddenToken, linkIn, loginInteraction, REDIRECT_URI, registerApp } from './support/account-lifecycle.ts';
 import { createCookieAgent } from './support/cookie-agent.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
@@ -118,7 +118,10 @@ describe('email verification (EMAIL_VERIFICATION=optional, the default)', { time
     const account = await gh.services.accounts.registerAccount({ email: 'late@example.test', password: 'a passphrase for late' });
     await gh.services.verification.send(account, 'en');
     const link = linkIn(await smtp.nextMessageFor('late@example.test'), '/account/verify-email');
-    await gh.knex('one_time_tokens').where({ account_id: account.id }).update({ expires_at: new Date(Date.now() - 1000) });
+    await gh
+      .knex('one_time_tokens')
+      .where({ account_id: account.id })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     expect((await verifyWith(link)).status).toBe(400);
     expect((await gh.services.accounts.findById(account.id))?.emailVerified).toBe(false);
   });

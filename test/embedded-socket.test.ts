@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -6,7 +6,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDatabase, type Database } from '../src/db/create-knex.ts';
-import { embeddedSocketDirectory, embeddedSocketFile, shareEmbeddedDatabase, type EmbeddedSocket } from '../src/db/embedded-socket.ts';
+import { type EmbeddedSocket, embeddedSocketDirectory, embeddedSocketFile, shareEmbeddedDatabase } from '../src/db/embedded-socket.ts';
 
 // The server's side of sharing its embedded database with commands, in this process: its knex
 // and a plain pg client on the socket (what a command uses) on one PGlite session.
@@ -19,7 +19,12 @@ describe('the embedded database shared over a Unix socket', { timeout: 60_000 },
   const notifications: string[] = [];
 
   const share = async (holdTimeoutMs?: number) => {
-    const sink = new Writable({ write: (chunk, _enc, done) => (logs.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        logs.push(String(chunk));
+        done();
+      },
+    });
     socket = shareEmbeddedDatabase({ knex: db.knex, dataDir, logger: pino(sink), holdTimeoutMs });
     await socket!.open({ channels: ['gatehouse_changes'], onNotification: (channel, payload) => notifications.push(`${channel} ${payload}`) });
   };
@@ -83,7 +88,10 @@ describe('the embedded database shared over a Unix socket', { timeout: 60_000 },
     await client.query('begin');
     await client.query('insert into t (x) values (3)');
     let isServerDone = false;
-    const serverInsert = db.knex('t').insert({ x: 4 }).then(() => (isServerDone = true));
+    const serverInsert = db
+      .knex('t')
+      .insert({ x: 4 })
+      .then(() => (isServerDone = true));
     await new Promise((r) => setTimeout(r, 200)); // as above: room for what must not happen
     expect(isServerDone, 'the server waited for the transaction').toBe(false);
     await client.query('rollback');

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { fillTemplate, freePort, nginxBinary, startNginx, type RunningNginx } from './support/nginx.ts';
+import { fillTemplate, freePort, nginxBinary, type RunningNginx, startNginx } from './support/nginx.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.behind-nginx.test';
@@ -41,7 +41,10 @@ describe.runIf(nginxBinary)('the shipped nginx configuration in front of an API,
   beforeAll(async () => {
     gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
-    for (const [name, scope] of [['reader', 'read'], ['writer', 'read write']] as const) {
+    for (const [name, scope] of [
+      ['reader', 'read'],
+      ['writer', 'read write'],
+    ] as const) {
       const { client, clientSecret } = await gh.services.clients.registerClient({ name, scope, resources: [API] });
       (name === 'reader' ? (c: Creds) => (reader = c) : (c: Creds) => (writer = c))({ id: client.client_id, secret: clientSecret! });
     }
@@ -108,7 +111,12 @@ describe.runIf(nginxBinary)('the shipped nginx configuration in front of an API,
     );
     expect(seen.length).toBe(before);
 
-    const allowed = await call('/orders', { method: 'POST', token: await tokenFor(writer, 'read write'), body: '{"item":1}', headers: { 'content-type': 'application/json' } });
+    const allowed = await call('/orders', {
+      method: 'POST',
+      token: await tokenFor(writer, 'read write'),
+      body: '{"item":1}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(allowed.status).toBe(200);
     expect(seen.at(-1)).toMatchObject({ method: 'POST', body: '{"item":1}' });
   });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair, importJWK, SignJWT, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair, importJWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -17,7 +17,11 @@ describe('forward auth (gateway mode)', () => {
 
   const basic = (c: Creds) => `Basic ${btoa(`${c.id}:${c.secret}`)}`;
   const post = (path: string, c: Creds, body: Record<string, string>) =>
-    fetch(`${gh.issuer}${path}`, { method: 'POST', headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+    fetch(`${gh.issuer}${path}`, {
+      method: 'POST',
+      headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(body),
+    });
   const tokenFor = async (c: Creds, scope: string) => {
     const res = await post('/token', c, { grant_type: 'client_credentials', scope });
     expect(res.status).toBe(200);
@@ -29,7 +33,17 @@ describe('forward auth (gateway mode)', () => {
   const forge = async (claims: JWTPayload, header: Partial<JWTHeaderParameters> = {}) => {
     const [jwk] = await gh.services.signingKeys.loadProviderKeys();
     const seconds = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: gh.issuer, aud: API, sub: reader.id, client_id: reader.id, jti: randomUUID(), iat: seconds, exp: seconds + 300, scope: 'read', ...claims })
+    return new SignJWT({
+      iss: gh.issuer,
+      aud: API,
+      sub: reader.id,
+      client_id: reader.id,
+      jti: randomUUID(),
+      iat: seconds,
+      exp: seconds + 300,
+      scope: 'read',
+      ...claims,
+    })
       .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: jwk!.kid, ...header })
       .sign(await importJWK(jwk!, 'RS256'));
   };
@@ -79,32 +93,57 @@ describe('forward auth (gateway mode)', () => {
 
   it.each<[string, string, () => Promise<string>]>([
     ['malformed', 'the token is not a JWT', async () => 'not-a-jwt'],
-    ['tampered', 'the signature is invalid', async () => {
-      const [h, p, s] = (await tokenFor(reader, 'read')).split('.');
-      const claims = { ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'read write' };
-      return `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
-    }],
+    [
+      'tampered',
+      'the signature is invalid',
+      async () => {
+        const [h, p, s] = (await tokenFor(reader, 'read')).split('.');
+        const claims = { ...JSON.parse(Buffer.from(p!, 'base64url').toString()), scope: 'read write' };
+        return `${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`;
+      },
+    ],
     ['expired', 'the token has expired', async () => forge({ iat: Math.floor(Date.now() / 1000) - 120, exp: Math.floor(Date.now() / 1000) - 60 })],
     ['not yet valid', 'the token is not valid yet', async () => forge({ nbf: Math.floor(Date.now() / 1000) + 120 })],
     ['for another issuer', 'unexpected iss claim', async () => forge({ iss: 'https://elsewhere.test' })],
     ['for another audience', 'unexpected aud claim', async () => tokenFor(outsider, 'read')],
     ['not an access token (typ JWT)', 'the token is not an access token (typ must be at+jwt)', async () => forge({}, { typ: 'JWT' })],
-    ['signed with an unknown key', 'the token was signed by an unknown key', async () => {
-      const { privateKey } = await generateKeyPair('RS256');
-      return new SignJWT({ iss: gh.issuer, aud: API, sub: 'x', client_id: 'x', jti: 'j', scope: 'read' })
-        .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown' }).setIssuedAt().setExpirationTime('5m').sign(privateKey);
-    }],
-    ['unsigned (alg none)', 'the signing algorithm is not allowed', async () => {
-      const [, p] = (await tokenFor(reader, 'read')).split('.');
-      return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
-    }],
-    ['HS256 keyed with the public key', 'the signing algorithm is not allowed', async () => {
-      const [jwk] = (await (await fetch(`${gh.issuer}/jwks`)).json()).keys;
-      const pem = await exportSPKI((await importJWK(jwk, 'RS256')) as CryptoKey);
-      const [, p] = (await tokenFor(reader, 'read')).split('.');
-      return new SignJWT(JSON.parse(Buffer.from(p!, 'base64url').toString())).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwk.kid }).sign(new TextEncoder().encode(pem));
-    }],
-    ['DPoP-bound (cnf.jkt) presented as a bearer token', 'a DPoP-bound token cannot be used as a bearer token', async () => forge({ cnf: { jkt: 'bm90LWEtcmVhbC10aHVtYnByaW50' } })],
+    [
+      'signed with an unknown key',
+      'the token was signed by an unknown key',
+      async () => {
+        const { privateKey } = await generateKeyPair('RS256');
+        return new SignJWT({ iss: gh.issuer, aud: API, sub: 'x', client_id: 'x', jti: 'j', scope: 'read' })
+          .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: 'unknown' })
+          .setIssuedAt()
+          .setExpirationTime('5m')
+          .sign(privateKey);
+      },
+    ],
+    [
+      'unsigned (alg none)',
+      'the signing algorithm is not allowed',
+      async () => {
+        const [, p] = (await tokenFor(reader, 'read')).split('.');
+        return `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url')}.${p}.`;
+      },
+    ],
+    [
+      'HS256 keyed with the public key',
+      'the signing algorithm is not allowed',
+      async () => {
+        const [jwk] = (await (await fetch(`${gh.issuer}/jwks`)).json()).keys;
+        const pem = await exportSPKI((await importJWK(jwk, 'RS256')) as CryptoKey);
+        const [, p] = (await tokenFor(reader, 'read')).split('.');
+        return new SignJWT(JSON.parse(Buffer.from(p!, 'base64url').toString()))
+          .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid: jwk.kid })
+          .sign(new TextEncoder().encode(pem));
+      },
+    ],
+    [
+      'DPoP-bound (cnf.jkt) presented as a bearer token',
+      'a DPoP-bound token cannot be used as a bearer token',
+      async () => forge({ cnf: { jkt: 'bm90LWEtcmVhbC10aHVtYnByaW50' } }),
+    ],
   ])('refuses a token that is %s with 401 invalid_token: %s', async (_name, description, make) => {
     const res = await check(await make());
     expect(res.status).toBe(401);
@@ -124,7 +163,10 @@ describe('forward auth (gateway mode)', () => {
     const token = await tokenFor(reader, 'read');
     expect((await check(token)).status).toBe(200);
     expect((await post('/token/revocation', reader, { token })).status).toBe(200);
-    await vi.waitFor(async () => expect((await check(token)).headers.get('www-authenticate')).toContain('the token has been revoked'), { timeout: 5000, interval: 100 });
+    await vi.waitFor(async () => expect((await check(token)).headers.get('www-authenticate')).toContain('the token has been revoked'), {
+      timeout: 5000,
+      interval: 100,
+    });
   });
 
   it("refuses tokens of a revoked grant, and a signed-out user's tokens issued up to the cut-off", async () => {
@@ -165,7 +207,8 @@ describe('forward auth (gateway mode)', () => {
 
   it("takes audience and scope from headers under /forward-auth/… (Envoy's path_prefix), never from the client's query", async () => {
     const token = await tokenFor(reader, 'read');
-    const envoy = (path: string, headers: Record<string, string>) => fetch(`${gh.issuer}/forward-auth${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+    const envoy = (path: string, headers: Record<string, string>) =>
+      fetch(`${gh.issuer}/forward-auth${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
     const res = await envoy('/orders/7?audience=x', { 'x-forward-auth-audience': API, 'x-forward-auth-scope': 'read' });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-auth-audience')).toBe(API);

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REFRESH_GRANTS_PER_CLIENT } from '../src/oidc/sign-in-grants.ts';
-import { walkPages, type Answer, type Page } from './support/page-flow.ts';
+import { type Answer, type Page, walkPages } from './support/page-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
@@ -25,9 +25,14 @@ describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
     gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const { client, clientSecret } = await gh.services.clients.registerClient({
-      name: 'Busy App', redirectUris: [REDIRECT_URI], scope: 'openid email offline_access read', resources: [API],
+      name: 'Busy App',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid email offline_access read',
+      resources: [API],
     });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await gh?.stop();
@@ -46,8 +51,12 @@ describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
   async function signIn(user: { email: string; password: string }, scope: string, ua: UserAgent = createUserAgent()) {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope, prompt: 'consent', state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope,
+      prompt: 'consent',
+      state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const answer = (p: Page): Answer => (p.kind === 'login' ? { post: 'login', fields: user } : { post: 'confirm' });
     const { callback } = await walkPages(ua, url, REDIRECT_URI, answer);

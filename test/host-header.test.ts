@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, type RawResponse } from './support/raw-http.ts';
+import { type RawResponse, rawRequest } from './support/raw-http.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';

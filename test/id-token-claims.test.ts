@@ -25,7 +25,9 @@ describe('ID token claims', () => {
       redirectUris: [REDIRECT_URI],
       scope: 'openid offline_access email profile',
     });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await gh?.stop();

@@ -15,9 +15,9 @@ describe('imported password hashes', () => {
     expect(hashProblem(b.replace(/^\$2b\$04\$/, '$2b$15$'))).toMatch(/cost of 15/);
     expect(hashProblem(b.replace(/^\$2b\$/, '$2x$'))).toMatch(/not a bcrypt hash/);
     expect(hashProblem(django('x', 1000))).toBeUndefined();
-    expect(hashProblem(django('x', 3_000_001).replace(/\$[^$]+$/, '$' + 'A'.repeat(43) + '='))).toMatch(/3000001 PBKDF2 iterations/);
-    expect(hashProblem('$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$' + 'A'.repeat(43))).toBeUndefined();
-    expect(hashProblem('$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$' + 'A'.repeat(43))).toMatch(/above m=262144/);
+    expect(hashProblem(django('x', 3_000_001).replace(/\$[^$]+$/, `$${'A'.repeat(43)}=`))).toMatch(/3000001 PBKDF2 iterations/);
+    expect(hashProblem(`$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$${'A'.repeat(43)}`)).toBeUndefined();
+    expect(hashProblem(`$argon2id$v=19$m=4194304,t=2,p=1$c29tZXNhbHQ$${'A'.repeat(43)}`)).toMatch(/above m=262144/);
     expect(hashProblem('md5$x$y')).toMatch(/no accepted form/);
     // Never the hash itself in a reason.
     expect(hashProblem(b.replace(/^\$2b\$04\$/, '$2b$15$'))).not.toContain(b.slice(7));

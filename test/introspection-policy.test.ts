@@ -56,8 +56,11 @@ describe('who may learn what at the introspection endpoint', () => {
     const web = await configure(creds.web);
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access read',
+      prompt: 'consent',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const userTokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: verifier });
     tokens.webAccess = userTokens.access_token;
@@ -68,7 +71,7 @@ describe('who may learn what at the introspection endpoint', () => {
     await dropStorage(storage);
   });
 
-  it('tells an API\'s own client about access tokens for its API, users\' and services\' alike', async () => {
+  it("tells an API's own client about access tokens for its API, users' and services' alike", async () => {
     expect(await introspect(creds.ordersApi, tokens.orders)).toMatchObject({ active: true, client_id: creds.ordersService.id });
     expect(await introspect(creds.ordersApi, tokens.webAccess)).toMatchObject({ active: true, client_id: creds.web.id });
   });
@@ -81,7 +84,7 @@ describe('who may learn what at the introspection endpoint', () => {
     expect(await introspect(creds.ordersApi, tokens[which])).toEqual({ active: false });
   });
 
-  it('tells an --introspect client registered for no API about no other client\'s token', async () => {
+  it("tells an --introspect client registered for no API about no other client's token", async () => {
     for (const which of ['orders', 'billing', 'admin', 'webAccess', 'webRefresh'] as const) {
       expect(await introspect(creds.unscopedApi, tokens[which]), which).toEqual({ active: false });
     }

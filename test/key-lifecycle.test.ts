@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { announceSeconds, planKeySteps, retainSeconds, type KeyPolicy, type KeyState } from '../src/signing-keys/key-lifecycle.ts';
+import { announceSeconds, type KeyPolicy, type KeyState, planKeySteps, retainSeconds } from '../src/signing-keys/key-lifecycle.ts';
 
 const policy: KeyPolicy = { rotationIntervalSeconds: 30 * 86_400, jwksMaxAgeSeconds: 600, maxTokenTtlSeconds: 3600, clockSkewSeconds: 15 };
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -18,9 +18,7 @@ describe('signing-key lifecycle plan', () => {
   it('announces a next key early enough that it signs exactly one rotation interval after the active one', () => {
     const announceAt = policy.rotationIntervalSeconds - announceSeconds(policy);
     expect(planKeySteps([key('a', 'active')], at(announceAt - 1), policy)).toEqual([]);
-    expect(planKeySteps([key('a', 'active')], at(announceAt), policy)).toEqual([
-      { kind: 'create-next', activatesAt: at(policy.rotationIntervalSeconds) },
-    ]);
+    expect(planKeySteps([key('a', 'active')], at(announceAt), policy)).toEqual([{ kind: 'create-next', activatesAt: at(policy.rotationIntervalSeconds) }]);
   });
 
   it('waits at least the JWKS cache lifetime before a next key signs', () => {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/gatehouse-process.ts';
 import { freePort } from './support/own-services.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const tokenIn = (text: string | undefined) => /[?&]token=([A-Za-z0-9_-]{43})/.exec(text ?? '')?.[1];
 
@@ -76,7 +76,9 @@ describe('without SMTP_URL', () => {
     expect(tokenIn(mail.text)).toBe(token);
     expect(mail.subject).toBe('비밀번호를 재설정하세요 (Gatehouse)');
     const lines = gh.logs().filter((l) => String(l.msg).startsWith('mail '));
-    expect(lines).toEqual([expect.objectContaining({ msg: 'mail written to the outbox (no SMTP_URL)', to: 'linus@example.com', file: join(dataDir, 'outbox', files[0]!) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'mail written to the outbox (no SMTP_URL)', to: 'linus@example.com', file: join(dataDir, 'outbox', files[0]!) }),
+    ]);
     expect(gh.rawLogs()).not.toContain(token);
   });
 

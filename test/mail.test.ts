@@ -134,7 +134,11 @@ describe('mail over a real SMTP server', () => {
     expect(mailer.send(emails.resetPassword({ to: { address: to }, locale: 'en', token: TOKEN }))).toBe(true); // accepted at once: the caller never waits for SMTP
 
     await until('two failed attempts', () => o.outcomes.filter((r) => r === 'retried').length >= 2);
-    expect(o.logs().find((l) => l.msg === 'mail not sent; will retry')).toMatchObject({ kind: 'reset_password', code: 'ESOCKET', retryInMs: expect.any(Number) });
+    expect(o.logs().find((l) => l.msg === 'mail not sent; will retry')).toMatchObject({
+      kind: 'reset_password',
+      code: 'ESOCKET',
+      retryInMs: expect.any(Number),
+    });
     await down.start();
     const mail = await down.nextMessageFor(to);
     expect(mail.text).toContain(TOKEN);
@@ -179,7 +183,14 @@ describe('mail over a real SMTP server', () => {
     const down = await startTestSmtp();
     await down.stop();
     const o = observed();
-    const mailer = createMailer({ transport: createSmtpTransport(down.url), from: FROM, logger: o.logger, onOutcome: o.onOutcome, maxQueued: 2, retryBaseMs: 60_000 });
+    const mailer = createMailer({
+      transport: createSmtpTransport(down.url),
+      from: FROM,
+      logger: o.logger,
+      onOutcome: o.onOutcome,
+      maxQueued: 2,
+      retryBaseMs: 60_000,
+    });
     const m = () => emails.verifyEmail({ to: { address: address('q') }, locale: 'en', token: TOKEN });
     expect([mailer.send(m()), mailer.send(m()), mailer.send(m())]).toEqual([true, true, false]);
     expect(o.outcomes).toContain('dropped');

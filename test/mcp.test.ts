@@ -28,10 +28,20 @@ describe('an MCP client connects to a Gatehouse-protected MCP server by itself',
   beforeAll(async () => {
     mcp = await startMcpServer();
     // The client's metadata document must be https (draft-ietf-oauth-client-id-metadata-document §3).
-    documents = createServer(tls, (req, res) => {
+    documents = createServer(tls, (_req, res) => {
       res.setHeader('content-type', 'application/json');
       res.setHeader('cache-control', 'max-age=300');
-      res.end(JSON.stringify({ client_id: documentUrl, client_name: 'MCP client by document', redirect_uris: [REDIRECT_URI], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'none', scope: MCP_SCOPE }));
+      res.end(
+        JSON.stringify({
+          client_id: documentUrl,
+          client_name: 'MCP client by document',
+          redirect_uris: [REDIRECT_URI],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+          token_endpoint_auth_method: 'none',
+          scope: MCP_SCOPE,
+        }),
+      );
     });
     documents.listen(0, '127.0.0.1');
     await once(documents, 'listening');
@@ -62,7 +72,12 @@ describe('an MCP client connects to a Gatehouse-protected MCP server by itself',
     const metadataUrl = /resource_metadata="([^"]+)"/.exec(challenge)?.[1];
     expect(metadataUrl).toBe(`${new URL(mcp.url).origin}/.well-known/oauth-protected-resource/mcp`);
     const metadata = await (await fetch(metadataUrl!)).json();
-    expect(metadata).toMatchObject({ resource: mcp.url, authorization_servers: [gh.issuer], scopes_supported: [MCP_SCOPE], bearer_methods_supported: ['header'] });
+    expect(metadata).toMatchObject({
+      resource: mcp.url,
+      authorization_servers: [gh.issuer],
+      scopes_supported: [MCP_SCOPE],
+      bearer_methods_supported: ['header'],
+    });
   });
 
   it('registers with dynamic client registration, signs the user in and calls a tool', async () => {

@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { testDatabaseUrl, testRedisUrl } from './support/test-env.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.observe.test';
@@ -34,7 +34,11 @@ describe('metrics and the audit trail', () => {
     await gh.services.accounts.registerAccount(user);
     const service = await gh.services.clients.registerClient({ name: 'Metered job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
     const app = await gh.services.clients.registerClient({
-      name: 'Watched app', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API], refreshTokenGraceSeconds: 0,
+      name: 'Watched app',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid offline_access read',
+      resources: [API],
+      refreshTokenGraceSeconds: 0,
     });
     serviceId = service.client.client_id;
     appId = app.client.client_id;
@@ -51,7 +55,10 @@ describe('metrics and the audit trail', () => {
     const { callback } = await walkPages(
       createUserAgent(),
       await authorizationUrl(appConfig, {
-        redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API,
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid offline_access read',
+        prompt: 'consent',
+        resource: API,
         code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
       }),
       REDIRECT_URI,
@@ -121,9 +128,15 @@ describe('metrics and the audit trail', () => {
     const serviceRows = of('token.issued').filter((e) => e.clientId === serviceId);
     expect(serviceRows.reduce((n, e) => n + (e.details!.count as number), 0)).toBe(2);
     expect(serviceRows[0]!.details).toMatchObject({ grant_type: 'client_credentials', scope: 'read', last_at: expect.any(String) });
-    expect(of('token.issued').filter((e) => e.clientId === appId && e.accountId === account!.id).map((e) => e.details!.grant_type).sort())
-      .toEqual(['authorization_code', 'refresh_token']);
-    expect(of('token.revoked')).toEqual([expect.objectContaining({ clientId: appId, accountId: account!.id, ip: '127.0.0.1', details: expect.objectContaining({ kind: 'AccessToken' }) })]);
+    expect(
+      of('token.issued')
+        .filter((e) => e.clientId === appId && e.accountId === account!.id)
+        .map((e) => e.details!.grant_type)
+        .sort(),
+    ).toEqual(['authorization_code', 'refresh_token']);
+    expect(of('token.revoked')).toEqual([
+      expect.objectContaining({ clientId: appId, accountId: account!.id, ip: '127.0.0.1', details: expect.objectContaining({ kind: 'AccessToken' }) }),
+    ]);
     expect(of('refresh_token.reuse_detected')).toEqual([expect.objectContaining({ clientId: appId, accountId: account!.id })]);
     expect(of('signing_key.announced')).toEqual([expect.objectContaining({ details: expect.objectContaining({ by: 'rotate' }) })]);
 

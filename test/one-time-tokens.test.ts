@@ -38,10 +38,9 @@ describe('single-use link tokens', () => {
   it('stores only the SHA-256 digest of the token, never the token', async () => {
     const accountId = await newAccount();
     const token = await store.create('reset_password', accountId, 600);
-    const rows = await knex.raw<{ rows: { digest: Buffer; whole: string }[] }>(
-      'select digest, t::text as whole from one_time_tokens t where account_id = ?',
-      [accountId],
-    );
+    const rows = await knex.raw<{ rows: { digest: Buffer; whole: string }[] }>('select digest, t::text as whole from one_time_tokens t where account_id = ?', [
+      accountId,
+    ]);
     expect(rows.rows).toHaveLength(1);
     expect(Buffer.from(rows.rows[0]!.digest).equals(createHash('sha256').update(token).digest())).toBe(true);
     // The whole row as text (every column) holds no form of the token.

@@ -59,7 +59,11 @@ function recordingAgent(extra: Record<string, string> = {}): UserAgent & { setCo
     request,
     get: (url) => request(url, { headers: { accept: 'text/html' } }),
     postForm: (url, fields) =>
-      request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' }, body: form(ua.formFields(url, fields)) }),
+      request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        body: form(ua.formFields(url, fields)),
+      }),
   };
 }
 
@@ -105,7 +109,10 @@ describe('operations', () => {
     expect(text).toMatch(/^gatehouse_http_requests_total\{[^}]*route="token"[^}]*status="200"[^}]*\} [1-9]/m);
     expect(text).toMatch(/^gatehouse_http_request_duration_seconds_bucket\{[^}]*route="token"[^}]*\} [1-9]/m);
     const routes = new Set([...text.matchAll(/route="([^"]*)"/g)].map((m) => m[1]));
-    expect([...routes].every((r) => /^[a-z_]+$/.test(r!)), [...routes].join(', ')).toBe(true);
+    expect(
+      [...routes].every((r) => /^[a-z_]+$/.test(r!)),
+      [...routes].join(', '),
+    ).toBe(true);
     // A client id appears only as the label of the per-client token counter, never as a path.
     const withClientId = text.split('\n').filter((line) => line.includes(app.clientId));
     expect(withClientId.length).toBeGreaterThan(0);
@@ -124,7 +131,17 @@ describe('operations', () => {
     const { clientSecret: rotated } = await gh.services.clients.rotateClientSecret(app.clientId);
 
     const logs = gh.rawLogs();
-    const secrets = { clientSecret: app.clientSecret, rotated, password: user.password, code, cc: cc.access_token, at: tokens.access_token, rt: tokens.refresh_token!, rt2: refreshed.refresh_token!, idToken: tokens.id_token! };
+    const secrets = {
+      clientSecret: app.clientSecret,
+      rotated,
+      password: user.password,
+      code,
+      cc: cc.access_token,
+      at: tokens.access_token,
+      rt: tokens.refresh_token!,
+      rt2: refreshed.refresh_token!,
+      idToken: tokens.id_token!,
+    };
     for (const [name, value] of Object.entries(secrets)) expect(logs.includes(value), `${name} leaked into the logs`).toBe(false);
     // JWT signatures alone are enough to replay nothing, but a logged token is still a leak.
     expect(logs.includes(tokens.access_token.split('.')[2]!)).toBe(false);
@@ -137,13 +154,20 @@ describe('operations', () => {
     }
     expect(requests.some((l) => l.path === '/auth' && l.route === 'authorization')).toBe(true);
     // Restore a known secret for the tests that follow.
-    app = { ...app, clientSecret: rotated, config: await oauth.discovery(new URL(gh.issuer), app.clientId, undefined, oauth.ClientSecretBasic(rotated), insecure) };
+    app = {
+      ...app,
+      clientSecret: rotated,
+      config: await oauth.discovery(new URL(gh.issuer), app.clientId, undefined, oauth.ClientSecretBasic(rotated), insecure),
+    };
   });
 
   it('sends nosniff and no-referrer on the token endpoint', async () => {
     const res = await fetch(`${gh.issuer}/token`, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${app.clientId}:${app.clientSecret}`).toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     expect(res.status).toBe(200);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouseProcess, type GatehouseProcess } from './support/gatehouse-process.ts';
-import { canStartOwnPostgres, freePort, startOwnPostgres, startOwnRedis, until, type OwnPostgres, type OwnRedis } from './support/own-services.ts';
+import { type GatehouseProcess, startGatehouseProcess } from './support/gatehouse-process.ts';
+import { canStartOwnPostgres, freePort, type OwnPostgres, type OwnRedis, startOwnPostgres, startOwnRedis, until } from './support/own-services.ts';
 import { testRedisUrl } from './support/test-env.ts';
 import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -63,7 +63,9 @@ describe.runIf(canStartOwnPostgres())('the Postgres client during an outage (gat
     const parsed = lines.filter((l) => !plain.includes(l)).map((l) => JSON.parse(l) as { msg: string; level: number });
     const down = parsed.filter((l) => l.msg === 'postgres unreachable');
     const back = parsed.filter((l) => l.msg === 'postgres reachable again');
-    console.log(`during two Postgres outages: ${lines.length} lines, ${plain.length} not JSON; 'unreachable' ${down.length}×, 'reachable again' ${back.length}×`);
+    console.log(
+      `during two Postgres outages: ${lines.length} lines, ${plain.length} not JSON; 'unreachable' ${down.length}×, 'reachable again' ${back.length}×`,
+    );
     expect(plain.slice(0, 5)).toEqual([]);
     expect(down).toHaveLength(2);
     expect(back).toHaveLength(2);
@@ -81,8 +83,13 @@ describe.runIf(testRedisUrl)('the Redis client during an outage', { timeout: 120
     gh = await startTestGatehouse(storage, { REDIS_URL: redis.url });
     const { client } = await gh.services.clients.registerClient({ name: 'Web app', redirectUris: [REDIRECT_URI], scope: 'openid' });
     authorizeUrl = `${gh.issuer}/auth?${new URLSearchParams({
-      client_id: client.client_id, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid', state: 'st',
-      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+      client_id: client.client_id,
+      response_type: 'code',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      state: 'st',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
     })}`;
   });
   afterAll(async () => {
@@ -116,7 +123,9 @@ describe.runIf(testRedisUrl)('the Redis client during an outage', { timeout: 120
       else await pause(20);
     }
     const slowest = Math.max(...during.map((d) => d.ms));
-    console.log(`Redis outage: ${during.length} requests, statuses ${[...new Set(during.map((d) => d.status))]}, slowest ${Math.round(slowest)} ms; served again ${first === undefined ? 'never (10 s)' : `${Math.round(first)} ms`} after Redis returned`);
+    console.log(
+      `Redis outage: ${during.length} requests, statuses ${[...new Set(during.map((d) => d.status))]}, slowest ${Math.round(slowest)} ms; served again ${first === undefined ? 'never (10 s)' : `${Math.round(first)} ms`} after Redis returned`,
+    );
     expect(during.every((d) => d.status === 500)).toBe(true);
     expect(slowest).toBeLessThan(1_000);
     expect(first).toBeDefined();

@@ -14,7 +14,9 @@ describe('pages in English and Korean', () => {
   beforeAll(async () => {
     gh = await startTestGatehouse(storage);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: '한글 앱', redirectUris: [REDIRECT_URI], scope: 'openid email' });
-    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await gh?.stop();
@@ -25,7 +27,10 @@ describe('pages in English and Korean', () => {
   async function login(headers: Record<string, string> = {}, params: Record<string, string> = {}) {
     const url = await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid email', ...params });
     const started = await fetch(url, { redirect: 'manual', headers });
-    const cookie = started.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = started.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     const interaction = new URL(started.headers.get('location')!, gh.issuer).href;
     const res = await fetch(interaction, { headers: { ...headers, cookie } });
     return { res, body: await res.text(), interaction, cookie };

@@ -21,8 +21,15 @@ describe('sign-in, consent and sign-out pages', () => {
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
     const register = async (name: string) => {
-      const { client, clientSecret } = await gh.services.clients.registerClient({ name, redirectUris: [REDIRECT_URI], scope: 'openid email read', resources: [API] });
-      return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+      const { client, clientSecret } = await gh.services.clients.registerClient({
+        name,
+        redirectUris: [REDIRECT_URI],
+        scope: 'openid email read',
+        resources: [API],
+      });
+      return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+        execute: [oauth.allowInsecureRequests],
+      });
     };
     friendly = await register('Pages App');
     hostile = await register(HOSTILE_NAME);
@@ -95,7 +102,10 @@ describe('sign-in, consent and sign-out pages', () => {
       const res = await ua.postForm(`${login.url.href}/login`, { email, password });
       const uid = login.url.pathname.split('/')[2]!;
       // The interaction's id and its CSRF token differ from one flow to the next, as they must.
-      const body = (await res.text()).replaceAll(uid, '<uid>').replaceAll(email, '<email>').replace(/name="csrf" value="[^"]+"/g, 'name="csrf" value="<csrf>"');
+      const body = (await res.text())
+        .replaceAll(uid, '<uid>')
+        .replaceAll(email, '<email>')
+        .replace(/name="csrf" value="[^"]+"/g, 'name="csrf" value="<csrf>"');
       return { status: res.status, body };
     };
     const wrongPassword = await attempt(user.email, 'not-the-password');

@@ -1,9 +1,9 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API, authorize, hiddenToken, linkIn, loginInteraction, registerApp, REDIRECT_URI, signInForTokens } from './support/account-lifecycle.ts';
+import { API, authorize, hiddenToken, linkIn, loginInteraction, REDIRECT_URI, registerApp, signInForTokens } from './support/account-lifecycle.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -18,7 +18,12 @@ describe('password reset', { timeout: 120_000 }, () => {
     smtp = await startTestSmtp();
     storage = newStorage();
     // Throttle settings low enough to reach in a test, high enough for the other tests here.
-    gh = await startTestGatehouse(storage, { SMTP_URL: smtp.url, LOGIN_THROTTLE_FREE_ATTEMPTS: '4', LOGIN_THROTTLE_BLOCK_AFTER: '6', LOGIN_THROTTLE_IP_FACTOR: '50' });
+    gh = await startTestGatehouse(storage, {
+      SMTP_URL: smtp.url,
+      LOGIN_THROTTLE_FREE_ATTEMPTS: '4',
+      LOGIN_THROTTLE_BLOCK_AFTER: '6',
+      LOGIN_THROTTLE_IP_FACTOR: '50',
+    });
     config = await registerApp(gh);
   });
   afterAll(async () => {
@@ -162,7 +167,10 @@ describe('password reset', { timeout: 120_000 }, () => {
     await requestReset(user.email);
     await settled();
     const link = linkIn(await smtp.nextMessageFor(user.email), '/account/reset-password');
-    await gh.knex('one_time_tokens').where({ purpose: 'reset_password' }).update({ expires_at: new Date(Date.now() - 1000) });
+    await gh
+      .knex('one_time_tokens')
+      .where({ purpose: 'reset_password' })
+      .update({ expires_at: new Date(Date.now() - 1000) });
     expect((await resetWith(link, 'a brand new passphrase')).status).toBe(400);
     expect(await gh.services.accounts.authenticate(user.email, user.password)).toBeTruthy();
   });
@@ -202,7 +210,11 @@ describe('password reset', { timeout: 120_000 }, () => {
     }
     const post = await ua.postForm(`${gh.issuer}/account/reset-password`, { token: 'A'.repeat(43), password: 'whatever passphrase' });
     expect(post.status).toBe(400);
-    const twice = await ua.request(`${gh.issuer}/account/reset-password`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'token=a&token=b' });
+    const twice = await ua.request(`${gh.issuer}/account/reset-password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=a&token=b',
+    });
     expect(twice.status).toBe(400);
   });
 

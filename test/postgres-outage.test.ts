@@ -1,6 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canStartOwnPostgres, startOwnPostgres, until, type OwnPostgres } from './support/own-services.ts';
+import { canStartOwnPostgres, type OwnPostgres, startOwnPostgres, until } from './support/own-services.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.outage.test';
@@ -14,7 +14,7 @@ async function clientCredentials(issuer: string, clientId: string, secret: strin
     body: 'grant_type=client_credentials&scope=read',
   });
   const type = res.headers.get('content-type') ?? '';
-  const body = type.includes('json') ? ((await res.json()) as { error?: string }) : (await res.text(), {});
+  const body = type.includes('json') ? ((await res.json()) as { error?: string }) : await res.text().then((): { error?: string } => ({}));
   return { status: res.status, error: body.error, type };
 }
 
@@ -95,7 +95,7 @@ describe.runIf(canStartOwnPostgres())('a Postgres outage under running instances
     expect(await gauge(a.issuer, 'gatehouse_change_notices_listening')).toBe(1);
   });
 
-  it('refuses a secret rotated on another instance within seconds of Postgres\' return', async () => {
+  it("refuses a secret rotated on another instance within seconds of Postgres' return", async () => {
     const service = await register('rotated after the outage');
     expect((await clientCredentials(a.issuer, service.id, service.secret)).status).toBe(200);
 
@@ -119,7 +119,9 @@ describe.runIf(canStartOwnPostgres())('a Postgres outage under running instances
 
     // Only A's LISTEN connection dies (Postgres stays up), and the rotation's notice is sent at once,
     // before A can listen again: A never hears it.
-    const killed = await direct.raw("select pg_terminate_backend(pid) from pg_stat_activity where (application_name = 'gatehouse-change-notices' or query ilike 'LISTEN%') and pid <> pg_backend_pid()");
+    const killed = await direct.raw(
+      "select pg_terminate_backend(pid) from pg_stat_activity where (application_name = 'gatehouse-change-notices' or query ilike 'LISTEN%') and pid <> pg_backend_pid()",
+    );
     expect(killed.rows.length).toBeGreaterThan(0);
     const { clientSecret: newSecret } = await b.services.clients.rotateClientSecret(service.id);
 

@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
@@ -51,7 +51,13 @@ describe('private_key_jwt client authentication', () => {
     const service = await gh.services.clients.registerClient({ name: 'Keyed service', jwks: { keys: [inline.publicJwk] }, scope: 'read', resources: [API] });
     expect(service.clientSecret).toBeUndefined();
     inlineClientId = service.client.client_id;
-    const web = await gh.services.clients.registerClient({ name: 'Keyed web app', redirectUris: [REDIRECT_URI], jwksUri, scope: 'openid read', resources: [API] });
+    const web = await gh.services.clients.registerClient({
+      name: 'Keyed web app',
+      redirectUris: [REDIRECT_URI],
+      jwksUri,
+      scope: 'openid read',
+      resources: [API],
+    });
     expect(web.clientSecret).toBeUndefined();
     remoteClientId = web.client.client_id;
   });
@@ -103,8 +109,12 @@ describe('private_key_jwt client authentication', () => {
     // HS256 with a key of the attacker's choosing: symmetric algorithms are off (notes §7).
     const hs256 = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer(inlineClientId).setSubject(inlineClientId).setAudience(gh.issuer)
-      .setJti(randomBytes(16).toString('hex')).setIssuedAt().setExpirationTime('1m')
+      .setIssuer(inlineClientId)
+      .setSubject(inlineClientId)
+      .setAudience(gh.issuer)
+      .setJti(randomBytes(16).toString('hex'))
+      .setIssuedAt()
+      .setExpirationTime('1m')
       .sign(randomBytes(32));
     const res = await fetch(`${gh.issuer}/token`, {
       method: 'POST',
@@ -128,8 +138,12 @@ describe('private_key_jwt client authentication', () => {
   it('refuses a replayed assertion', async () => {
     const assertion = await new SignJWT({})
       .setProtectedHeader({ alg: 'ES256', kid: 'inline-1' })
-      .setIssuer(inlineClientId).setSubject(inlineClientId).setAudience(gh.issuer)
-      .setJti(randomBytes(16).toString('hex')).setIssuedAt().setExpirationTime('1m')
+      .setIssuer(inlineClientId)
+      .setSubject(inlineClientId)
+      .setAudience(gh.issuer)
+      .setJti(randomBytes(16).toString('hex'))
+      .setIssuedAt()
+      .setExpirationTime('1m')
       .sign(inline.privateKey);
     const post = () =>
       fetch(`${gh.issuer}/token`, {

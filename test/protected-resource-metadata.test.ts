@@ -34,7 +34,10 @@ describe('protected resource metadata (RFC 9728)', () => {
   });
   afterAll(async () => {
     await Promise.all(verifiers.map((v) => v.close()));
-    for (const s of servers) s.closeAllConnections(), s.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
     await gh?.stop();
     await dropStorage(storage);
   });
@@ -47,7 +50,12 @@ describe('protected resource metadata (RFC 9728)', () => {
   });
 
   it("serves the verifier's document through Koa and names it in 401 and 403 challenges", async () => {
-    const v = createVerifier({ issuer: gh.issuer, audience: API, logger: { warn: () => {} }, resourceMetadata: { scopesSupported: ['read', 'write'], resourceName: 'PRM test API' } });
+    const v = createVerifier({
+      issuer: gh.issuer,
+      audience: API,
+      logger: { warn: () => {} },
+      resourceMetadata: { scopesSupported: ['read', 'write'], resourceName: 'PRM test API' },
+    });
     verifiers.push(v);
     await v.ready();
     const app = new Koa();
@@ -84,7 +92,12 @@ describe('protected resource metadata (RFC 9728)', () => {
   });
 
   it('takes the resource and the URL as given, and needs the option to serve anything', async () => {
-    const v = createVerifier({ issuer: gh.issuer, audience: ['urn:example:api', API], logger: { warn: () => {} }, resourceMetadata: { resource: API, url: 'https://gateway.example/meta' } });
+    const v = createVerifier({
+      issuer: gh.issuer,
+      audience: ['urn:example:api', API],
+      logger: { warn: () => {} },
+      resourceMetadata: { resource: API, url: 'https://gateway.example/meta' },
+    });
     verifiers.push(v);
     expect(v.resourceMetadata).toMatchObject({ url: 'https://gateway.example/meta', document: { resource: API } });
     const bare = createVerifier({ issuer: gh.issuer, audience: API, logger: { warn: () => {} } });

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +73,9 @@ describe.runIf(testRedisUrl)('the Redis client while its server is down', { time
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   const report = (name: string, r: Awaited<ReturnType<typeof exerciseOutage>>) => {
-    console.log(`${name}: ${r.count} commands during the outage, slowest ${Math.round(r.slowestMs)} ms; served again ${r.servedAfterMs === undefined ? 'never (10 s)' : `${Math.round(r.servedAfterMs)} ms`} after the server returned`);
+    console.log(
+      `${name}: ${r.count} commands during the outage, slowest ${Math.round(r.slowestMs)} ms; served again ${r.servedAfterMs === undefined ? 'never (10 s)' : `${Math.round(r.servedAfterMs)} ms`} after the server returned`,
+    );
     expect(r.slowestMs).toBeLessThan(500);
     expect(r.servedAfterMs).toBeDefined();
     expect(r.servedAfterMs!).toBeLessThan(1_500);
@@ -110,13 +112,37 @@ describe.runIf(testRedisUrl)('the Redis client while its server is down', { time
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const ports = [await freePort(), await freePort(), await freePort()];
     const nodes = ports.map((port) =>
-      restartable(['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`], port),
+      restartable(
+        [
+          '--bind',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--dir',
+          dir,
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+        ],
+        port,
+      ),
     );
     for (const n of nodes) await n.start();
     for (const n of nodes) cleanups.push(n.kill);
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     // A node serves its slots once it has (re)joined the cluster: Redis answers CLUSTERDOWN until then.
-    const joined = (port: number) => until(`node ${port} in the cluster`, async () => (await run('redis-cli', ['-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'), 20_000, 20);
+    const joined = (port: number) =>
+      until(
+        `node ${port} in the cluster`,
+        async () => (await run('redis-cli', ['-p', String(port), 'cluster', 'info'])).stdout.includes('cluster_state:ok'),
+        20_000,
+        20,
+      );
     for (const port of ports) await joined(port);
     const redis = createRedis({ kind: 'cluster', nodes: ports.map((port) => ({ host: '127.0.0.1', port })) }, { keyPrefix: 'outage:' });
     redis.on('error', () => {});

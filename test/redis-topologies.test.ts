@@ -1,9 +1,9 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRedisCluster, startRedisSentinel, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
+import { type RedisTopologyUnderTest, startRedisCluster, startRedisSentinel } from './support/redis-topologies.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { testRedisUrl } from './support/test-env.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.topology.test';
@@ -15,7 +15,11 @@ async function exerciseUserFlows(gh: TestGatehouse) {
   await gh.services.resources.createResource({ identifier: API, scope: 'read' });
   await gh.services.accounts.registerAccount(user);
   const { client, clientSecret } = await gh.services.clients.registerClient({
-    name: 'Topology app', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API], refreshTokenGraceSeconds: 0,
+    name: 'Topology app',
+    redirectUris: [REDIRECT_URI],
+    scope: 'openid offline_access read',
+    resources: [API],
+    refreshTokenGraceSeconds: 0,
   });
   const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
     execute: [oauth.allowInsecureRequests],
@@ -23,14 +27,17 @@ async function exerciseUserFlows(gh: TestGatehouse) {
   const tokensFor = async () => {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access read',
+      prompt: 'consent',
+      resource: API,
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
     return oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier }, { resource: API });
   };
-  const introspect = async (token: string) =>
-    (await oauth.tokenIntrospection(config, token)).active;
+  const introspect = async (token: string) => (await oauth.tokenIntrospection(config, token)).active;
 
   // Sign-in (session, interaction and code in Redis), then a rotation.
   const first = await tokensFor();

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatehouseProcess, within, type GatehouseProcess } from './support/gatehouse-process.ts';
-import { canStartOwnPostgres, freePort, startOwnPostgres, startOwnRedis, until, type OwnPostgres, type OwnRedis } from './support/own-services.ts';
+import { type GatehouseProcess, startGatehouseProcess, within } from './support/gatehouse-process.ts';
+import { canStartOwnPostgres, freePort, type OwnPostgres, type OwnRedis, startOwnPostgres, startOwnRedis, until } from './support/own-services.ts';
 import { refreshUntilFault, retryAfterFault, startChains, type TokenClient } from './support/refresh-chains.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
 import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -155,7 +155,12 @@ describe.runIf(testDatabaseUrl)('a Gatehouse process killed (SIGKILL) while refr
 
     const results = await Promise.all(atFault.map((chain) => retryAfterFault(client, chain)));
     const digests = atFault.map((chain) => createHash('sha256').update(chain.presented).digest('base64url'));
-    const committedByTheDead = await admin.knex('refresh_token_rotations').whereIn('token_digest', digests).where('rotated_at', '<', killedBy).count({ n: '*' }).first();
+    const committedByTheDead = await admin
+      .knex('refresh_token_rotations')
+      .whereIn('token_digest', digests)
+      .where('rotated_at', '<', killedBy)
+      .count({ n: '*' })
+      .first();
     const counts = { ...summary(results), retriesOfCommittedRotations: Number(committedByTheDead!.n) };
     console.info(`SIGKILL mid-rotation: ${JSON.stringify(counts)}`);
     expect(counts.lost, JSON.stringify(results.filter((r) => r.isLost).map((r) => r.retry.body))).toBe(0);

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { signIn } from './support/sign-in.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.refresh.test';
@@ -48,11 +48,7 @@ describe('refresh-token rotation with a grace window', () => {
 
   /** The refresh-token rows oidc-provider's storage holds for one client (live and spent). */
   const storedRefreshTokens = async (clientId: string) =>
-    Number(
-      (
-        await gh.knex('oidc_payloads').where({ model: 'RefreshToken' }).whereRaw("payload->>'clientId' = ?", [clientId]).count({ n: '*' }).first()
-      )!.n,
-    );
+    Number((await gh.knex('oidc_payloads').where({ model: 'RefreshToken' }).whereRaw("payload->>'clientId' = ?", [clientId]).count({ n: '*' }).first())!.n);
 
   async function tokensFor(config: oauth.Configuration) {
     const verifier = oauth.randomPKCECodeVerifier();
@@ -148,7 +144,7 @@ describe('refresh-token rotation with a grace window', () => {
     await expect(oauth.refreshTokenGrant(config, rotated.refresh_token!)).resolves.toBeTruthy();
   });
 
-  it('never gives the saved answer to another client presenting the token, and keeps the owner\'s chain', async () => {
+  it("never gives the saved answer to another client presenting the token, and keeps the owner's chain", async () => {
     const owner = await clientWith({ refreshTokenGraceSeconds: 30 });
     const other = await clientWith({ refreshTokenGraceSeconds: 30 });
     const first = await tokensFor(owner);

@@ -1,5 +1,5 @@
-import * as oauth from 'openid-client';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
+import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -22,7 +22,12 @@ async function signInWith(config: oauth.Configuration, params: Record<string, st
     ...params,
   });
   const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-  return oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' }, params.resource ? { resource: params.resource } : undefined);
+  return oauth.authorizationCodeGrant(
+    config,
+    callback,
+    { pkceCodeVerifier: verifier, expectedState: 'st' },
+    params.resource ? { resource: params.resource } : undefined,
+  );
 }
 
 const register = (gh: TestGatehouse, body: unknown, headers: Record<string, string> = {}) =>
@@ -59,7 +64,13 @@ describe('dynamic client registration with an initial access token (REGISTRATION
     expect(apiScopes).toEqual(['read']);
     const config = await oauth.dynamicClientRegistration(
       new URL(gh.issuer),
-      { client_name: 'Registered App', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post', scope: 'openid offline_access read', grant_types: ['authorization_code', 'refresh_token'] },
+      {
+        client_name: 'Registered App',
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: 'client_secret_post',
+        scope: 'openid offline_access read',
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
       undefined,
       { ...insecure, initialAccessToken: token },
     );
@@ -108,27 +119,45 @@ describe('dynamic client registration with an initial access token (REGISTRATION
     expect(stored.allowed_api_scopes).toEqual(['read']);
     const config = await oauth.discovery(new URL(gh.issuer), String(body.client_id), undefined, oauth.None(), insecure);
     // Not first-party: the consent page is shown (signIn answers it), and the other API stays out of reach.
-    const url = oauth.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'admin', resource: OTHER_API, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'admin',
+      resource: OTHER_API,
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     const refused = new URL((await fetch(url, { redirect: 'manual' })).headers.get('location')!);
     expect(refused.searchParams.get('error')).toBe('invalid_target');
   });
 
   it("refuses scopes beyond the token's, and confidential clients when the token is for public ones only", async () => {
     const { token } = await gh.services.registrationTokens.create({ apis: [API], scope: 'read', isPublicOnly: true });
-    const tooMuch = await register(gh, { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', scope: 'read write' }, { authorization: `Bearer ${token}` });
+    const tooMuch = await register(
+      gh,
+      { redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none', scope: 'read write' },
+      { authorization: `Bearer ${token}` },
+    );
     expect(tooMuch.status).toBe(400);
     expect(await tooMuch.json()).toMatchObject({ error: 'invalid_client_metadata', error_description: expect.stringContaining('write') });
     const confidential = await register(gh, { redirect_uris: [REDIRECT_URI], scope: 'read' }, { authorization: `Bearer ${token}` });
     expect(confidential.status).toBe(400);
     expect(await confidential.json()).toMatchObject({ error: 'invalid_client_metadata' });
-    const notHttps = await register(gh, { redirect_uris: ['http://app.example.test/cb'], token_endpoint_auth_method: 'none' }, { authorization: `Bearer ${token}` });
+    const notHttps = await register(
+      gh,
+      { redirect_uris: ['http://app.example.test/cb'], token_endpoint_auth_method: 'none' },
+      { authorization: `Bearer ${token}` },
+    );
     expect(notHttps.status).toBe(400);
   });
 
   it('manages the registration with its registration access token (RFC 7592), never showing the stored hash', async () => {
     const { token } = await gh.services.registrationTokens.create({ apis: [API] });
     const created = (await (
-      await register(gh, { client_name: 'Managed', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post', scope: 'read' }, { authorization: `Bearer ${token}` })
+      await register(
+        gh,
+        { client_name: 'Managed', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'client_secret_post', scope: 'read' },
+        { authorization: `Bearer ${token}` },
+      )
     ).json()) as Record<string, string>;
     const auth = { authorization: `Bearer ${created.registration_access_token}` };
 
@@ -138,15 +167,28 @@ describe('dynamic client registration with an initial access token (REGISTRATION
     expect(readBody.client_name).toBe('Managed');
     expect(readBody.client_secret).toBeUndefined();
 
-    const { registration_access_token: _rat, registration_client_uri: _uri, client_secret: _s, client_secret_expires_at: _e, client_id_issued_at: _i, ...rest } = created;
-    const updated = await fetch(created.registration_client_uri!, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ ...rest, client_name: 'Renamed' }) });
+    const {
+      registration_access_token: _rat,
+      registration_client_uri: _uri,
+      client_secret: _s,
+      client_secret_expires_at: _e,
+      client_id_issued_at: _i,
+      ...rest
+    } = created;
+    const updated = await fetch(created.registration_client_uri!, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...rest, client_name: 'Renamed' }),
+    });
     expect(updated.status).toBe(200);
     const updatedBody = (await updated.json()) as Record<string, string>;
     expect(updatedBody.client_secret).toBeUndefined();
     expect((await gh.services.clients.showClient(created.client_id!)).client_name).toBe('Renamed');
     // The old secret still works after the update (the stored hash was kept, not hashed again).
     const config = await oauth.discovery(new URL(gh.issuer), created.client_id!, undefined, oauth.ClientSecretPost(created.client_secret!), insecure);
-    await expect(signInWith(config, { scope: 'read', resource: API, prompt: 'consent' })).resolves.toMatchObject({ token_type: expect.stringMatching(/bearer/i) });
+    await expect(signInWith(config, { scope: 'read', resource: API, prompt: 'consent' })).resolves.toMatchObject({
+      token_type: expect.stringMatching(/bearer/i),
+    });
 
     const widen = await fetch(created.registration_client_uri!, {
       method: 'PUT',
@@ -155,7 +197,10 @@ describe('dynamic client registration with an initial access token (REGISTRATION
     });
     expect(widen.status).toBe(400);
 
-    const removed = await fetch(created.registration_client_uri!, { method: 'DELETE', headers: { authorization: `Bearer ${updatedBody.registration_access_token}` } });
+    const removed = await fetch(created.registration_client_uri!, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${updatedBody.registration_access_token}` },
+    });
     expect(removed.status).toBe(204);
     await expect(gh.services.clients.showClient(created.client_id!)).rejects.toMatchObject({ status: 404 });
     await expect(gh.services.audit.list({ clientId: created.client_id!, type: 'client.deleted' })).resolves.toHaveLength(1);
@@ -197,7 +242,13 @@ describe('open dynamic client registration (REGISTRATION=open)', () => {
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { audience: API });
     expect(payload.scope).toBe('read');
     // An API that is not listed stays out of reach.
-    const url = oauth.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'admin', resource: OTHER_API, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'admin',
+      resource: OTHER_API,
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     expect(new URL((await fetch(url, { redirect: 'manual' })).headers.get('location')!).searchParams.get('error')).toBe('invalid_target');
   });
 

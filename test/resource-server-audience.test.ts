@@ -14,7 +14,7 @@ const options = { execute: [oauth.allowInsecureRequests] };
 // What the README tells resource servers that check no `typ` (mod_oauth2, mod_auth_openidc, most
 // non-Node libraries): require `iss` and `aud`. Both tokens below are signed by the same keys; only
 // `aud` tells them apart, and only `aud` tells one API's token from another's at introspection.
-describe('what keeps ID tokens and other APIs\' tokens out of a resource server: aud', () => {
+describe("what keeps ID tokens and other APIs' tokens out of a resource server: aud", () => {
   const storage = newStorage();
   let gh: TestGatehouse;
   let config: oauth.Configuration;
@@ -26,16 +26,31 @@ describe('what keeps ID tokens and other APIs\' tokens out of a resource server:
     await gh.services.resources.createResource({ identifier: REPORTS, scope: 'reports:read' });
     await gh.services.resources.createResource({ identifier: BILLING, scope: 'billing:read' });
     await gh.services.accounts.registerAccount(user);
-    const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Reports UI', redirectUris: [REDIRECT_URI], scope: 'openid email reports:read', resources: [REPORTS] });
+    const { client, clientSecret } = await gh.services.clients.registerClient({
+      name: 'Reports UI',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid email reports:read',
+      resources: [REPORTS],
+    });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
     // One client for a service that runs both APIs (say, an API gateway): it may introspect the tokens of each.
-    const billing = await gh.services.clients.registerClient({ name: 'Reports and billing backend', grantTypes: ['client_credentials'], canIntrospect: true, scope: 'billing:read', resources: [BILLING, REPORTS] });
+    const billing = await gh.services.clients.registerClient({
+      name: 'Reports and billing backend',
+      grantTypes: ['client_credentials'],
+      canIntrospect: true,
+      scope: 'billing:read',
+      resources: [BILLING, REPORTS],
+    });
     billingIntrospector = { id: billing.client.client_id, secret: billing.clientSecret! };
 
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI, scope: 'openid email reports:read', resource: REPORTS, state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid email reports:read',
+      resource: REPORTS,
+      state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
     });
     const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
     tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
@@ -54,8 +69,14 @@ describe('what keeps ID tokens and other APIs\' tokens out of a resource server:
     await expect(jwtVerify(tokens.access_token, jwks, { issuer: gh.issuer, audience: BILLING })).rejects.toThrow(/aud/);
   });
 
-  it("answers active: true to a client serving several APIs for any of their tokens, with aud saying whose it is", async () => {
-    const introspector = await oauth.discovery(new URL(gh.issuer), billingIntrospector.id, undefined, oauth.ClientSecretBasic(billingIntrospector.secret), options);
+  it('answers active: true to a client serving several APIs for any of their tokens, with aud saying whose it is', async () => {
+    const introspector = await oauth.discovery(
+      new URL(gh.issuer),
+      billingIntrospector.id,
+      undefined,
+      oauth.ClientSecretBasic(billingIntrospector.secret),
+      options,
+    );
     const answer = await oauth.tokenIntrospection(introspector, tokens.access_token);
     expect(answer.active).toBe(true);
     expect([answer.aud].flat()).toEqual([REPORTS]); // so the billing API, asking, must check aud, not only active

@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
-import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFrontDoor } from './support/front-door.ts';
 import { signIn } from './support/sign-in.ts';
 import { testDatabaseUrl, testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';

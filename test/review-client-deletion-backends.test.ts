@@ -24,7 +24,11 @@ describe('deleting a client, with short-lived state in Postgres', () => {
 
   const basic = (c: Creds) => `Basic ${btoa(`${c.id}:${c.secret}`)}`;
   const introspect = async (caller: Creds, token: string) => {
-    const res = await fetch(`${gh.issuer}/token/introspection`, { method: 'POST', headers: { authorization: basic(caller), 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) });
+    const res = await fetch(`${gh.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: { authorization: basic(caller), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }),
+    });
     return ((await res.json()) as { active: boolean }).active;
   };
   const rowsNaming = async (clientId: string) =>
@@ -36,7 +40,12 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'the API', canIntrospect: true, resources: [API] });
     apiOwnClient = { id: client.client_id, secret: clientSecret! };
-    verifier = createVerifier({ issuer: gh.issuer, audience: [API], logger: { warn: () => {} }, revocation: { clientId: apiOwnClient.id, clientSecret: apiOwnClient.secret, pollIntervalMs: 100 } });
+    verifier = createVerifier({
+      issuer: gh.issuer,
+      audience: [API],
+      logger: { warn: () => {} },
+      revocation: { clientId: apiOwnClient.id, clientSecret: apiOwnClient.secret, pollIntervalMs: 100 },
+    });
     await verifier.ready();
   });
   afterAll(async () => {
@@ -46,13 +55,21 @@ describe('deleting a client, with short-lived state in Postgres', () => {
   });
 
   it("kills a web app's access and refresh tokens, and removes it from its users' sessions", async () => {
-    const web = await gh.services.clients.registerClient({ name: 'web app to retire', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API] });
+    const web = await gh.services.clients.registerClient({
+      name: 'web app to retire',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid offline_access read',
+      resources: [API],
+    });
     const webConfig = await oauth.discovery(new URL(gh.issuer), web.client.client_id, undefined, oauth.ClientSecretBasic(web.clientSecret!), options);
     const ua = createUserAgent();
     const pkce = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(webConfig, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access read',
+      prompt: 'consent',
+      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
+      code_challenge_method: 'S256',
     });
     const first = await oauth.authorizationCodeGrant(webConfig, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
     const rotated = await oauth.refreshTokenGrant(webConfig, first.refresh_token!, { resource: API });
@@ -64,7 +81,10 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     await gh.services.clients.deleteClient(clientId);
 
     expect(await introspect(apiOwnClient, rotated.access_token)).toBe(false);
-    await vi.waitFor(() => expect(verifier.verify(rotated.access_token)).rejects.toMatchObject({ description: 'the token has been revoked' }), { timeout: 10_000, interval: 100 });
+    await vi.waitFor(() => expect(verifier.verify(rotated.access_token)).rejects.toMatchObject({ description: 'the token has been revoked' }), {
+      timeout: 10_000,
+      interval: 100,
+    });
     expect(await rowsNaming(clientId)).toEqual([]);
     const session = await gh.provider.Session.find(sessionId);
     expect(session, 'the user is still signed in to Gatehouse').toBeTruthy();

@@ -3,7 +3,7 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -22,7 +22,10 @@ async function sessionLife(gh: TestGatehouse, sessionId: string): Promise<number
 }
 
 const sessionCookie = (setCookie: string | string[] | undefined) =>
-  [setCookie ?? []].flat().map((c) => /^_session=([^;]+)/.exec(c)?.[1]).find(Boolean);
+  [setCookie ?? []]
+    .flat()
+    .map((c) => /^_session=([^;]+)/.exec(c)?.[1])
+    .find(Boolean);
 
 /**
  * Issue 10 item 6 on another unauthenticated endpoint: anyone's GET /session/end (the logout
@@ -59,11 +62,18 @@ describe.each([
   });
 
   it('still gives a signed-in session its 14 days, and the signed-in user can sign out', async () => {
-    const config = await oauth.discovery(new URL(gh.issuer), clientId, undefined, oauth.ClientSecretBasic('unused'), { execute: [oauth.allowInsecureRequests] });
+    const config = await oauth.discovery(new URL(gh.issuer), clientId, undefined, oauth.ClientSecretBasic('unused'), {
+      execute: [oauth.allowInsecureRequests],
+    });
     const ua = createUserAgent();
     // The logout page first (a session without an account), then a sign-in in the same browser.
     await ua.get(`${gh.issuer}/session/end`);
-    const url = oauth.buildAuthorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     expect((await signIn(ua, url, user, REDIRECT_URI)).searchParams.get('code')).toBeTruthy();
     const life = await sessionLife(gh, ua.jar.get('_session')!);
     expect(life!).toBeGreaterThan(13 * DAY);

@@ -32,7 +32,8 @@ describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
     gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1', TOKEN_RATE_LIMIT_PER_SECOND: '1' });
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     clientId = (await gh.services.clients.registerClient({ name: 'Web', redirectUris: [REDIRECT_URI], scope: 'openid' })).client.client_id;
-    publicClientId = (await gh.services.clients.registerClient({ name: 'SPA', redirectUris: [REDIRECT_URI], scope: 'openid', tokenEndpointAuthMethod: 'none' })).client.client_id;
+    publicClientId = (await gh.services.clients.registerClient({ name: 'SPA', redirectUris: [REDIRECT_URI], scope: 'openid', tokenEndpointAuthMethod: 'none' }))
+      .client.client_id;
     const registered = await gh.services.clients.registerClient({ name: 'Job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
     service = { id: registered.client.client_id, secret: registered.clientSecret! };
     await gh.services.accounts.registerAccount(user);
@@ -68,11 +69,23 @@ describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
   });
 
   it.each(['/REQUEST', '/request/'])("counts a public client's POST %s against the address's budget", async (variant) => {
-    const body = new URLSearchParams({ response_type: 'code', client_id: publicClientId, redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const body = new URLSearchParams({
+      response_type: 'code',
+      client_id: publicClientId,
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     const statuses = await inOneWindow(async (address) => {
       const seen: number[] = [];
       for (let i = 0; i < 3; i += 1) seen.push((await authorize('/auth', address)).status);
-      const pushed = await rawRequest(gh.issuer, { method: 'POST', path: variant, headers: { 'x-forwarded-for': address, 'content-type': FORM }, body: body.toString() });
+      const pushed = await rawRequest(gh.issuer, {
+        method: 'POST',
+        path: variant,
+        headers: { 'x-forwarded-for': address, 'content-type': FORM },
+        body: body.toString(),
+      });
       seen.push(pushed.status);
       return seen;
     });
@@ -86,7 +99,12 @@ describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
     const statuses: number[] = [];
     // 1 per second, a burst of 2: twenty in a row cannot all pass.
     for (let i = 0; i < 20; i += 1) {
-      const a = await rawRequest(gh.issuer, { method: 'POST', path: variant, headers: { authorization: basic, 'content-type': FORM }, body: 'grant_type=client_credentials&scope=read' });
+      const a = await rawRequest(gh.issuer, {
+        method: 'POST',
+        path: variant,
+        headers: { authorization: basic, 'content-type': FORM },
+        body: 'grant_type=client_credentials&scope=read',
+      });
       statuses.push(a.status);
     }
     expect(statuses).toContain(429);
@@ -94,9 +112,19 @@ describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
   });
 
   it('keeps the refresh grace window for a rotation at POST /token/: a retry gets the answer, the chain lives', async () => {
-    const app = await gh.services.clients.registerClient({ name: 'Mobile', redirectUris: [REDIRECT_URI], scope: 'openid offline_access', refreshTokenGraceSeconds: 60, tokenRateLimitPerSecond: 0 });
+    const app = await gh.services.clients.registerClient({
+      name: 'Mobile',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid offline_access',
+      refreshTokenGraceSeconds: 60,
+      tokenRateLimitPerSecond: 0,
+    });
     const client = { tokenEndpoint: `${gh.issuer}/token/`, clientId: app.client.client_id, clientSecret: app.clientSecret! };
-    const [rt0] = await startChains(gh.issuer, { ...client, tokenEndpoint: `${gh.issuer}/token` }, user, { count: 1, redirectUri: REDIRECT_URI, scope: 'openid offline_access' });
+    const [rt0] = await startChains(gh.issuer, { ...client, tokenEndpoint: `${gh.issuer}/token` }, user, {
+      count: 1,
+      redirectUri: REDIRECT_URI,
+      scope: 'openid offline_access',
+    });
     const rotated = await refresh(client, rt0!);
     expect(rotated.status).toBe(200);
     // The response was lost; the client retries inside the window.

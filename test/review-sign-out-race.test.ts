@@ -48,8 +48,12 @@ describe('sign out everywhere while a refresh rotates', () => {
   it('leaves no access token of that user valid, not even one from a rotation that committed during the purge', async () => {
     const pkce = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API,
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce), code_challenge_method: 'S256',
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid offline_access read',
+      prompt: 'consent',
+      resource: API,
+      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
+      code_challenge_method: 'S256',
     });
     const tokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
 
@@ -67,7 +71,9 @@ describe('sign out everywhere while a refresh rotates', () => {
     // The cut-off is recorded and the purge is waiting (its insert above is not visible outside its
     // transaction, its sleep is); a second later (so iat > iat_before) the client refreshes.
     const sleeping = async () => {
-      const { rows } = await gh.knex.raw<{ rows: { n: number }[] }>("select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep' and query ilike '%delete from \"oidc_payloads\"%'");
+      const { rows } = await gh.knex.raw<{ rows: { n: number }[] }>(
+        "select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event = 'PgSleep' and query ilike '%delete from \"oidc_payloads\"%'",
+      );
       return rows[0]!.n;
     };
     await vi.waitFor(async () => expect(await sleeping()).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });

@@ -1,8 +1,8 @@
-import * as oauth from 'openid-client';
 import { decodeJwt } from 'jose';
+import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { signIn } from './support/sign-in.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.revocation.test';
@@ -27,8 +27,9 @@ describe('revocation that reaches resource servers', () => {
       headers: { authorization: basic(c), 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(body),
     });
-  const introspect = async (token: string) => ((await (await post('/token/introspection', apiClient, { token })).json()) as { active: boolean });
-  const serviceToken = async (c = service) => ((await (await post('/token', c, { grant_type: 'client_credentials', scope: 'read' })).json()) as { access_token: string }).access_token;
+  const introspect = async (token: string) => (await (await post('/token/introspection', apiClient, { token })).json()) as { active: boolean };
+  const serviceToken = async (c = service) =>
+    ((await (await post('/token', c, { grant_type: 'client_credentials', scope: 'read' })).json()) as { access_token: string }).access_token;
   const feed = async (cursor?: string) => {
     const res = await fetch(`${gh.issuer}/revocations${cursor ? `?cursor=${cursor}` : ''}`, { headers: { authorization: basic(apiClient) } });
     expect(res.status).toBe(200);
@@ -57,8 +58,16 @@ describe('revocation that reaches resource servers', () => {
     service = await register({ name: 'svc', resources: [API], scope: 'read' });
     other = await register({ name: 'other', resources: [API], scope: 'read' });
     apiClient = await register({ name: 'the API', canIntrospect: true, resources: [API] });
-    const webClient = await register({ name: 'web', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API], refreshTokenGraceSeconds: 0 });
-    web = await oauth.discovery(new URL(gh.issuer), webClient.id, undefined, oauth.ClientSecretBasic(webClient.secret), { execute: [oauth.allowInsecureRequests] });
+    const webClient = await register({
+      name: 'web',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid offline_access read',
+      resources: [API],
+      refreshTokenGraceSeconds: 0,
+    });
+    web = await oauth.discovery(new URL(gh.issuer), webClient.id, undefined, oauth.ClientSecretBasic(webClient.secret), {
+      execute: [oauth.allowInsecureRequests],
+    });
   });
   afterAll(async () => {
     await gh?.stop();
@@ -102,9 +111,7 @@ describe('revocation that reaches resource servers', () => {
     const { cursor } = await feed();
     const result = await gh.services.signOutEverywhere(user.email);
     expect(result.deleted).toBeGreaterThan(0);
-    expect(await gh.services.audit.list({ type: 'user.signed_out_everywhere' })).toEqual([
-      expect.objectContaining({ accountId: result.accountId }),
-    ]);
+    expect(await gh.services.audit.list({ type: 'user.signed_out_everywhere' })).toEqual([expect.objectContaining({ accountId: result.accountId })]);
 
     expect((await introspect(before.access_token)).active).toBe(false);
     await expect(oauth.refreshTokenGrant(web, before.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
@@ -114,7 +121,12 @@ describe('revocation that reaches resource servers', () => {
     }, WITHIN_SECONDS);
 
     // The browser's session is gone: the next authorization asks for the password again.
-    const url = oauth.buildAuthorizationUrl(web, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' });
+    const url = oauth.buildAuthorizationUrl(web, {
+      redirect_uri: REDIRECT_URI,
+      scope: 'openid',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    });
     let res = await ua.get(url.href);
     while (res.status === 303 || res.status === 302) res = await ua.get(new URL(res.headers.get('location')!, gh.issuer).href);
     expect(await res.text()).toContain('name="password"');

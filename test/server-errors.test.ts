@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canStartOwnPostgres, startOwnPostgres, startOwnRedis, type OwnPostgres, type OwnRedis } from './support/own-services.ts';
+import { canStartOwnPostgres, type OwnPostgres, type OwnRedis, startOwnPostgres, startOwnRedis } from './support/own-services.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.errors.test';
@@ -42,8 +42,13 @@ describe.runIf(canStartOwnPostgres())('server errors while Postgres or Redis is 
   const authorize = (clientId: string) =>
     call(
       `/auth?${new URLSearchParams({
-        client_id: clientId, response_type: 'code', redirect_uri: REDIRECT_URI, scope: 'openid', state: 'st',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+        client_id: clientId,
+        response_type: 'code',
+        redirect_uri: REDIRECT_URI,
+        scope: 'openid',
+        state: 'st',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
       })}`,
       { headers: { accept: 'text/html' } },
     );
@@ -71,7 +76,10 @@ describe.runIf(canStartOwnPostgres())('server errors while Postgres or Redis is 
     gh = await startTestGatehouse(storage, { DATABASE_URL: pg.url, REDIS_URL: redis.url });
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const { client, clientSecret } = await gh.services.clients.registerClient({
-      name: 'Web app', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API],
+      name: 'Web app',
+      redirectUris: [REDIRECT_URI],
+      scope: 'openid offline_access read',
+      resources: [API],
     });
     app = { id: client.client_id, secret: clientSecret! };
     // Known and cached: its requests get as far as storage.
@@ -89,7 +97,9 @@ describe.runIf(canStartOwnPostgres())('server errors while Postgres or Redis is 
     try {
       // Authorization codes live in Redis: looking one up fails. (Refresh tokens no longer touch Redis.)
       const code = new URLSearchParams({ grant_type: 'authorization_code', code: 'some-code', redirect_uri: REDIRECT_URI, code_verifier: 'v'.repeat(43) });
-      expectProtocolServerError(await call('/token', { method: 'POST', headers: { ...form, authorization: basic(app.id, app.secret) }, body: code.toString() }));
+      expectProtocolServerError(
+        await call('/token', { method: 'POST', headers: { ...form, authorization: basic(app.id, app.secret) }, body: code.toString() }),
+      );
       // Saving the interaction fails.
       expectServerErrorPage(await authorize(app.id));
     } finally {
@@ -100,7 +110,9 @@ describe.runIf(canStartOwnPostgres())('server errors while Postgres or Redis is 
   it('with Postgres down: an unknown client at /token gets 500 server_error JSON, and at /auth a 500 page', async () => {
     await pg.stopImmediate();
     try {
-      expectProtocolServerError(await call('/token', { method: 'POST', headers: { ...form, authorization: basic('never-seen', 'x') }, body: 'grant_type=client_credentials' }));
+      expectProtocolServerError(
+        await call('/token', { method: 'POST', headers: { ...form, authorization: basic('never-seen', 'x') }, body: 'grant_type=client_credentials' }),
+      );
       expectServerErrorPage(await authorize('never-seen-either'));
     } finally {
       await pg.start();
@@ -110,7 +122,12 @@ describe.runIf(canStartOwnPostgres())('server errors while Postgres or Redis is 
   it('logs and counts every answer with the status the client got', async () => {
     const errors = answers.filter((a) => a.status >= 500);
     expect(errors.length).toBe(4);
-    const logged = new Map(gh.logs().filter((l) => l.msg === 'request').map((l) => [l.requestId as string, l]));
+    const logged = new Map(
+      gh
+        .logs()
+        .filter((l) => l.msg === 'request')
+        .map((l) => [l.requestId as string, l]),
+    );
     for (const answer of answers) {
       expect(answer.requestId).toBeTruthy();
       expect(logged.get(answer.requestId!), `log line of ${answer.requestId}`).toMatchObject({ status: answer.status });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runCli, startGatehouseProcess, within, type GatehouseProcess } from './support/gatehouse-process.ts';
+import { type GatehouseProcess, runCli, startGatehouseProcess, within } from './support/gatehouse-process.ts';
 import { testDatabaseUrl, uniqueName } from './support/test-env.ts';
 import { TEST_SECRET } from './support/test-gatehouse.ts';
 
@@ -156,6 +156,11 @@ const jsonLines = (text: string) =>
       return [];
     }
   });
-const listeningPids = (text: string) => jsonLines(text).filter((l) => l.msg === 'gatehouse listening').map((l) => l.pid as number);
-const requestPids = (text: string) => jsonLines(text).filter((l) => l.msg === 'request' && l.path === '/healthz').map((l) => l.pid as number);
-
+const listeningPids = (text: string) =>
+  jsonLines(text)
+    .filter((l) => l.msg === 'gatehouse listening')
+    .map((l) => l.pid as number);
+const requestPids = (text: string) =>
+  jsonLines(text)
+    .filter((l) => l.msg === 'request' && l.path === '/healthz')
+    .map((l) => l.pid as number);

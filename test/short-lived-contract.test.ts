@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPostgresAdapter } from '../src/oidc/adapters/postgres-adapter.ts';
 import { createAccountPurge } from '../src/oidc/adapters/purge-account.ts';
 import { createRedisAdapter } from '../src/oidc/adapters/redis-adapter.ts';
+import { createRedis } from '../src/redis/create-redis.ts';
 import { createPostgresRevocationList } from '../src/revocation/postgres-revocation-list.ts';
 import { createRedisRevocationList } from '../src/revocation/redis-revocation-list.ts';
 import type { RevocationList } from '../src/revocation/revocation-list.ts';
 import { createPostgresShortLivedStore, createRedisShortLivedStore, type ShortLivedStore } from '../src/short-lived/short-lived-store.ts';
-import type { Redis } from 'ioredis';
-import { createRedis } from '../src/redis/create-redis.ts';
-import { startRedisCluster, type RedisTopologyUnderTest } from './support/redis-topologies.ts';
+import { waitSecondsAfter } from '../src/throttle/throttle-policy.ts';
+import { type RedisTopologyUnderTest, startRedisCluster } from './support/redis-topologies.ts';
 import { testRedisUrl } from './support/test-env.ts';
 import { createTestDatabase, createTestRedis } from './support/test-storage.ts';
-import { waitSecondsAfter } from '../src/throttle/throttle-policy.ts';
 
 /**
  * The stores that have a Redis and a Postgres backend besides oidc-provider's adapter (the

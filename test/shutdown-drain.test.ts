@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import knexFactory from 'knex';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { runCli, startGatehouseProcess, within, type GatehouseProcess } from './support/gatehouse-process.ts';
+import { type GatehouseProcess, runCli, startGatehouseProcess, within } from './support/gatehouse-process.ts';
 import { freePort, until } from './support/own-services.ts';
 import { testDatabaseUrl, uniqueName } from './support/test-env.ts';
 import { TEST_SECRET } from './support/test-gatehouse.ts';
@@ -42,7 +42,19 @@ describe.runIf(testDatabaseUrl)('draining on SIGTERM (gatehouse serve as a real 
     const api = await runCli(['resources', 'create', '--identifier', 'https://api.drain.test', '--scope', 'read', '--json'], env);
     expect(api.code, api.stderr).toBe(0);
     const created = await runCli(
-      ['clients', 'create', '--name', 'Busy service', '--grant-type', 'client_credentials', '--scope', 'read', '--resource', 'https://api.drain.test', '--json'],
+      [
+        'clients',
+        'create',
+        '--name',
+        'Busy service',
+        '--grant-type',
+        'client_credentials',
+        '--scope',
+        'read',
+        '--resource',
+        'https://api.drain.test',
+        '--json',
+      ],
       env,
     );
     expect(created.code, created.stderr).toBe(0);
@@ -72,7 +84,14 @@ describe.runIf(testDatabaseUrl)('draining on SIGTERM (gatehouse serve as a real 
     let stopAt = Infinity;
     let answered = 0;
     const token = (agent: Agent) =>
-      sent('POST', port, '/token', agent, { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, 'grant_type=client_credentials&scope=read');
+      sent(
+        'POST',
+        port,
+        '/token',
+        agent,
+        { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
+        'grant_type=client_credentials&scope=read',
+      );
     const readyz = (agent: Agent) => sent('GET', port, '/readyz', agent, {});
 
     // One socket per loop (maxSockets 1), reused for as long as the server keeps it open.

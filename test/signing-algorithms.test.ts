@@ -1,4 +1,4 @@
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '../src/verifier/index.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -45,7 +45,9 @@ describe('per-API signing algorithms (ES256, EdDSA) with announce-then-sign', ()
   });
 
   it('refuses an algorithm it cannot sign with', async () => {
-    await expect(gh.services.resources.createResource({ identifier: 'https://hs.algs.test', scope: 'read', signingAlg: 'HS256' })).rejects.toThrow(/one of RS256, ES256, EdDSA/);
+    await expect(gh.services.resources.createResource({ identifier: 'https://hs.algs.test', scope: 'read', signingAlg: 'HS256' })).rejects.toThrow(
+      /one of RS256, ES256, EdDSA/,
+    );
     await expect(gh.services.resources.updateResource(ED_API, { signingAlg: 'none' })).rejects.toThrow(/one of/);
   });
 

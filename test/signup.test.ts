@@ -1,6 +1,6 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizationUrl, walkPages, type Answer, type Page } from './support/page-flow.ts';
+import { type Answer, authorizationUrl, type Page, walkPages } from './support/page-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
@@ -10,14 +10,25 @@ const existing = { email: 'taken@example.test', password: 'an existing passphras
 async function startWith(env: Record<string, string> = {}) {
   const storage = newStorage();
   const gh = await startTestGatehouse(storage, env);
-  const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Signup App', redirectUris: [REDIRECT_URI], scope: 'openid email profile' });
-  const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
+  const { client, clientSecret } = await gh.services.clients.registerClient({
+    name: 'Signup App',
+    redirectUris: [REDIRECT_URI],
+    scope: 'openid email profile',
+  });
+  const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+    execute: [oauth.allowInsecureRequests],
+  });
   return { gh, storage, config };
 }
 
 /** The login page of a new flow, and its interaction address. */
 async function loginPage(ua: UserAgent, config: oauth.Configuration) {
-  const { pages } = await walkPages(ua, await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid email profile' }), REDIRECT_URI, () => 'stop');
+  const { pages } = await walkPages(
+    ua,
+    await authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope: 'openid email profile' }),
+    REDIRECT_URI,
+    () => 'stop',
+  );
   expect(pages.map((p) => p.kind)).toEqual(['login']);
   return { body: pages[0]!.body, interaction: pages[0]!.url.href.replace(/\/$/, '') };
 }

@@ -30,7 +30,7 @@ for (const backend of backends) {
       await dropStorage(storage);
     });
 
-    it('covers the user\'s tokens for that API issued up to the cut-off, and no others', async () => {
+    it("covers the user's tokens for that API issued up to the cut-off, and no others", async () => {
       const cutOff = now();
       await gh.services.revocations.record({ type: 'subject_audience', sub: 'user-1', aud: DOCS, iat_before: cutOff, exp: cutOff + 600 });
       const isRevoked = (sub: string, aud: string[], iat: number) => gh.services.revocations.isRevoked({ jti: 'j', sub, aud, iat, clientId: 'c' });
@@ -42,7 +42,7 @@ for (const backend of backends) {
       expect(await isRevoked('user-2', [DOCS], cutOff - 5)).toBe(false); // another user
     });
 
-    it('is refused at /forward-auth within a poll, while the user\'s token for another API passes', async () => {
+    it("is refused at /forward-auth within a poll, while the user's token for another API passes", async () => {
       const docs = accessTokens(gh, { audience: DOCS, clientId: 'web' });
       const wiki = accessTokens(gh, { audience: WIKI, clientId: 'web' });
       const [docsToken, wikiToken] = [await docs.signed({ sub: 'user-3', iat: now() - 2 }), await wiki.signed({ sub: 'user-3', iat: now() - 2 })];

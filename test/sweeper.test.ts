@@ -48,7 +48,15 @@ describe('expired-row sweeper', () => {
     const result = await sweepExpired(knex, { batchSize: 100, maxBatches: 10 });
     expect(result).toEqual({
       ran: true,
-      deleted: { oidc_payloads: 2, short_lived_entries: 1, revocations: 1, refresh_token_rotations: 0, refresh_token_answers: 0, one_time_tokens: 0, registration_tokens: 1 },
+      deleted: {
+        oidc_payloads: 2,
+        short_lived_entries: 1,
+        revocations: 1,
+        refresh_token_rotations: 0,
+        refresh_token_answers: 0,
+        one_time_tokens: 0,
+        registration_tokens: 1,
+      },
     });
     expect(Number((await knex('registration_tokens').count({ n: '*' }).first())!.n)).toBe(1);
     expect(await knex('revocations').pluck('subject')).toEqual(['live']);
@@ -68,7 +76,7 @@ describe('expired-row sweeper', () => {
     expect(await knex('audit_events').pluck('type')).toEqual(['recent']);
   });
 
-  it('clears a refresh rotation\'s saved answer after its window and drops its tombstone at the spent token\'s expiry', async () => {
+  it("clears a refresh rotation's saved answer after its window and drops its tombstone at the spent token's expiry", async () => {
     const rotation = (digest: string, answerExpiresAt: Date, expiresAt: Date) => ({
       token_digest: digest,
       successor_digest: `${digest}-next`,

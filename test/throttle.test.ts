@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
 import { testRedisUrl } from './support/test-env.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -37,7 +37,10 @@ async function loginForm(config: oauth.Configuration) {
 /** What an observer could compare between two answers: everything but the echoed email, the interaction (its id and CSRF token) and the clock. */
 function comparable(answer: { res: Response; body: string }, email: string, uid: string) {
   const headers = [...answer.res.headers].filter(([name]) => !['date', 'content-length', 'x-request-id'].includes(name));
-  const body = answer.body.replaceAll(email, 'EMAIL').replaceAll(uid, 'UID').replace(/name="csrf" value="[^"]+"/g, 'name="csrf" value="CSRF"');
+  const body = answer.body
+    .replaceAll(email, 'EMAIL')
+    .replaceAll(uid, 'UID')
+    .replace(/name="csrf" value="[^"]+"/g, 'name="csrf" value="CSRF"');
   return { status: answer.res.status, headers, body };
 }
 
@@ -129,7 +132,11 @@ for (const backend of backends) {
       await dropStorage(storage);
     });
 
-    const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+    const tally = (statuses: number[]) =>
+      statuses.reduce<Record<number, number>>((t, s) => {
+        t[s] = (t[s] ?? 0) + 1;
+        return t;
+      }, {});
 
     it('checks only the allowance of 120 concurrent wrong passwords for one email; the rest get 429 unchecked', async () => {
       const form = await loginForm(config);
@@ -138,7 +145,7 @@ for (const backend of backends) {
       for (const refused of answers.filter((a) => a.status === 429)) expect(Number(refused.res.headers.get('retry-after'))).toBeGreaterThan(0);
     });
 
-    it('checks only the IP\'s allowance of concurrent wrong passwords spread over many emails', async () => {
+    it("checks only the IP's allowance of concurrent wrong passwords spread over many emails", async () => {
       const form = await loginForm(config);
       const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => form.attempt(`sprayed${i}@example.test`, 'guess')));
       // Twelve per IP, less the three the burst above used up (refused attempts are not counted).
@@ -183,7 +190,9 @@ describe('a burst of password checks beyond the argon2 queue', () => {
   it('answers what does not fit with 503, Retry-After and the sign-in page, alike for known and unknown emails', async () => {
     const attempts = [...known.map((email) => ({ email, isKnown: true })), ...known.map((_, i) => ({ email: `nobody${i}@example.test`, isKnown: false }))];
     const forms = await Promise.all(attempts.map(() => loginForm(config)));
-    const answers = await Promise.all(attempts.map(async (a, i) => ({ ...a, uid: forms[i]!.uid, answer: await forms[i]!.attempt(a.email, 'not the password') })));
+    const answers = await Promise.all(
+      attempts.map(async (a, i) => ({ ...a, uid: forms[i]!.uid, answer: await forms[i]!.attempt(a.email, 'not the password') })),
+    );
     const busy = answers.filter((a) => a.answer.status === 503);
     expect(answers.every((a) => [401, 503].includes(a.answer.status))).toBe(true);
     // 30 at once, room for 3 at a time: most are turned away without any argon2 work.

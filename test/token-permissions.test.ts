@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { decodeJwt } from 'jose';
@@ -7,7 +7,7 @@ import * as oauth from 'openid-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { createVerifier, requireRole, type Verifier } from '../src/verifier/index.ts';
-import { walkPages, type Page } from './support/page-flow.ts';
+import { type Page, walkPages } from './support/page-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
@@ -34,7 +34,13 @@ describe('permissions in the token', () => {
   let docsApiClient: Creds;
   const open: Verifier[] = [];
   const servers: Server[] = [];
-  const users = { ann: 'ann@permissions.test', bob: 'bob@permissions.test', cat: 'cat@permissions.test', dan: 'dan@permissions.test', eve: 'eve@permissions.test' };
+  const users = {
+    ann: 'ann@permissions.test',
+    bob: 'bob@permissions.test',
+    cat: 'cat@permissions.test',
+    dan: 'dan@permissions.test',
+    eve: 'eve@permissions.test',
+  };
 
   beforeAll(async () => {
     gh = await startTestGatehouse(storage);
@@ -51,7 +57,9 @@ describe('permissions in the token', () => {
     await roles.grantRole({ email: users.ann, resource: WIKI, role: 'reader' });
 
     const web = await clients.registerClient({ name: 'Docs Web', redirectUris: [REDIRECT_URI], scope: SCOPE, resources: [DOCS, WIKI] });
-    webApp = await oauth.discovery(new URL(gh.issuer), web.client.client_id, undefined, oauth.ClientSecretBasic(web.clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    webApp = await oauth.discovery(new URL(gh.issuer), web.client.client_id, undefined, oauth.ClientSecretBasic(web.clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
     const svc = await clients.registerClient({ name: 'Indexer', scope: 'read write delete', resources: [DOCS] });
     service = { id: svc.client.client_id, secret: svc.clientSecret! };
     const own = await clients.registerClient({ name: 'Docs API', canIntrospect: true, resources: [DOCS] });
@@ -59,7 +67,10 @@ describe('permissions in the token', () => {
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((v) => v.close()));
-    for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      s.close();
+    }
   });
   afterAll(async () => {
     await gh?.stop();
@@ -70,11 +81,18 @@ describe('permissions in the token', () => {
   async function signIn(email: string, params: Record<string, string> = {}) {
     const verifier = oauth.randomPKCECodeVerifier();
     const url = oauth.buildAuthorizationUrl(webApp, {
-      redirect_uri: REDIRECT_URI, scope: SCOPE, resource: DOCS, prompt: 'consent', state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...params,
+      redirect_uri: REDIRECT_URI,
+      scope: SCOPE,
+      resource: DOCS,
+      prompt: 'consent',
+      state: 'st',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      ...params,
     });
     const { pages, callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, (p) =>
-      p.kind === 'login' ? { post: 'login', fields: { email, password: PASSWORD } } : { post: 'confirm' });
+      p.kind === 'login' ? { post: 'login', fields: { email, password: PASSWORD } } : { post: 'confirm' },
+    );
     expect(callback?.searchParams.get('code'), callback?.href).toBeTruthy();
     const tokens = await oauth.authorizationCodeGrant(webApp, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' });
     return { pages, consent: pages.find((p) => p.kind === 'consent'), tokens };
@@ -83,7 +101,9 @@ describe('permissions in the token', () => {
   const shows = (page: Page | undefined, scope: string, api = DOCS) => page!.body.includes(t.scopes.api(scope, api));
   const verifier = async (revocation = false) => {
     const v = createVerifier({
-      issuer: gh.issuer, audience: DOCS, logger: { warn: () => {} },
+      issuer: gh.issuer,
+      audience: DOCS,
+      logger: { warn: () => {} },
       ...(revocation ? { revocation: { clientId: docsApiClient.id, clientSecret: docsApiClient.secret, pollIntervalMs: 100 } } : {}),
     });
     open.push(v);
@@ -114,14 +134,16 @@ describe('permissions in the token', () => {
     expect(cat.tokens.access_token.split('.')).not.toHaveLength(3);
   });
 
-  it('leaves an API without --rbac as it was: the client\'s scopes, whatever the roles', async () => {
+  it("leaves an API without --rbac as it was: the client's scopes, whatever the roles", async () => {
     const ann = await signIn(users.ann, { resource: WIKI, scope: 'openid read write' });
     expect(claimsOf(ann.tokens.access_token)).toMatchObject({ aud: WIKI, scope: 'read write' });
     expect(claimsOf(ann.tokens.access_token).roles).toBeUndefined(); // WIKI asked for no claims
   });
 
-  it('leaves client-credentials tokens as they were: the client\'s registered scopes are its permissions', async () => {
-    const config = await oauth.discovery(new URL(gh.issuer), service.id, undefined, oauth.ClientSecretBasic(service.secret), { execute: [oauth.allowInsecureRequests] });
+  it("leaves client-credentials tokens as they were: the client's registered scopes are its permissions", async () => {
+    const config = await oauth.discovery(new URL(gh.issuer), service.id, undefined, oauth.ClientSecretBasic(service.secret), {
+      execute: [oauth.allowInsecureRequests],
+    });
     const { access_token } = await oauth.clientCredentialsGrant(config, { resource: DOCS, scope: 'read write delete' });
     const claims = claimsOf(access_token);
     expect(claims).toMatchObject({ sub: service.id, scope: 'read write delete' });
@@ -137,10 +159,13 @@ describe('permissions in the token', () => {
     expect('tenant_id' in ann).toBe(false); // ann has no such attribute
   });
 
-  it('refuses reserved claims as attributes and as an API\'s token claims', async () => {
+  it("refuses reserved claims as attributes and as an API's token claims", async () => {
     const { roles, resources } = gh.services;
     for (const name of ['scope', 'cnf', 'client_id', 'sub', 'aud', 'exp', 'nbf', 'act', 'gid', 'roles', 'email_verified', '__proto__']) {
-      await expect(roles.setAttributes({ email: users.dan, attributes: { [name]: 'x' } }), name).rejects.toMatchObject({ status: 400, code: 'invalid_attributes' });
+      await expect(roles.setAttributes({ email: users.dan, attributes: { [name]: 'x' } }), name).rejects.toMatchObject({
+        status: 400,
+        code: 'invalid_attributes',
+      });
     }
     for (const name of ['scope', 'cnf', 'client_id', 'iss', 'jti', 'nbf', 'act', 'gid']) {
       await expect(resources.updateResource(DOCS, { tokenClaims: ['roles', name] }), name).rejects.toMatchObject({ status: 400, code: 'invalid_resource' });
@@ -155,16 +180,36 @@ describe('permissions in the token', () => {
     // its start, scope/client_id/sub/gid impersonate.
     const dan = await gh.services.accounts.findByEmail(users.dan);
     const planted = {
-      tenant_id: 'globex', cnf: { jkt: 'attacker-key-thumbprint' }, nbf: 4_000_000_000, scope: 'read write delete', client_id: 'evil',
-      sub: 'someone-else', gid: 'forged', act: { sub: 'admin' }, iss: 'https://evil.test', aud: 'https://evil.test', roles: ['admin'],
+      tenant_id: 'globex',
+      cnf: { jkt: 'attacker-key-thumbprint' },
+      nbf: 4_000_000_000,
+      scope: 'read write delete',
+      client_id: 'evil',
+      sub: 'someone-else',
+      gid: 'forged',
+      act: { sub: 'admin' },
+      iss: 'https://evil.test',
+      aud: 'https://evil.test',
+      roles: ['admin'],
     };
     await gh.knex('account_attributes').insert({ account_id: dan!.id, attributes: JSON.stringify(planted) });
-    await gh.knex('resource_servers').where({ identifier: DOCS }).update({ token_claims: JSON.stringify(['roles', 'tenant_id', ...Object.keys(planted)]) });
+    await gh
+      .knex('resource_servers')
+      .where({ identifier: DOCS })
+      .update({ token_claims: JSON.stringify(['roles', 'tenant_id', ...Object.keys(planted)]) });
     await gh.services.resources.updateResource(DOCS, { isRbac: true }); // drops the cached API
     try {
       const { tokens } = await signIn(users.dan);
       const claims = claimsOf(tokens.access_token);
-      expect(claims).toMatchObject({ tenant_id: 'globex', roles: ['reader'], scope: 'read', sub: dan!.id, iss: gh.issuer, aud: DOCS, client_id: webApp.clientMetadata().client_id });
+      expect(claims).toMatchObject({
+        tenant_id: 'globex',
+        roles: ['reader'],
+        scope: 'read',
+        sub: dan!.id,
+        iss: gh.issuer,
+        aud: DOCS,
+        client_id: webApp.clientMetadata().client_id,
+      });
       for (const reserved of ['cnf', 'nbf', 'act']) expect(claims[reserved], reserved).toBeUndefined();
       expect(claims.gid).not.toBe('forged');
       expect(tokens.token_type.toLowerCase()).toBe('bearer');
@@ -229,7 +274,7 @@ describe('permissions in the token', () => {
     }
   });
 
-  it('revokes the user\'s live tokens for that API when asked, and only those', async () => {
+  it("revokes the user's live tokens for that API when asked, and only those", async () => {
     const { roles } = gh.services;
     const docs = await signIn(users.eve);
     const wiki = await signIn(users.eve, { resource: WIKI, scope: 'openid read' });
@@ -238,16 +283,28 @@ describe('permissions in the token', () => {
     expect((await v.verify(docs.tokens.access_token)).sub).toBe(claimsOf(docs.tokens.access_token).sub);
 
     await roles.revokeRole({ email: users.eve, resource: DOCS, role: 'editor', revokeTokens: true });
-    await vi.waitFor(async () => expect(v.verify(docs.tokens.access_token)).rejects.toMatchObject({ status: 401, description: 'the token has been revoked' }), { timeout: 8000, interval: 50 });
+    await vi.waitFor(async () => expect(v.verify(docs.tokens.access_token)).rejects.toMatchObject({ status: 401, description: 'the token has been revoked' }), {
+      timeout: 8000,
+      interval: 50,
+    });
     expect((await v.verify(bob.tokens.access_token)).roles).toEqual(['editor']); // another user's token for the API
     const introspect = async (token: string, c = docsApiClient) => {
-      const res = await fetch(`${gh.issuer}/token/introspection`, { method: 'POST', headers: { authorization: `Basic ${btoa(`${c.id}:${c.secret}`)}` }, body: new URLSearchParams({ token }) });
+      const res = await fetch(`${gh.issuer}/token/introspection`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${btoa(`${c.id}:${c.secret}`)}` },
+        body: new URLSearchParams({ token }),
+      });
       return ((await res.json()) as { active: boolean }).active;
     };
     expect(await introspect(docs.tokens.access_token)).toBe(false);
     expect(await introspect(bob.tokens.access_token)).toBe(true);
     // Her token for another API is untouched (its own API's verifier would accept it).
-    const wikiVerifier = createVerifier({ issuer: gh.issuer, audience: WIKI, logger: { warn: () => {} }, revocation: { clientId: docsApiClient.id, clientSecret: docsApiClient.secret, pollIntervalMs: 100 } });
+    const wikiVerifier = createVerifier({
+      issuer: gh.issuer,
+      audience: WIKI,
+      logger: { warn: () => {} },
+      revocation: { clientId: docsApiClient.id, clientSecret: docsApiClient.secret, pollIntervalMs: 100 },
+    });
     open.push(wikiVerifier);
     await wikiVerifier.ready();
     expect((await wikiVerifier.verify(wiki.tokens.access_token)).aud).toBe(WIKI);
@@ -261,11 +318,13 @@ describe('permissions in the token', () => {
     const ann = await v.verify((await signIn(users.ann)).tokens.access_token);
     const bob = await v.verify((await signIn(users.bob)).tokens.access_token);
     expect(() => requireRole(bob, 'editor')).not.toThrow();
-    expect(() => requireRole(ann, 'editor')).toThrow(expect.objectContaining({
-      status: 403,
-      code: 'insufficient_scope',
-      wwwAuthenticate: `Bearer realm="${gh.issuer}", error="insufficient_scope", error_description="the token lacks a required role"`,
-    }));
+    expect(() => requireRole(ann, 'editor')).toThrow(
+      expect.objectContaining({
+        status: 403,
+        code: 'insufficient_scope',
+        wwwAuthenticate: `Bearer realm="${gh.issuer}", error="insufficient_scope", error_description="the token lacks a required role"`,
+      }),
+    );
     expect(() => requireRole(bob, ['editor', 'reader'])).toThrow(expect.objectContaining({ status: 403 })); // every role named
 
     const app = express();
@@ -277,7 +336,9 @@ describe('permissions in the token', () => {
     const [annToken, bobToken] = [(await signIn(users.ann)).tokens.access_token, (await signIn(users.bob)).tokens.access_token];
     const refused = await get(annToken);
     expect(refused.status).toBe(403);
-    expect(refused.headers.get('www-authenticate')).toBe(`Bearer realm="${gh.issuer}", error="insufficient_scope", error_description="the token lacks a required role"`);
+    expect(refused.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${gh.issuer}", error="insufficient_scope", error_description="the token lacks a required role"`,
+    );
     expect(await refused.json()).toEqual({ error: 'insufficient_scope', error_description: 'the token lacks a required role' });
     const allowed = await get(bobToken);
     expect([allowed.status, await allowed.json()]).toEqual([200, { roles: ['editor'] }]);
@@ -285,10 +346,13 @@ describe('permissions in the token', () => {
 
   it('refuses a token without the role at /forward-auth with 403 insufficient_scope, in query and header mode', async () => {
     const [annToken, bobToken] = [(await signIn(users.ann)).tokens.access_token, (await signIn(users.bob)).tokens.access_token];
-    const query = (token: string, q: string) => fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(DOCS)}&${q}`, { headers: { authorization: `Bearer ${token}` } });
+    const query = (token: string, q: string) =>
+      fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(DOCS)}&${q}`, { headers: { authorization: `Bearer ${token}` } });
     const refused = await query(annToken, 'scope=read&role=editor');
     expect(refused.status).toBe(403);
-    expect(refused.headers.get('www-authenticate')).toBe(`Bearer realm="${gh.issuer}", error="insufficient_scope", error_description="the token lacks a required role"`);
+    expect(refused.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${gh.issuer}", error="insufficient_scope", error_description="the token lacks a required role"`,
+    );
     expect(refused.headers.get('x-auth-subject')).toBeNull();
     expect((await query(bobToken, 'scope=read&role=editor')).status).toBe(200);
     expect((await query(annToken, 'role=reader')).status).toBe(200);
@@ -296,11 +360,15 @@ describe('permissions in the token', () => {
 
     // Envoy's header mode: the client's path and query are its own, the gateway's headers decide.
     const header = (token: string, role: string) =>
-      fetch(`${gh.issuer}/forward-auth/docs/1?role=reader`, { headers: { authorization: `Bearer ${token}`, 'x-forward-auth-audience': DOCS, 'x-forward-auth-role': role } });
+      fetch(`${gh.issuer}/forward-auth/docs/1?role=reader`, {
+        headers: { authorization: `Bearer ${token}`, 'x-forward-auth-audience': DOCS, 'x-forward-auth-role': role },
+      });
     expect((await header(annToken, 'editor')).status).toBe(403);
     expect((await header(bobToken, 'editor')).status).toBe(200);
     // A client-credentials token has no roles: refused where a role is required.
-    const config = await oauth.discovery(new URL(gh.issuer), service.id, undefined, oauth.ClientSecretBasic(service.secret), { execute: [oauth.allowInsecureRequests] });
+    const config = await oauth.discovery(new URL(gh.issuer), service.id, undefined, oauth.ClientSecretBasic(service.secret), {
+      execute: [oauth.allowInsecureRequests],
+    });
     const { access_token } = await oauth.clientCredentialsGrant(config, { resource: DOCS, scope: 'read' });
     expect((await query(access_token, 'role=editor')).status).toBe(403);
   });
@@ -309,7 +377,15 @@ describe('permissions in the token', () => {
     await gh.services.roles.createRole({ resource: WIKI, name: 'auditor', scope: '' });
     await gh.services.roles.deleteRole({ resource: WIKI, name: 'auditor' });
     const types = new Set((await gh.services.audit.list({ limit: 1000 })).map((e) => e.type));
-    for (const type of ['resource.created', 'resource.updated', 'role.created', 'role.deleted', 'user.role_granted', 'user.role_revoked', 'user.attributes_updated']) {
+    for (const type of [
+      'resource.created',
+      'resource.updated',
+      'role.created',
+      'role.deleted',
+      'user.role_granted',
+      'user.role_revoked',
+      'user.attributes_updated',
+    ]) {
       expect(types, type).toContain(type);
     }
     const revoked = (await gh.services.audit.list({ type: 'user.role_revoked', limit: 100 })).find((e) => e.details?.tokens_revoked === true);

@@ -68,13 +68,15 @@ describe('token endpoint rate limit per client', () => {
     await vi.waitFor(async () => expect((await requestToken(noisy)).status).toBe(200), { timeout: 5000, interval: 200 });
   });
 
-  it('applies a client\'s own rate when it has one: none at all (0), or its own number', async () => {
+  it("applies a client's own rate when it has one: none at all (0), or its own number", async () => {
     const unlimited = await register('Bulk importer', 0);
-    const statuses = await Promise.all(Array.from({ length: 12 }, async () => {
-      const res = await requestToken(unlimited);
-      await res.body?.cancel();
-      return res.status;
-    }));
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, async () => {
+        const res = await requestToken(unlimited);
+        await res.body?.cancel();
+        return res.status;
+      }),
+    );
     expect(statuses.every((s) => s === 200)).toBe(true);
 
     const slow = await register('Slow poller', 0.5); // a burst of 1, then one every 2 s
@@ -112,7 +114,7 @@ describe('token endpoint rate limit per client', () => {
     }
   });
 
-  it('does not let wrong credentials for a client id use up that client\'s rate', async () => {
+  it("does not let wrong credentials for a client id use up that client's rate", async () => {
     for (let i = 0; i < 10; i += 1) {
       const res = await requestToken(impersonated, 'not-the-secret');
       expect(res.status).toBe(401);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { up as migrateToDigests } from '../migrations/20261204000401_token_digests.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.at-rest.test';
@@ -37,12 +37,17 @@ async function dumpRedis(prefix: string): Promise<string> {
       for (const key of keys) {
         const type = await bare.type(key);
         const value =
-          type === 'string' ? await bare.get(key)
-          : type === 'hash' ? await bare.hgetall(key)
-          : type === 'set' ? await bare.smembers(key)
-          : type === 'zset' ? await bare.zrange(key, '0', '-1', 'WITHSCORES')
-          : type === 'list' ? await bare.lrange(key, 0, -1)
-          : type;
+          type === 'string'
+            ? await bare.get(key)
+            : type === 'hash'
+              ? await bare.hgetall(key)
+              : type === 'set'
+                ? await bare.smembers(key)
+                : type === 'zset'
+                  ? await bare.zrange(key, '0', '-1', 'WITHSCORES')
+                  : type === 'list'
+                    ? await bare.lrange(key, 0, -1)
+                    : type;
         parts.push(`${key} ${JSON.stringify(value)}`);
       }
       cursor = next;
@@ -84,7 +89,9 @@ describe('tokens at rest', () => {
   let other: oauth.Configuration;
   let serviceSecret: string;
   const seen = new Set<string>();
-  const add = (...values: (string | undefined)[]) => values.forEach((v) => v && seen.add(v));
+  const add = (...values: (string | undefined)[]) => {
+    for (const v of values) if (v) seen.add(v);
+  };
 
   beforeAll(async () => {
     gh = await startTestGatehouse(storage);
@@ -132,7 +139,11 @@ describe('tokens at rest', () => {
       const ua = createUserAgent();
       // 1. Sign-in with consent and offline_access for the API: code, JWT, ID token, refresh token.
       const first = await signInFor(ua, 'openid offline_access email read');
-      const tokens = await oauth.authorizationCodeGrant(web, first.callback, { pkceCodeVerifier: first.verifier, expectedState: first.state, expectedNonce: first.nonce });
+      const tokens = await oauth.authorizationCodeGrant(web, first.callback, {
+        pkceCodeVerifier: first.verifier,
+        expectedState: first.state,
+        expectedNonce: first.nonce,
+      });
       add(tokens.access_token, tokens.refresh_token, tokens.id_token);
       // 2. Refresh (rotates; the grace helper saves its answer sealed).
       const refreshed = await oauth.refreshTokenGrant(web, tokens.refresh_token!);
@@ -140,7 +151,11 @@ describe('tokens at rest', () => {
 
       // 3. A sign-in without an API scope: an opaque userinfo token (stored), used at /me.
       const second = await signInFor(ua, 'openid offline_access email');
-      const opaque = await oauth.authorizationCodeGrant(web, second.callback, { pkceCodeVerifier: second.verifier, expectedState: second.state, expectedNonce: second.nonce });
+      const opaque = await oauth.authorizationCodeGrant(web, second.callback, {
+        pkceCodeVerifier: second.verifier,
+        expectedState: second.state,
+        expectedNonce: second.nonce,
+      });
       add(opaque.access_token, opaque.refresh_token, opaque.id_token);
       expect(opaque.access_token.split('.')).toHaveLength(1);
       const me = await oauth.fetchUserInfo(web, opaque.access_token, oauth.skipSubjectCheck);
@@ -182,7 +197,13 @@ describe('tokens at rest', () => {
       const otherVerifier = oauth.randomPKCECodeVerifier();
       const otherCallback = await signIn(
         otherUa,
-        oauth.buildAuthorizationUrl(other, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access', prompt: 'consent', code_challenge: await oauth.calculatePKCECodeChallenge(otherVerifier), code_challenge_method: 'S256' }),
+        oauth.buildAuthorizationUrl(other, {
+          redirect_uri: REDIRECT_URI,
+          scope: 'openid offline_access',
+          prompt: 'consent',
+          code_challenge: await oauth.calculatePKCECodeChallenge(otherVerifier),
+          code_challenge_method: 'S256',
+        }),
         user,
         REDIRECT_URI,
       );
@@ -192,7 +213,9 @@ describe('tokens at rest', () => {
 
       // 7. A sign-in still under way: its interaction is in storage now.
       const pending = createUserAgent();
-      const started = await pending.get(oauth.buildAuthorizationUrl(web, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).href);
+      const started = await pending.get(
+        oauth.buildAuthorizationUrl(web, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).href,
+      );
       expect(started.status).toBe(303);
     } finally {
       stopWatching();
@@ -201,10 +224,13 @@ describe('tokens at rest', () => {
     add(webSecret, serviceSecret, user.password);
 
     // Issued tokens reach the audit trail in batches: wait for them, so the dump has them too.
-    await vi.waitFor(async () => {
-      expect(await gh.services.audit.list({ type: 'token.revoked' })).not.toHaveLength(0);
-      expect((await gh.services.audit.list({ type: 'token.issued' })).length).toBeGreaterThanOrEqual(5);
-    }, { timeout: 5000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        expect(await gh.services.audit.list({ type: 'token.revoked' })).not.toHaveLength(0);
+        expect((await gh.services.audit.list({ type: 'token.issued' })).length).toBeGreaterThanOrEqual(5);
+      },
+      { timeout: 5000, interval: 100 },
+    );
     const needles = [...seen].filter((v) => v.length >= 20); // short values (lang=ko) cannot be credentials
     expect(needles.length).toBeGreaterThan(20);
     const dump = `${await dumpPostgres(gh.knex, storage.schema)}\n${await dumpRedis(storage.redisPrefix)}`;
@@ -212,7 +238,15 @@ describe('tokens at rest', () => {
     expect(dump).toMatch(/"model":"RefreshToken"/);
     expect(dump).toMatch(/-- refresh_token_rotations\n\{[^\n]*"answer":"[^"]+"/); // the sealed grace answer (Postgres since the rotation is one transaction)
     const found = needles.filter((needle) => dump.includes(needle));
-    expect(found.map((v) => `${v.slice(0, 12)}… (${v.length} chars) at ${dump.slice(Math.max(0, dump.indexOf(v) - 80), dump.indexOf(v)).split('\n').at(-1)}`)).toEqual([]);
+    expect(
+      found.map(
+        (v) =>
+          `${v.slice(0, 12)}… (${v.length} chars) at ${dump
+            .slice(Math.max(0, dump.indexOf(v) - 80), dump.indexOf(v))
+            .split('\n')
+            .at(-1)}`,
+      ),
+    ).toEqual([]);
   });
 
   // Rows from before the upgrade: a refresh token stored under its own value (the old format,
@@ -220,9 +254,14 @@ describe('tokens at rest', () => {
   it('migrates refresh tokens stored before digests, which keep working, and still reads older sessions', async () => {
     const ua = createUserAgent();
     const flow = await signInFor(ua, 'openid offline_access read');
-    const tokens = await oauth.authorizationCodeGrant(web, flow.callback, { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce });
+    const tokens = await oauth.authorizationCodeGrant(web, flow.callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
     const refreshToken = tokens.refresh_token!;
-    const updated = await gh.knex('oidc_payloads')
+    const updated = await gh
+      .knex('oidc_payloads')
       .where({ model: 'RefreshToken', id: sha256Hex(refreshToken) })
       .update({ id: refreshToken, payload: gh.knex.raw("payload || jsonb_build_object('jti', ?::text)", [refreshToken]) });
     expect(updated).toBe(1);
@@ -245,7 +284,9 @@ describe('tokens at rest', () => {
     await gh.redis.set(`Session:uid:${payload.uid}`, cookie, 'EX', ttl);
     await gh.redis.unlink(`Session:${sha256Hex(cookie)}`);
     // Still signed in (and consent remembered): the next authorization request goes straight back.
-    const pages = await ua.get(oauth.buildAuthorizationUrl(web, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).href);
+    const pages = await ua.get(
+      oauth.buildAuthorizationUrl(web, { redirect_uri: REDIRECT_URI, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).href,
+    );
     expect(pages.status).toBe(303);
     expect(pages.headers.get('location')).toContain(REDIRECT_URI);
   });

@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorizationUrl } from './support/page-flow.ts';
-import { rawRequest, type RawResponse } from './support/raw-http.ts';
-import { dropStorage, newStorage, startTestGatehouse, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type RawResponse, rawRequest } from './support/raw-http.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -15,7 +15,7 @@ async function startWith(storage: Storage, env: Record<string, string>) {
   return { gh, config };
 }
 
-const cookiesOf = (res: RawResponse) => ([res.headers['set-cookie'] ?? []].flat() as string[]);
+const cookiesOf = (res: RawResponse) => [res.headers['set-cookie'] ?? []].flat() as string[];
 
 /**
  * A wrong password as a proxy in front would forward it: /auth, then the login post, each request
@@ -26,7 +26,9 @@ async function failedSignIn(gh: TestGatehouse, config: oauth.Configuration, o: {
   const auth = await rawRequest(gh.issuer, { path: start.pathname + start.search, headers: o.headers, localAddress: o.from });
   expect(auth.status).toBe(303);
   const interaction = new URL(String(auth.headers.location), gh.issuer).pathname;
-  const cookie = cookiesOf(auth).map((c) => c.split(';')[0]).join('; ');
+  const cookie = cookiesOf(auth)
+    .map((c) => c.split(';')[0])
+    .join('; ');
   // The login page's CSRF token, which the browser posts with the form.
   const page = await rawRequest(gh.issuer, { path: interaction, headers: { ...o.headers, accept: 'text/html', cookie }, localAddress: o.from });
   const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)![1]!;

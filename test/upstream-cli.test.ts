@@ -5,9 +5,9 @@ import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/gatehouse-process.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type Storage } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const SECRET = 'cli-upstream-secret-never-printed-4e1f';
 
@@ -24,7 +24,13 @@ describe('gatehouse upstreams (CLI)', { timeout: 180_000 }, () => {
     up = await startOidcUpstream();
     dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-upstream-cli-'));
     storage = newStorage({ dataDir });
-    env = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir, ISSUER: 'https://id.example.test', UPSTREAM_GOOGLE_CLIENT_ID: 'g', UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-env-secret-unprinted' };
+    env = {
+      GATEHOUSE_SECRET: TEST_SECRET,
+      DATA_DIR: dataDir,
+      ISSUER: 'https://id.example.test',
+      UPSTREAM_GOOGLE_CLIENT_ID: 'g',
+      UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-env-secret-unprinted',
+    };
     if (testDatabaseUrl) {
       const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
       await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
@@ -40,11 +46,35 @@ describe('gatehouse upstreams (CLI)', { timeout: 180_000 }, () => {
   });
 
   it('adds an OpenID Connect upstream with its secret from stdin, and prints the redirect URI to register', async () => {
-    const result = await cli(['upstreams', 'add', '--id', 'corp', '--kind', 'oidc', '--name', 'Corp SSO', '--issuer', up.issuer, '--client-id', 'gatehouse-corp', '--client-secret-stdin', '--json'], `${SECRET}\n`);
+    const result = await cli(
+      [
+        'upstreams',
+        'add',
+        '--id',
+        'corp',
+        '--kind',
+        'oidc',
+        '--name',
+        'Corp SSO',
+        '--issuer',
+        up.issuer,
+        '--client-id',
+        'gatehouse-corp',
+        '--client-secret-stdin',
+        '--json',
+      ],
+      `${SECRET}\n`,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
-      id: 'corp', kind: 'oidc', name: 'Corp SSO', issuer: up.issuer, clientId: 'gatehouse-corp', scope: 'openid email profile',
-      source: 'database', redirectUri: 'https://id.example.test/upstream/corp/callback',
+      id: 'corp',
+      kind: 'oidc',
+      name: 'Corp SSO',
+      issuer: up.issuer,
+      clientId: 'gatehouse-corp',
+      scope: 'openid email profile',
+      source: 'database',
+      redirectUri: 'https://id.example.test/upstream/corp/callback',
     });
     expect(result.stdout + result.stderr).not.toContain(SECRET);
   });
@@ -59,8 +89,14 @@ describe('gatehouse upstreams (CLI)', { timeout: 180_000 }, () => {
   });
 
   it.each([
-    [['--id', 'corp', '--kind', 'oidc', '--name', 'Again', '--issuer', 'https://sso.example.com', '--client-id', 'x', '--client-secret-stdin'], /already exists/],
-    [['--id', 'google', '--kind', 'oidc', '--name', 'G', '--issuer', 'https://accounts.google.com', '--client-id', 'x', '--client-secret-stdin'], /configured in the environment/],
+    [
+      ['--id', 'corp', '--kind', 'oidc', '--name', 'Again', '--issuer', 'https://sso.example.com', '--client-id', 'x', '--client-secret-stdin'],
+      /already exists/,
+    ],
+    [
+      ['--id', 'google', '--kind', 'oidc', '--name', 'G', '--issuer', 'https://accounts.google.com', '--client-id', 'x', '--client-secret-stdin'],
+      /configured in the environment/,
+    ],
     [['--id', 'plain', '--kind', 'oidc', '--name', 'Plain', '--issuer', 'http://sso.example.com', '--client-id', 'x', '--client-secret-stdin'], /https/],
     [['--id', 'Bad Id', '--kind', 'oidc', '--name', 'B', '--issuer', 'https://sso.example.com', '--client-id', 'x', '--client-secret-stdin'], /id must be/],
     [['--id', 'nosecret', '--kind', 'oidc', '--name', 'N', '--issuer', 'https://sso.example.com', '--client-id', 'x'], /--client-secret-stdin is required/],

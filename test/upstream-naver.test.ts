@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
-import { startNaverUpstream, type NaverUpstream } from './support/upstream-naver.ts';
+import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 
 const NAVER = { clientId: 'gatehouse-naver', clientSecret: 'naver-secret-do-not-log-91ce07' };
 const t = MESSAGES.en;

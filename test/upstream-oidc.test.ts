@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
-import { createCookieAgent, type CookieAgent } from './support/cookie-agent.ts';
-import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
+import { type CookieAgent, createCookieAgent } from './support/cookie-agent.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
-import { startOidcUpstream, type OidcUpstream } from './support/upstream-oidc.ts';
+import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
+import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const SECRETS = { google: 'google-secret-do-not-log-0f3a9c', kakao: 'kakao-secret-do-not-log-7b21e4', corp: 'corp-secret-do-not-log-55d0aa' };
 const t = MESSAGES.en;
@@ -28,11 +28,13 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
       UPSTREAM_KAKAO_SCOPES: 'openid email profile',
     });
     await gh.services.upstreams.add({ id: 'corp', kind: 'oidc', name: 'Corp SSO', issuer: up.issuer, clientId: 'gatehouse-corp', clientSecret: SECRETS.corp });
-    up.start((['google', 'kakao', 'corp'] as const).map((id) => ({
-      client_id: `gatehouse-${id}`,
-      client_secret: SECRETS[id],
-      redirect_uris: [`${gh.issuer}/upstream/${id}/callback`],
-    })));
+    up.start(
+      (['google', 'kakao', 'corp'] as const).map((id) => ({
+        client_id: `gatehouse-${id}`,
+        client_secret: SECRETS[id],
+        redirect_uris: [`${gh.issuer}/upstream/${id}/callback`],
+      })),
+    );
     flow = upstreamFlow(gh, await registerRelyingParty(gh), up.issuer);
   });
   afterAll(async () => {
@@ -52,8 +54,7 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     return flow.signIn(upstreamId);
   }
 
-  const identities = (upstreamId: string, subject: string) =>
-    gh.knex('upstream_identities').where({ upstream_id: upstreamId, subject }).select('account_id');
+  const identities = (upstreamId: string, subject: string) => gh.knex('upstream_identities').where({ upstream_id: upstreamId, subject }).select('account_id');
 
   it('shows a button for each upstream on the login page', async () => {
     const { ua, loginPage } = await begin('google');
@@ -115,7 +116,10 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
 
   it('does not link an unverified email to an existing account: a 409 page says to use the password', async () => {
     const existing = await gh.services.accounts.registerAccount({ email: 'victim@example.test', password: 'the victim passphrase' });
-    for (const [subject, user] of [['sub-unverified', { email: 'victim@example.test', email_verified: false }], ['sub-silent', { email: 'victim@example.test' }]] as const) {
+    for (const [subject, user] of [
+      ['sub-unverified', { email: 'victim@example.test', email_verified: false }],
+      ['sub-silent', { email: 'victim@example.test' }],
+    ] as const) {
       up.users.set(subject, user);
       up.behaviour.subject = subject;
       const { ua, upstreamAuthorization, loginPage } = await begin('kakao');
@@ -180,7 +184,10 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     expect(await res.text()).toContain(t.upstream.failedMessage('Google'));
     expect(await gh.services.accounts.findByEmail('token@example.test')).toBeUndefined();
     // Refused for this very reason (openid-client's check underneath), not for another.
-    const refusal = gh.logs().filter((l) => l.msg === 'upstream token or profile check failed').at(-1);
+    const refusal = gh
+      .logs()
+      .filter((l) => l.msg === 'upstream token or profile check failed')
+      .at(-1);
     expect(String(refusal?.reason)).toMatch(reason);
   });
 

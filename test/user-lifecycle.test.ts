@@ -13,7 +13,7 @@ import { runCli } from './support/gatehouse-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, TEST_SECRET, type Storage, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
@@ -36,7 +36,9 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
       headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: res.status === 204 ? undefined : ((await res.json()) as Record<string, any>) };
+    // biome-ignore lint/suspicious/noExplicitAny: admin API bodies of many shapes, read only by assertions
+    const json = res.status === 204 ? undefined : ((await res.json()) as Record<string, any>);
+    return { status: res.status, body: json };
   };
   const passwordHashOf = async (email: string) => (await gh.knex('accounts').where({ email }).first('password_hash'))?.password_hash as string | null;
 
@@ -47,7 +49,9 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
     config = await registerApp(gh);
     const audience = `${gh.issuer}/admin`;
     const ops = await gh.services.clients.registerClient({ name: 'ops', grantTypes: ['client_credentials'], resources: [audience], scope: 'admin' });
-    const opsConfig = await oauth.discovery(new URL(gh.issuer), ops.client.client_id, undefined, oauth.ClientSecretBasic(ops.clientSecret!), { execute: [oauth.allowInsecureRequests] });
+    const opsConfig = await oauth.discovery(new URL(gh.issuer), ops.client.client_id, undefined, oauth.ClientSecretBasic(ops.clientSecret!), {
+      execute: [oauth.allowInsecureRequests],
+    });
     adminToken = (await oauth.clientCredentialsGrant(opsConfig, { resource: audience, scope: 'admin' })).access_token;
   });
   afterAll(async () => {
@@ -108,7 +112,7 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
       { email: 'argon2i@example.test', password_hash: await argon2.hash('argon2 user passphrase', { type: argon2.argon2i, memoryCost: 8192, timeCost: 3 }) },
       { email: 'no-password@example.test', email_verified: true },
     ];
-    const result = await gh.services.users.import(lines.map((l) => JSON.stringify(l)).join('\n') + '\n', cli);
+    const result = await gh.services.users.import(`${lines.map((l) => JSON.stringify(l)).join('\n')}\n`, cli);
     expect(result.imported).toBe(6);
 
     for (const [email, password] of [
@@ -146,7 +150,10 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
       JSON.stringify({ email: 'nothing@example.test' }),
       JSON.stringify({ email: 'extra@example.test', password_hash: secretHash, role: 'admin' }),
     ].join('\n');
-    const err = await gh.services.users.import(file, cli).then(() => undefined, (e: unknown) => e as { problems: { line: number; problem: string }[]; message: string });
+    const err = await gh.services.users.import(file, cli).then(
+      () => undefined,
+      (e: unknown) => e as { problems: { line: number; problem: string }[]; message: string },
+    );
     expect(err?.problems.map((p) => p.line)).toEqual([3, 4, 5, 6, 7, 8]);
     expect(JSON.stringify(err)).not.toContain(secretHash.slice(7));
     expect(err!.message).not.toContain(secretHash.slice(7));
@@ -157,7 +164,10 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
       JSON.stringify({ email: 'fine-2@example.test', password_hash: secretHash }),
       JSON.stringify({ email: 'already@example.test', password_hash: secretHash }),
     ].join('\n');
-    const err2 = await gh.services.users.import(conflict, cli).then(() => undefined, (e: unknown) => e as { problems: { line: number }[] });
+    const err2 = await gh.services.users.import(conflict, cli).then(
+      () => undefined,
+      (e: unknown) => e as { problems: { line: number }[] },
+    );
     expect(err2?.problems).toEqual([{ line: 2, problem: 'an account already holds this email address' }]);
     expect(await gh.services.accounts.findByEmail('fine-2@example.test')).toBeUndefined();
   });
@@ -179,10 +189,13 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
     expect(updated).toMatchObject({ status: 200, body: { name: 'Paged Zero', email: 'zero@list.test', emailVerified: true } });
     expect(await admin('PATCH', `/users/${id}`, { email: 'paged-1@list.test' })).toMatchObject({ status: 409, body: { error: 'conflict' } });
     expect(await admin('PATCH', `/users/${id}`, { email: 'not an address' })).toMatchObject({ status: 400, body: { error: 'invalid_email' } });
-    expect((await gh.services.audit.list({ accountId: id, type: 'user.updated' }))[0]!.details).toMatchObject({ fields: ['email', 'email_verified', 'name'], via: 'admin_api' });
+    expect((await gh.services.audit.list({ accountId: id, type: 'user.updated' }))[0]!.details).toMatchObject({
+      fields: ['email', 'email_verified', 'name'],
+      via: 'admin_api',
+    });
   });
 
-  it('sends a reset link on an operator\'s word', async () => {
+  it("sends a reset link on an operator's word", async () => {
     const account = await gh.services.accounts.registerAccount({ email: 'reset-me@example.test', password: 'a passphrase to reset' });
     expect(await admin('POST', `/users/${account.id}/send-reset`, { locale: 'ko' })).toMatchObject({ status: 200, body: { sentTo: 'reset-me@example.test' } });
     const mail = await smtp.nextMessageFor('reset-me@example.test');
@@ -247,7 +260,14 @@ describe('gatehouse users (CLI)', { timeout: 180_000 }, () => {
   it('imports a file all or nothing, reporting each bad line on stderr without its hash; then list, show, disable and export', async () => {
     const hash = await bcryptHash('cli import passphrase', 4);
     const bad = join(dataDir, 'bad.jsonl');
-    await writeFile(bad, [JSON.stringify({ email: 'one@cli.test', password_hash: hash }), 'not json at all ' + hash, JSON.stringify({ email: 'two@cli.test', password_hash: 'plain' })].join('\n'));
+    await writeFile(
+      bad,
+      [
+        JSON.stringify({ email: 'one@cli.test', password_hash: hash }),
+        `not json at all ${hash}`,
+        JSON.stringify({ email: 'two@cli.test', password_hash: 'plain' }),
+      ].join('\n'),
+    );
     const refused = await run(['users', 'import', '--file', bad]);
     expect(refused.code).toBe(2);
     expect(refused.stderr.split('\n').filter(Boolean)).toEqual([
@@ -259,7 +279,13 @@ describe('gatehouse users (CLI)', { timeout: 180_000 }, () => {
     expect(refused.stdout).toBe('');
 
     const good = join(dataDir, 'good.jsonl');
-    await writeFile(good, [JSON.stringify({ email: 'one@cli.test', name: 'One', password_hash: hash }), JSON.stringify({ email: 'two@cli.test', email_verified: true, password_hash: djangoHash('two', 1000) })].join('\n'));
+    await writeFile(
+      good,
+      [
+        JSON.stringify({ email: 'one@cli.test', name: 'One', password_hash: hash }),
+        JSON.stringify({ email: 'two@cli.test', email_verified: true, password_hash: djangoHash('two', 1000) }),
+      ].join('\n'),
+    );
     const imported = await run(['users', 'import', '--file', good, '--json']);
     expect(imported.code, imported.stderr).toBe(0);
     expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 2 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createVerifier, requireScope, type AccessTokenClaims, type Verifier, type VerifierOptions } from '../src/verifier/index.ts';
+import { type AccessTokenClaims, createVerifier, requireScope, type Verifier, type VerifierOptions } from '../src/verifier/index.ts';
 import { accessTokens, countingFetch, tamperSignature } from './support/access-tokens.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -25,7 +25,8 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
   const basic = (c: Creds) => `Basic ${btoa(`${c.id}:${c.secret}`)}`;
   const post = (path: string, c: Creds, body: Record<string, string>) =>
     fetch(`${gh.issuer}${path}`, { method: 'POST', headers: { authorization: basic(c) }, body: new URLSearchParams(body) });
-  const serviceToken = async (scope = 'read') => ((await (await post('/token', service, { grant_type: 'client_credentials', scope })).json()) as { access_token: string }).access_token;
+  const serviceToken = async (scope = 'read') =>
+    ((await (await post('/token', service, { grant_type: 'client_credentials', scope })).json()) as { access_token: string }).access_token;
   /** A verifier of our own, ready, closed after the test. */
   const verifier = async (options: Partial<VerifierOptions> = {}) => {
     const v = createVerifier({ issuer: gh.issuer, audience: API, logger: { warn: () => {} }, ...options });
@@ -33,7 +34,11 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     await v.ready();
     return v;
   };
-  const refusal = (promise: Promise<unknown>) => promise.then(() => expect.fail('the token was accepted'), (err: unknown) => err as { status: number; code: string; description: string; wwwAuthenticate: string });
+  const refusal = (promise: Promise<unknown>) =>
+    promise.then(
+      () => expect.fail('the token was accepted'),
+      (err: unknown) => err as { status: number; code: string; description: string; wwwAuthenticate: string },
+    );
   const listen = async (server: Server) => {
     servers.push(server);
     await once(server.listen(0, '127.0.0.1'), 'listening');
@@ -53,7 +58,10 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
   });
   afterEach(async () => {
     await Promise.all(open.splice(0).map((v) => v.close()));
-    for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      s.close();
+    }
   });
   afterAll(async () => {
     if (!isStopped) await gh?.stop();
@@ -100,7 +108,11 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     const claims = await (await verifier()).verify(await serviceToken());
     expect(() => requireScope(claims, 'read')).not.toThrow();
     expect(() => requireScope(claims, ['read', 'write'])).toThrow(
-      expect.objectContaining({ status: 403, code: 'insufficient_scope', wwwAuthenticate: expect.stringMatching(/error="insufficient_scope".*, scope="read write"$/) }),
+      expect.objectContaining({
+        status: 403,
+        code: 'insufficient_scope',
+        wwwAuthenticate: expect.stringMatching(/error="insufficient_scope".*, scope="read write"$/),
+      }),
     );
   });
 
@@ -125,7 +137,7 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     expect(await refusal(v.verify(before))).toMatchObject({ description: 'the token was signed by an unknown key' });
   });
 
-  it("caches the JWKS for its Cache-Control max-age (600 s), then refreshes it in the background", async () => {
+  it('caches the JWKS for its Cache-Control max-age (600 s), then refreshes it in the background', async () => {
     const counter = countingFetch();
     const v = await verifier({ fetch: counter.fetch });
     const token = await tokens.signed({ exp: now() + 3600 });
@@ -160,7 +172,10 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     const [revoked, unrelated] = [await serviceToken(), await serviceToken()];
     await v.verify(revoked);
     expect((await post('/token/revocation', service, { token: revoked })).status).toBe(200);
-    await vi.waitFor(async () => expect(await refusal(v.verify(revoked))).toMatchObject({ status: 401, description: 'the token has been revoked' }), { timeout: 8000, interval: 50 });
+    await vi.waitFor(async () => expect(await refusal(v.verify(revoked))).toMatchObject({ status: 401, description: 'the token has been revoked' }), {
+      timeout: 8000,
+      interval: 50,
+    });
     expect((await v.verify(unrelated)).sub).toBe(service.id);
   });
 
@@ -171,7 +186,10 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     const someoneElses = await tokens.signed({ sub: 'someone-else', iat: now() - 1 });
     await v.verify(theirs);
     await gh.services.signOutEverywhere('verifier@example.test');
-    await vi.waitFor(async () => expect(await refusal(v.verify(theirs))).toMatchObject({ description: 'the token has been revoked' }), { timeout: 8000, interval: 50 });
+    await vi.waitFor(async () => expect(await refusal(v.verify(theirs))).toMatchObject({ description: 'the token has been revoked' }), {
+      timeout: 8000,
+      interval: 50,
+    });
     expect((await v.verify(someoneElses)).sub).toBe('someone-else');
   });
 
@@ -202,7 +220,10 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     const none = await get('/');
     expect([none.status, none.headers.get('www-authenticate')]).toEqual([401, `Bearer realm="${gh.issuer}"`]);
     const bad = await get('/', tamperSignature(await serviceToken()));
-    expect([bad.status, bad.headers.get('www-authenticate')]).toEqual([401, `Bearer realm="${gh.issuer}", error="invalid_token", error_description="the signature is invalid"`]);
+    expect([bad.status, bad.headers.get('www-authenticate')]).toEqual([
+      401,
+      `Bearer realm="${gh.issuer}", error="invalid_token", error_description="the signature is invalid"`,
+    ]);
     expect(await bad.json()).toEqual({ error: 'invalid_token', error_description: 'the signature is invalid' });
     const scoped = await get('/write', await serviceToken());
     expect(scoped.status).toBe(403);

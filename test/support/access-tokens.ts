@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { exportSPKI, generateKeyPair, importJWK, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { exportSPKI, generateKeyPair, importJWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from 'jose';
 import type { TestGatehouse } from './test-gatehouse.ts';
 
 /**
@@ -9,7 +9,17 @@ import type { TestGatehouse } from './test-gatehouse.ts';
 export function accessTokens(gh: TestGatehouse, defaults: { audience: string; clientId: string }) {
   const claims = (overrides: JWTPayload): JWTPayload => {
     const now = Math.floor(Date.now() / 1000);
-    return { iss: gh.issuer, aud: defaults.audience, sub: defaults.clientId, client_id: defaults.clientId, scope: 'read', jti: randomUUID(), iat: now, exp: now + 300, ...overrides };
+    return {
+      iss: gh.issuer,
+      aud: defaults.audience,
+      sub: defaults.clientId,
+      client_id: defaults.clientId,
+      scope: 'read',
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 300,
+      ...overrides,
+    };
   };
   const activeKey = async () => {
     const [active] = await gh.services.signingKeys.loadProviderKeys(); // the signing key comes first
@@ -31,7 +41,7 @@ export function accessTokens(gh: TestGatehouse, defaults: { audience: string; cl
     /** The classic key-confusion forgery: HS256 keyed with the server's public key. */
     async hmacWithPublicKey() {
       const { kid, publicJwk } = await activeKey();
-      const pem = await exportSPKI(await importJWK({ ...publicJwk, alg: 'RS256' }, 'RS256', { extractable: true }) as CryptoKey);
+      const pem = await exportSPKI((await importJWK({ ...publicJwk, alg: 'RS256' }, 'RS256', { extractable: true })) as CryptoKey);
       return new SignJWT(claims({})).setProtectedHeader({ alg: 'HS256', typ: 'at+jwt', kid }).sign(new TextEncoder().encode(pem));
     },
     /** Signed by a key of our own under a kid Gatehouse never published. */

@@ -46,7 +46,12 @@ export async function authorize(config: oauth.Configuration, params: Record<stri
 }
 
 /** A password sign-in all the way to tokens; the user agent keeps the session. */
-export async function signInForTokens(config: oauth.Configuration, user: { email: string; password: string }, ua: UserAgent = createUserAgent(), params: Record<string, string> = {}) {
+export async function signInForTokens(
+  config: oauth.Configuration,
+  user: { email: string; password: string },
+  ua: UserAgent = createUserAgent(),
+  params: Record<string, string> = {},
+) {
   const { url, verifier } = await authorize(config, params);
   const callback = await signIn(ua, url, user, REDIRECT_URI);
   const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });

@@ -9,7 +9,13 @@ export const accountCsrf = (page: string) => /action="\/account\/[^"]*">\s*<inpu
  * Follows a response's redirects (by hand, keeping cookies) until a page; answers the sign-in page
  * with the password when one is shown. Returns the last page and its URL.
  */
-export async function followToPage(ua: UserAgent, res: Response, from: string, user?: { email: string; password: string }, headers: Record<string, string> = {}) {
+export async function followToPage(
+  ua: UserAgent,
+  res: Response,
+  from: string,
+  user?: { email: string; password: string },
+  headers: Record<string, string> = {},
+) {
   let url = new URL(from);
   for (let hops = 0; hops < 20; hops += 1) {
     const location = res.headers.get('location');
@@ -35,7 +41,12 @@ export async function followToPage(ua: UserAgent, res: Response, from: string, u
 }
 
 /** Opens /account as a browser would: signs in through /auth when asked, lands on the page. */
-export async function openAccountPage(gh: TestGatehouse, user: { email: string; password: string } | undefined, ua: UserAgent = createUserAgent(), headers: Record<string, string> = {}) {
+export async function openAccountPage(
+  gh: TestGatehouse,
+  user: { email: string; password: string } | undefined,
+  ua: UserAgent = createUserAgent(),
+  headers: Record<string, string> = {},
+) {
   const start = `${gh.issuer}/account`;
   const page = await followToPage(ua, await ua.request(start, { headers: { accept: 'text/html', ...headers } }), start, user, headers);
   expect(page.url.pathname, page.body.slice(0, 500)).toBe('/account');

@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
 
 /** Debian's Chromium (installed by .ci/run), headless, with nothing phoning home. */
 export function launchChromium(): Promise<Browser> {
@@ -37,14 +37,17 @@ export async function startCallbackServer() {
  */
 export async function startOtherSite() {
   const received: URL[] = [];
-  const escape = (v: string) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   const server = createServer((req, res) => {
     const url = new URL(req.url!, `http://${req.headers.host}`);
     if (url.pathname === '/post') {
       const fields = [...url.searchParams].filter(([name]) => name !== 'to');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      res.end(`<!doctype html><title>another site</title><form id="f" method="post" action="${escape(url.searchParams.get('to')!)}">${fields
-        .map(([name, value]) => `<input type="hidden" name="${escape(name)}" value="${escape(value)}">`).join('')}</form><script>document.getElementById('f').submit()</script>`);
+      res.end(
+        `<!doctype html><title>another site</title><form id="f" method="post" action="${escapeHtml(url.searchParams.get('to')!)}">${fields
+          .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+          .join('')}</form><script>document.getElementById('f').submit()</script>`,
+      );
       return;
     }
     received.push(url);
@@ -82,7 +85,7 @@ export function watchForProblems(page: Page, issuer: string): string[] {
   });
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('response', (r) => {
-    if (r.request().resourceType() !== 'document' || !r.url().startsWith(issuer) || r.status() >= 300 && r.status() < 400) return;
+    if (r.request().resourceType() !== 'document' || !r.url().startsWith(issuer) || (r.status() >= 300 && r.status() < 400)) return;
     const csp = r.headers()['content-security-policy'] ?? '';
     if (!csp.includes("default-src 'none'") || csp.includes('unsafe-inline')) problems.push(`weak CSP on ${r.url()}: ${csp}`);
   });

@@ -15,7 +15,11 @@ export function createCookieAgent() {
       const eq = pair!.indexOf('=');
       const name = pair!.slice(0, eq).trim();
       const value = pair!.slice(eq + 1).trim();
-      const attr = (n: string) => attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith(`${n}=`))?.slice(n.length + 1);
+      const attr = (n: string) =>
+        attrs
+          .map((a) => a.trim())
+          .find((a) => a.toLowerCase().startsWith(`${n}=`))
+          ?.slice(n.length + 1);
       const path = attr('path') ?? '/';
       const expires = attr('expires');
       const key = `${url.hostname}|${path}|${name}`;

@@ -24,7 +24,11 @@ export async function approveDevice(
 ): Promise<DevicePageFlow> {
   const headers = { accept: 'text/html', ...options.headers };
   const post = (url: string, fields: Record<string, string>) =>
-    ua.request(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(ua.formFields(url, fields)).toString() }); // with the page's CSRF token, as a browser posts it
+    ua.request(url, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(ua.formFields(url, fields)).toString(),
+    }); // with the page's CSRF token, as a browser posts it
   const get = (url: string) => ua.request(url, { headers });
 
   const entry = await get(`${issuer}/device`);

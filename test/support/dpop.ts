@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, type JWTHeaderParameters, type JWTPayload, SignJWT } from 'jose';
 import * as oauth from 'openid-client';
-import { exportJWK, generateKeyPair, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
 
 export type DpopKey = { privateKey: CryptoKey; publicKey: CryptoKey; publicJwk: Record<string, unknown> };
 

@@ -1,4 +1,4 @@
-import { request, type Agent } from 'node:http';
+import { type Agent, request } from 'node:http';
 
 export type RawResponse = { status: number; headers: Record<string, string | string[] | undefined>; text: string };
 
@@ -29,7 +29,15 @@ export function rawRequest(origin: string, options: RawRequest): Promise<RawResp
   return new Promise((resolve, reject) => {
     let answered = false;
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method ?? 'GET', headers, agent: options.agent ?? false, localAddress: options.localAddress },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname + url.search,
+        method: options.method ?? 'GET',
+        headers,
+        agent: options.agent ?? false,
+        localAddress: options.localAddress,
+      },
       (res) => {
         answered = true;
         const chunks: Buffer[] = [];

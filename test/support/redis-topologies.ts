@@ -1,4 +1,4 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +30,9 @@ async function startServers(count: number, extraArgs: (port: number, dir: string
     const port = await freePort();
     ports.push(port);
     children.push(
-      spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs(port, dir)], { stdio: 'ignore' }),
+      spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs(port, dir)], {
+        stdio: 'ignore',
+      }),
     );
   }
   for (const port of ports) await until(`redis-server on ${port}`, () => ping(port));

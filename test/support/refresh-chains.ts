@@ -68,7 +68,11 @@ export type ChainAtFault = { presented: string; answer?: Record<string, unknown>
  * runs while the loops go on, so it hits rotations in flight. A loop then stops at its first request
  * that fails, or after the first request it started once the fault was complete.
  */
-export async function refreshUntilFault(client: TokenClient, tokens: string[], options: { warmup: number; fault: () => Promise<void> }): Promise<ChainAtFault[]> {
+export async function refreshUntilFault(
+  client: TokenClient,
+  tokens: string[],
+  options: { warmup: number; fault: () => Promise<void> },
+): Promise<ChainAtFault[]> {
   let succeeded = 0;
   let phase: 'before' | 'injecting' | 'after' = 'before';
   let injected: Promise<void> = Promise.resolve();

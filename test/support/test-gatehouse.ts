@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createGatehouse, type Gatehouse, type GatehouseOptions } from '../../src/app.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
-import { cleanupRedisPrefix } from './test-storage.ts';
 import { testDatabaseUrl, testRedisUrl, uniqueName } from './test-env.ts';
+import { cleanupRedisPrefix } from './test-storage.ts';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-0123456789';
 

@@ -1,5 +1,5 @@
+import type { Redis } from 'ioredis';
 import type { Knex } from 'knex';
-import { Redis } from 'ioredis';
 import { createDatabase } from '../../src/db/create-knex.ts';
 import { runMigrations } from '../../src/db/run-migrations.ts';
 import { createRedis } from '../../src/redis/create-redis.ts';
@@ -29,7 +29,7 @@ export async function createTestDatabase(): Promise<{ knex: Knex; schema: string
 /** A Redis connection whose keys all carry a unique prefix, cleaned afterwards. */
 export function createTestRedis(): { redis: Redis; prefix: string; cleanup: () => Promise<void> } {
   if (!testRedisUrl) throw new Error('TEST_REDIS_URL is not set');
-  const prefix = uniqueName('test:') + ':';
+  const prefix = `${uniqueName('test:')}:`;
   const redis = createRedis(testRedisUrl, { keyPrefix: prefix });
   return { redis, prefix, cleanup: () => cleanupRedisPrefix(prefix).then(() => redis.disconnect()) };
 }

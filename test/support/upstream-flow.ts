@@ -1,13 +1,18 @@
 import * as oauth from 'openid-client';
 import { expect } from 'vitest';
-import { createCookieAgent, type CookieAgent } from './cookie-agent.ts';
+import { type CookieAgent, createCookieAgent } from './cookie-agent.ts';
 import type { TestGatehouse } from './test-gatehouse.ts';
 
 export const RP_REDIRECT = 'http://127.0.0.1:9/rp-callback';
 
 /** A first-party application at Gatehouse (no consent page), for upstream sign-in tests. */
 export async function registerRelyingParty(gh: TestGatehouse): Promise<oauth.Configuration> {
-  const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Relying Party', redirectUris: [RP_REDIRECT], scope: 'openid email profile', isFirstParty: true });
+  const { client, clientSecret } = await gh.services.clients.registerClient({
+    name: 'Relying Party',
+    redirectUris: [RP_REDIRECT],
+    scope: 'openid email profile',
+    isFirstParty: true,
+  });
   return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
 }
 
@@ -18,8 +23,11 @@ export function upstreamFlow(gh: TestGatehouse, rp: oauth.Configuration, upstrea
     async begin(upstreamId: string, ua: CookieAgent = createCookieAgent()) {
       const verifier = oauth.randomPKCECodeVerifier();
       const auth = oauth.buildAuthorizationUrl(rp, {
-        redirect_uri: RP_REDIRECT, scope: 'openid email profile', state: 'rp-state',
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+        redirect_uri: RP_REDIRECT,
+        scope: 'openid email profile',
+        state: 'rp-state',
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
       });
       const { res, url } = await ua.follow(await ua.get(auth.href), auth.href);
       const page = await res.text();

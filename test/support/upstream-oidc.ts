@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { Provider } from 'oidc-provider';
 
 export type UpstreamUser = { email?: string; email_verified?: boolean; name?: string };
@@ -37,7 +37,12 @@ export async function startOidcUpstream() {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'upstream-key', alg: 'RS256', use: 'sig' };
   const users = new Map<string, UpstreamUser>();
-  const behaviour: { subject?: string; deny?: boolean; tamperIdToken?: (claims: Record<string, unknown>) => Record<string, unknown>; breakSignature?: boolean } = {};
+  const behaviour: {
+    subject?: string;
+    deny?: boolean;
+    tamperIdToken?: (claims: Record<string, unknown>) => Record<string, unknown>;
+    breakSignature?: boolean;
+  } = {};
 
   const start = (clients: UpstreamClient[]) => {
     const provider = new Provider(issuer, {
