@@ -5,6 +5,7 @@ import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import knexFactory from 'knex';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCliInProcess } from './support/cli-in-process.ts';
 import { type CliResult, runCli } from './support/gatehouse-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
@@ -22,13 +23,67 @@ function expectRefusal(result: CliResult, reason: RegExp) {
   expect(result.stdout).toBe('');
 }
 
-// Commands run one after another: each opens the database, and embedded PGlite allows one process.
-// Each command is a fresh Node process that loads the whole server: seconds each on a busy machine.
+/** A database of the test's own for CLI commands: a schema on the test Postgres, or PGlite in a directory. */
+async function cliStorage(): Promise<{ storage: Storage; dataDir: string; env: Record<string, string> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
+  let storage = newStorage({ dataDir });
+  const env: Record<string, string> = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir };
+  if (testDatabaseUrl) {
+    // libpq's `options` parameter (honoured by pg, which knex uses) puts every CLI connection in
+    // this file's own schema, which must exist first.
+    const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
+    await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
+    const options = encodeURIComponent(`-c search_path=${storage.schema}`);
+    env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${options}`;
+  } else {
+    // Without DATABASE_URL the CLI migrates PGlite's default schema in DATA_DIR; an in-process
+    // server on the same storage must then look there too.
+    storage = { ...storage, schema: 'public' };
+  }
+  return { storage, dataDir, env };
+}
+
+// What `node bin/gatehouse.js` adds to the commands: exit codes, stdin, and stdout/stderr of a real
+// process. A few commands, since each process loads the whole program (seconds on a busy machine).
+describe('the gatehouse CLI as a process', { timeout: 120_000 }, () => {
+  let setup: Awaited<ReturnType<typeof cliStorage>>;
+  beforeAll(async () => {
+    setup = await cliStorage();
+  });
+  afterAll(async () => {
+    await dropStorage(setup.storage);
+    await rm(setup.dataDir, { recursive: true, force: true });
+  });
+
+  it('prints its usage and exits 1 without a command; refuses an unknown one with exit 2 and one line', async () => {
+    const bare = await runCli([], setup.env);
+    expect(bare.code).toBe(1);
+    expect(bare.stdout).toMatch(/^usage: gatehouse <command>/);
+    const unknown = await runCli(['frobnicate'], setup.env);
+    expect(unknown.code).toBe(2);
+    expectRefusal(unknown, /unknown command: frobnicate/);
+  });
+
+  it('migrates, reads a password from stdin, prints JSON on stdout, and refuses a duplicate with exit 2 and one line', async () => {
+    const migrated = await runCli(['migrate'], setup.env);
+    expect(migrated.code, migrated.stderr).toBe(0);
+    expect(migrated.stdout).toMatch(/^applied: \d+_initial/);
+    const created = await runCli(['users', 'create', '--email', 'ops@example.test', '--password-stdin', '--json'], setup.env, { input: `${PASSWORD}\n` });
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({ email: 'ops@example.test' });
+    const duplicate = await runCli(['users', 'create', '--email', 'OPS@example.test', '--password-stdin'], setup.env, { input: PASSWORD });
+    expect(duplicate.code).toBe(2);
+    expectRefusal(duplicate, /already exists/);
+  });
+});
+
+// The commands themselves, run in this process (runCliInProcess: the same code, output and exit
+// codes, without a process each). Commands run one after another: each opens the database.
 describe('the gatehouse CLI', { timeout: 180_000 }, () => {
   let storage: Storage;
   let dataDir: string;
   let env: Record<string, string>;
-  const cli = (args: string[], input?: string) => runCli(args, env, { input });
+  const cli = (args: string[], input?: string) => runCliInProcess(args, env, { input });
   const json = async (args: string[], input?: string) => {
     const result = await cli([...args, '--json'], input);
     expect(result.code, result.stderr).toBe(0);
@@ -37,21 +92,7 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
   const created: { clientId?: string; firstSecret?: string; rotatedSecret?: string } = {};
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
-    storage = newStorage({ dataDir });
-    env = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir };
-    if (testDatabaseUrl) {
-      // libpq's `options` parameter (honoured by pg, which knex uses) puts every CLI connection in
-      // this file's own schema, which must exist first.
-      const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
-      await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
-      const options = encodeURIComponent(`-c search_path=${storage.schema}`);
-      env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${options}`;
-    } else {
-      // Without DATABASE_URL the CLI migrates PGlite's default schema in DATA_DIR; the in-process
-      // server below must then look there too.
-      storage = { ...storage, schema: 'public' };
-    }
+    ({ storage, dataDir, env } = await cliStorage());
   });
   afterAll(async () => {
     await dropStorage(storage);

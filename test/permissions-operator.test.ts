@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import knexFactory from 'knex';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliResult, runCli } from './support/gatehouse-process.ts';
+import { runCliInProcess } from './support/cli-in-process.ts';
+import type { CliResult } from './support/gatehouse-process.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
 import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
 
@@ -151,12 +152,12 @@ describe('roles and attributes over the admin API', () => {
   });
 });
 
-// Each command is a fresh Node process that loads the whole server: seconds each on a busy machine.
+// Commands run in this process (runCliInProcess), as test/cli.test.ts does.
 describe('roles and attributes from the CLI', { timeout: 180_000 }, () => {
   let storage: Storage;
   let dataDir: string;
   let env: Record<string, string>;
-  const cli = (args: string[]) => runCli(args, env);
+  const cli = (args: string[]) => runCliInProcess(args, env);
   const json = async (args: string[]) => {
     const result = await cli([...args, '--json']);
     expect(result.code, result.stderr).toBe(0);

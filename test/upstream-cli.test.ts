@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from './support/gatehouse-process.ts';
+import { runCliInProcess } from './support/cli-in-process.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
 import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
@@ -18,7 +18,7 @@ describe('gatehouse upstreams (CLI)', { timeout: 180_000 }, () => {
   let dataDir: string;
   let env: Record<string, string>;
   let up: OidcUpstream;
-  const cli = (args: string[], input?: string) => runCli(args, env, { input });
+  const cli = (args: string[], input?: string) => runCliInProcess(args, env, { input });
 
   beforeAll(async () => {
     up = await startOidcUpstream();

@@ -9,7 +9,7 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { loginInteraction, registerApp, signInForTokens } from './support/account-lifecycle.ts';
-import { runCli } from './support/gatehouse-process.ts';
+import { runCliInProcess } from './support/cli-in-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
@@ -232,12 +232,12 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
   });
 });
 
-// The CLI: a fresh process per command, against its own schema (as test/cli.test.ts does).
+// The CLI, in this process (runCliInProcess), against its own schema (as test/cli.test.ts does).
 describe('gatehouse users (CLI)', { timeout: 180_000 }, () => {
   let storage: Storage;
   let dataDir: string;
   let env: Record<string, string>;
-  const run = (args: string[]) => runCli(args, env);
+  const run = (args: string[]) => runCliInProcess(args, env);
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-users-'));

@@ -3,7 +3,7 @@ import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
 /** `gatehouse audit [--type T] [--client ID] [--account ID] [--since ISO-TIME] [--limit N]`: the newest audit events first. */
-export async function auditCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function auditCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -22,7 +22,7 @@ export async function auditCommand({ args, json, services }: CommandContext): Pr
     since,
     limit: values.limit ? Number(values.limit) : 100,
   });
-  print({ json }, events, () =>
+  print({ json, terminal }, events, () =>
     table([
       ['ID', 'WHEN', 'TYPE', 'CLIENT', 'ACCOUNT', 'IP', 'DETAILS'],
       ...events.map((e) => [

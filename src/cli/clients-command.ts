@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { CommandContext } from './command-context.ts';
 import { print, table, UsageError } from './output.ts';
 
-export async function clientsCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function clientsCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const clients = services.clients;
   const oneId = () => {
@@ -66,7 +66,7 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
         tokenRateLimitPerSecond: rate === undefined ? undefined : Number(rate),
         backchannelLogoutUri: values['backchannel-logout-uri'],
       });
-      return print({ json }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
+      return print({ json, terminal }, { ...client, ...(clientSecret ? { client_secret: clientSecret } : {}) }, () =>
         [
           `client_id:     ${client.client_id}`,
           ...(clientSecret
@@ -82,7 +82,7 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
     case 'list': {
       parseArgs({ args: rest, strict: true, options: {} });
       const list = await clients.listClients();
-      return print({ json }, list, () =>
+      return print({ json, terminal }, list, () =>
         table([
           ['CLIENT_ID', 'NAME', 'AUTH', 'GRANTS'],
           ...list.map((c) => [c.client_id, String(c.client_name), String(c.token_endpoint_auth_method), (c.grant_types as string[]).join(',')]),
@@ -91,17 +91,17 @@ export async function clientsCommand({ args, json, services }: CommandContext): 
     }
     case 'show': {
       const client = await clients.showClient(oneId());
-      return print({ json }, client, () => JSON.stringify(client, null, 2));
+      return print({ json, terminal }, client, () => JSON.stringify(client, null, 2));
     }
     case 'delete': {
       const id = oneId();
       await clients.deleteClient(id);
-      return print({ json }, { deleted: id }, () => `deleted client ${id}`);
+      return print({ json, terminal }, { deleted: id }, () => `deleted client ${id}`);
     }
     case 'rotate-secret': {
       const { client, clientSecret } = await clients.rotateClientSecret(oneId());
       return print(
-        { json },
+        { json, terminal },
         { client_id: client.client_id, client_secret: clientSecret },
         () => `client_id:     ${client.client_id}\nclient_secret: ${clientSecret}\n(the old secret no longer works)`,
       );

@@ -5,7 +5,7 @@ import { print, table, UsageError } from './output.ts';
 
 const date = (d: Date | null) => (d ? d.toISOString() : '-');
 
-export async function keysCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function keysCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const store = services.signingKeys;
   const { positionals, values } = parseArgs({ args: rest, strict: true, allowPositionals: true, options: { alg: { type: 'string' } } });
@@ -15,7 +15,7 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
 
   if (sub === 'list' && positionals.length === 0) {
     const keys = await store.listKeys();
-    return print({ json }, keys, () =>
+    return print({ json, terminal }, keys, () =>
       table([
         ['KID', 'ALG', 'STATUS', 'CREATED', 'SIGNS FROM', 'RETIRED'],
         ...keys.map((k) => [k.kid, k.alg, k.status, date(k.createdAt), date(k.activatedAt ?? k.activatesAt), date(k.retiredAt)]),
@@ -25,7 +25,7 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
   if (sub === 'rotate' && positionals.length === 0) {
     const next = await store.rotate(isSigningAlg(values.alg) ? values.alg : undefined);
     return print(
-      { json },
+      { json, terminal },
       next,
       () => `announced key ${next.kid}: published in the JWKS now, signs from ${date(next.activatesAt)} (once every cached JWKS has it)`,
     );
@@ -37,7 +37,7 @@ export async function keysCommand({ args, json, services }: CommandContext): Pro
         ? 'every token it signed that has not expired now fails verification; resource servers refetch the JWKS when they meet the new kid'
         : 'nothing: it had not signed anything yet';
     return print(
-      { json },
+      { json, terminal },
       { revoked, nowSigning, breaks },
       () => `revoked key ${revoked.kid} (was ${revoked.status}); now signing with ${nowSigning}.\nWhat this breaks: ${breaks}.`,
     );

@@ -1,8 +1,10 @@
-/** What every command prints: JSON with --json, readable lines otherwise. */
-export type Output = { json: boolean };
+import type { Terminal } from './terminal.ts';
+
+/** What every command prints, to its terminal: JSON with --json, readable lines otherwise. */
+export type Output = { json: boolean; terminal: Terminal };
 
 export function print(out: Output, value: unknown, text: () => string): void {
-  process.stdout.write(out.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+  out.terminal.out(out.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 }
 
 export class UsageError extends Error {}

@@ -3,7 +3,7 @@ import type { CommandContext } from './command-context.ts';
 import { print, UsageError } from './output.ts';
 
 /** `registration-tokens create`: an initial access token for REGISTRATION=token (RFC 7591 §3). */
-export async function registrationTokensCommand({ args, json, config, services }: CommandContext): Promise<void> {
+export async function registrationTokensCommand({ args, json, config, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'create')
     throw new UsageError(
@@ -30,7 +30,7 @@ export async function registrationTokensCommand({ args, json, config, services }
     note: values.note,
   });
   if (config.selfService.registration !== 'token') {
-    process.stderr.write('gatehouse: note: REGISTRATION is not "token", so the server does not ask for this token yet\n');
+    terminal.err('gatehouse: note: REGISTRATION is not "token", so the server does not ask for this token yet\n');
   }
   const out = {
     initial_access_token: made.token,
@@ -39,7 +39,7 @@ export async function registrationTokensCommand({ args, json, config, services }
     api_scopes: made.apiScopes,
     public_only: made.isPublicOnly,
   };
-  return print({ json }, out, () =>
+  return print({ json, terminal }, out, () =>
     [
       `initial_access_token: ${made.token}`,
       `expires_at:           ${out.expires_at}`,

@@ -6,7 +6,7 @@ const USAGE = `usage: gatehouse resources create --identifier URI --scope "a b" 
        gatehouse resources update --identifier URI [--rbac | --no-rbac] [--token-claim NAME]... [--no-token-claims] [--signing-alg RS256|ES256|EdDSA]
        gatehouse resources list`;
 
-export async function resourcesCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function resourcesCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const resources = services.resources;
   if (sub === 'create') {
@@ -35,7 +35,7 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
       signingAlg: values['signing-alg'],
     });
     return print(
-      { json },
+      { json, terminal },
       shown(created),
       () =>
         `created resource ${created.identifier} (scopes: ${created.scopes.join(' ')}; access tokens live ${created.accessTokenTtlSeconds}s${describeChecks(created)})`,
@@ -64,12 +64,16 @@ export async function resourcesCommand({ args, json, services }: CommandContext)
       throw new UsageError('nothing to change: give --rbac, --no-rbac, --token-claim, --no-token-claims or --signing-alg');
     }
     const updated = await resources.updateResource(values.identifier, { isRbac: values.rbac, tokenClaims, signingAlg });
-    return print({ json }, shown(updated), () => `updated resource ${updated.identifier}${describeChecks(updated) || ' (no role checking, no extra claims)'}`);
+    return print(
+      { json, terminal },
+      shown(updated),
+      () => `updated resource ${updated.identifier}${describeChecks(updated) || ' (no role checking, no extra claims)'}`,
+    );
   }
   if (sub === 'list') {
     parseArgs({ args: rest, strict: true, options: {} });
     const list = await resources.listResources();
-    return print({ json }, list.map(shown), () =>
+    return print({ json, terminal }, list.map(shown), () =>
       table([
         ['IDENTIFIER', 'SCOPES', 'TTL', 'RBAC', 'TOKEN CLAIMS', 'ALG'],
         ...list.map((r) => [r.identifier, r.scopes.join(' '), `${r.accessTokenTtlSeconds}s`, r.isRbac ? 'yes' : 'no', r.tokenClaims.join(' '), r.signingAlg]),

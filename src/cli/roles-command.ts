@@ -7,7 +7,7 @@ const USAGE = `usage: gatehouse roles create --resource API --name N [--scope "a
        gatehouse roles delete --resource API --name N [--revoke-tokens]`;
 
 /** `gatehouse roles …`: an API's roles, each a name for a set of its scopes. */
-export async function rolesCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function rolesCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const roles = services.roles;
   const options = { resource: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string' }, 'revoke-tokens': { type: 'boolean' } } as const;
@@ -18,17 +18,17 @@ export async function rolesCommand({ args, json, services }: CommandContext): Pr
       if (!values.name) throw new UsageError('--name is required');
       if (values['revoke-tokens']) throw new UsageError('--revoke-tokens is for roles delete');
       const role = await roles.createRole({ resource: values.resource, name: values.name, scope: values.scope });
-      return print({ json }, role, () => `created role ${role.name} of ${role.resource} (scopes: ${role.scopes.join(' ') || 'none'})`);
+      return print({ json, terminal }, role, () => `created role ${role.name} of ${role.resource} (scopes: ${role.scopes.join(' ') || 'none'})`);
     }
     case 'list': {
       const list = await roles.listRoles(values.resource);
-      return print({ json }, list, () => table([['ROLE', 'SCOPES'], ...list.map((r) => [r.name, r.scopes.join(' ')])]));
+      return print({ json, terminal }, list, () => table([['ROLE', 'SCOPES'], ...list.map((r) => [r.name, r.scopes.join(' ')])]));
     }
     case 'delete': {
       if (!values.name) throw new UsageError('--name is required');
       const result = await roles.deleteRole({ resource: values.resource, name: values.name, revokeTokens: values['revoke-tokens'] });
       return print(
-        { json },
+        { json, terminal },
         result,
         () =>
           `deleted role ${result.role} of ${result.resource}; ${result.users} users lost it${result.tokensRevoked ? ' and their access tokens for it are revoked' : ''}`,

@@ -6,16 +6,8 @@ const USAGE = `usage: gatehouse upstreams add --id ID --kind oidc|naver --name L
          [--issuer URL] [--scope "..."] [--authorization-url URL --token-url URL --profile-url URL]
        | upstreams list | upstreams remove ID`;
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
 /** Upstream identity providers stored in the database (those from the environment are listed too). */
-export async function upstreamsCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function upstreamsCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const upstreams = services.upstreams;
   const redirectUri = upstreams.redirectUriFor;
@@ -46,21 +38,21 @@ export async function upstreamsCommand({ args, json, services }: CommandContext)
       name: values.name!,
       issuer: values.issuer,
       clientId: values['client-id']!,
-      clientSecret: await readStdin(),
+      clientSecret: await terminal.readInput(),
       scope: values.scope,
       authorizationUrl: values['authorization-url'],
       tokenUrl: values['token-url'],
       profileUrl: values['profile-url'],
     });
     return print(
-      { json },
+      { json, terminal },
       { ...added, redirectUri: redirectUri(added.id) },
       () => `added upstream ${added.id} (${added.name}); register this redirect URI at the upstream: ${redirectUri(added.id)}`,
     );
   }
   if (sub === 'list') {
     const list = (await upstreams.listSummaries()).map((u) => ({ ...u, redirectUri: redirectUri(u.id) }));
-    return print({ json }, list, () =>
+    return print({ json, terminal }, list, () =>
       table([['ID', 'KIND', 'NAME', 'SOURCE', 'CLIENT ID', 'REDIRECT URI'], ...list.map((u) => [u.id, u.kind, u.name, u.source, u.clientId, u.redirectUri])]),
     );
   }
@@ -68,7 +60,7 @@ export async function upstreamsCommand({ args, json, services }: CommandContext)
     const [id, ...extra] = rest;
     if (!id || extra.length) throw new UsageError('usage: gatehouse upstreams remove ID');
     await upstreams.remove(id);
-    return print({ json }, { removed: id }, () => `removed upstream ${id} (its users' links are kept, and work again if it is added back)`);
+    return print({ json, terminal }, { removed: id }, () => `removed upstream ${id} (its users' links are kept, and work again if it is added back)`);
   }
   throw new UsageError(USAGE);
 }

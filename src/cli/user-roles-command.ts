@@ -10,7 +10,7 @@ export const USER_ROLES_USAGE = `users grant-role --email E --resource API --rol
   users revoke-role --email E --resource API --role N [--revoke-tokens]
   users set-attributes --email E (--attributes JSON | --attributes-file F) | users permissions --email E`;
 
-export async function userRolesCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function userRolesCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const roles = services.roles;
   const { values } = parseArgs({
@@ -36,7 +36,7 @@ export async function userRolesCommand({ args, json, services }: CommandContext)
     case 'grant-role': {
       const result = await roles.grantRole(roleArgs());
       return print(
-        { json },
+        { json, terminal },
         result,
         () => `${email} ${result.isNew ? 'now has' : 'already had'} the role ${result.role} at ${result.resource} (from their next token)`,
       );
@@ -44,7 +44,7 @@ export async function userRolesCommand({ args, json, services }: CommandContext)
     case 'revoke-role': {
       const result = await roles.revokeRole({ ...roleArgs(), revokeTokens: values['revoke-tokens'] });
       return print(
-        { json },
+        { json, terminal },
         result,
         () =>
           `${email} no longer has the role ${result.role} at ${result.resource}: ${result.tokensRevoked ? 'their access tokens for it are revoked' : 'from their next token or refresh'}`,
@@ -61,11 +61,11 @@ export async function userRolesCommand({ args, json, services }: CommandContext)
         throw new UsageError('the attributes are not valid JSON');
       }
       const result = await roles.setAttributes({ email, attributes });
-      return print({ json }, result, () => `${email}'s attributes: ${JSON.stringify(result.attributes)}`);
+      return print({ json, terminal }, result, () => `${email}'s attributes: ${JSON.stringify(result.attributes)}`);
     }
     case 'permissions': {
       const result = await roles.permissionsOf(email);
-      return print({ json }, result, () =>
+      return print({ json, terminal }, result, () =>
         [...result.roles.map((r) => `role ${r.role} at ${r.resource}`), `attributes: ${JSON.stringify(result.attributes)}`].join('\n'),
       );
     }

@@ -4,16 +4,8 @@ import { print, UsageError } from './output.ts';
 import { USER_ROLE_COMMANDS, userRolesCommand } from './user-roles-command.ts';
 import { isUsersLifecycleCommand, USERS_LIFECYCLE_USAGE, usersLifecycleCommand } from './users-lifecycle-command.ts';
 
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
-}
-
 export async function usersCommand(context: CommandContext): Promise<void> {
-  const { args, json, services } = context;
+  const { args, json, services, terminal } = context;
   const [sub, ...rest] = args;
   if (isUsersLifecycleCommand(sub)) return usersLifecycleCommand(context);
   if (sub && USER_ROLE_COMMANDS.has(sub)) return userRolesCommand(context);
@@ -22,7 +14,7 @@ export async function usersCommand(context: CommandContext): Promise<void> {
     if (!values.email) throw new UsageError('--email is required');
     const result = await services.signOutEverywhere(values.email);
     return print(
-      { json },
+      { json, terminal },
       result,
       () => `signed ${values.email} out everywhere: ${result.deleted} sessions, grants and tokens deleted; access tokens issued before now are revoked`,
     );
@@ -46,7 +38,7 @@ export async function usersCommand(context: CommandContext): Promise<void> {
   if (values['password-stdin'] === (values.password !== undefined)) {
     throw new UsageError('give exactly one of --password-stdin or --password');
   }
-  const password = values['password-stdin'] ? await readStdin() : values.password!;
+  const password = values['password-stdin'] ? await terminal.readInput() : values.password!;
   const account = await services.accounts.registerAccount({ email: values.email, password, name: values.name }, { via: 'cli' });
-  print({ json }, account, () => `created user ${account.email} (${account.id})`);
+  print({ json, terminal }, account, () => `created user ${account.email} (${account.id})`);
 }

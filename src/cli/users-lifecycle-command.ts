@@ -23,7 +23,7 @@ const line = (u: UserView) =>
   `${u.id}  ${u.email ?? '(no email)'}${u.emailVerified ? ' (verified)' : ''}${u.disabledAt ? `  disabled since ${u.disabledAt.toISOString()}` : ''}`;
 
 /** `gatehouse users list|show|update|disable|enable|delete|send-reset|import|export`: the users service, as the admin API uses it. */
-export async function usersLifecycleCommand({ args, json, services }: CommandContext): Promise<void> {
+export async function usersLifecycleCommand({ args, json, services, terminal }: CommandContext): Promise<void> {
   const [sub, ...rest] = args;
   const users = services.users;
   const actor = { via: 'cli' as const };
@@ -35,7 +35,7 @@ export async function usersLifecycleCommand({ args, json, services }: CommandCon
       const limit = v.limit === undefined ? undefined : Number(v.limit);
       if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 200)) throw new UsageError('--limit must be a whole number from 1 to 200');
       const page = await users.list({ search: v.search as string | undefined, limit, cursor: v.cursor as string | undefined });
-      return print({ json }, page, () => {
+      return print({ json, terminal }, page, () => {
         const rows = [['ID', 'EMAIL', 'VERIFIED', 'PASSWORD', 'DISABLED', 'CREATED']].concat(
           page.users.map((u) => [
             u.id,
@@ -51,7 +51,7 @@ export async function usersLifecycleCommand({ args, json, services }: CommandCon
     }
     case 'show': {
       const user = await users.show(refOf(parse(who)));
-      return print({ json }, user, () =>
+      return print({ json, terminal }, user, () =>
         [
           line(user),
           `name: ${user.name ?? '-'}`,
@@ -74,16 +74,18 @@ export async function usersLifecycleCommand({ args, json, services }: CommandCon
         },
         actor,
       );
-      return print({ json }, user, () => `updated ${line(user)}`);
+      return print({ json, terminal }, user, () => `updated ${line(user)}`);
     }
     case 'disable':
     case 'enable': {
       const user = await users[sub](refOf(parse(who)), actor);
-      return print({ json }, user, () => (sub === 'disable' ? `disabled ${line(user)}: signed out everywhere, its tokens revoked` : `enabled ${line(user)}`));
+      return print({ json, terminal }, user, () =>
+        sub === 'disable' ? `disabled ${line(user)}: signed out everywhere, its tokens revoked` : `enabled ${line(user)}`,
+      );
     }
     case 'delete': {
       const result = await users.delete(refOf(parse(who)), actor);
-      return print({ json }, result, () => `deleted user ${result.id} and everything of theirs`);
+      return print({ json, terminal }, result, () => `deleted user ${result.id} and everything of theirs`);
     }
     case 'send-reset': {
       const v = parse({ ...who, locale: { type: 'string' } });
@@ -91,7 +93,7 @@ export async function usersLifecycleCommand({ args, json, services }: CommandCon
       if (!isLocale(locale)) throw new UsageError('--locale must be en or ko');
       const result = await users.sendReset(refOf(v as { email?: string; id?: string }), locale, actor);
       await services.mailer.idle(); // the command ends when the mail is out (or given up)
-      return print({ json }, result, () => `sent a password-reset link to ${result.sentTo} (valid once, for 30 minutes)`);
+      return print({ json, terminal }, result, () => `sent a password-reset link to ${result.sentTo} (valid once, for 30 minutes)`);
     }
     case 'import': {
       const v = parse({ file: { type: 'string' } });
@@ -104,16 +106,16 @@ export async function usersLifecycleCommand({ args, json, services }: CommandCon
       }
       try {
         const result = await users.import(text, actor);
-        return print({ json }, result, () => `imported ${result.imported} ${result.imported === 1 ? 'user' : 'users'}`);
+        return print({ json, terminal }, result, () => `imported ${result.imported} ${result.imported === 1 ? 'user' : 'users'}`);
       } catch (err) {
         // Every bad line, then the one-line reason main prints: nothing was imported.
-        if (err instanceof ImportRejected) for (const p of err.problems) process.stderr.write(`line ${p.line}: ${p.problem}\n`);
+        if (err instanceof ImportRejected) for (const p of err.problems) terminal.err(`line ${p.line}: ${p.problem}\n`);
         throw err;
       }
     }
     case 'export': {
       const data = await users.export(refOf(parse(who)));
-      return print({ json: true }, data, () => '');
+      return print({ json: true, terminal }, data, () => '');
     }
     default:
       throw new UsageError(`usage: gatehouse ${USERS_LIFECYCLE_USAGE}`);
