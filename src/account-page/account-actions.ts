@@ -17,6 +17,9 @@ import type { AccountCookies, AccountPageSession } from './account-cookies.ts';
 import type { AccountFormTokens } from './account-form-tokens.ts';
 import type { AccountPageRenderer, CurrentAccount } from './account-page-model.ts';
 
+/** What a notice or refusal page says, in the page's language. */
+export type PageText = (t: Messages) => { title: string; message: string };
+
 export type AccountActionDeps = {
   selfService: AccountSelfService;
   emailChange: EmailChange;
@@ -31,7 +34,7 @@ export type AccountActionDeps = {
   render: AccountPageRenderer;
   isRecent: (session: AccountPageSession) => boolean;
   /** A page saying what happened; `hasLink`: with the way back to the account page (not after a deletion). */
-  notice: (ctx: Context, title: (t: Messages) => string, message: (t: Messages) => string, hasLink?: boolean) => void;
+  notice: (ctx: Context, text: PageText, hasLink?: boolean) => void;
 };
 
 // The password policy's refusals (AppError codes) have the sign-up page's words.
@@ -157,11 +160,7 @@ export function accountActions(router: Router, guards: Middleware[], deps: Accou
         if (check.kind === 'first_password') return done(ctx, 'password_set', 'password');
         // Signed out everywhere, this page too: the new password signs in again.
         deps.cookies.endSession(ctx);
-        deps.notice(
-          ctx,
-          (m) => m.account.passwordChangedTitle,
-          (m) => m.account.passwordChanged,
-        );
+        deps.notice(ctx, (m) => ({ title: m.account.passwordChangedTitle, message: m.account.passwordChanged }));
       },
       { isSensitive: true },
     ),
@@ -191,11 +190,7 @@ export function accountActions(router: Router, guards: Middleware[], deps: Accou
       await deps.access.endSession(current.account.id, session.ref, ctx.ip);
       if (session.uid !== current.session.sessionUid) return done(ctx, 'session_ended', 'sessions');
       deps.cookies.endSession(ctx);
-      deps.notice(
-        ctx,
-        (m) => m.account.signedOutTitle,
-        (m) => m.account.signedOut,
-      );
+      deps.notice(ctx, (m) => ({ title: m.account.signedOutTitle, message: m.account.signedOut }));
     }),
   );
 
@@ -204,11 +199,7 @@ export function accountActions(router: Router, guards: Middleware[], deps: Accou
     action('sessions', async (ctx, { account }) => {
       await deps.signOutEverywhere.account(account.id, 'account_page');
       deps.cookies.endSession(ctx);
-      deps.notice(
-        ctx,
-        (m) => m.account.signedOutTitle,
-        (m) => m.account.signedOutEverywhere,
-      );
+      deps.notice(ctx, (m) => ({ title: m.account.signedOutTitle, message: m.account.signedOutEverywhere }));
     }),
   );
 
@@ -228,12 +219,7 @@ export function accountActions(router: Router, guards: Middleware[], deps: Accou
         const check = await deps.selfService.delete(account, form.has('password') ? field(form, 'password') : undefined, ctx.ip);
         if (!(await passwordAnswered(ctx, 'delete', check))) return;
         deps.cookies.endSession(ctx);
-        deps.notice(
-          ctx,
-          (m) => m.account.deletedTitle,
-          (m) => m.account.deleted,
-          false,
-        );
+        deps.notice(ctx, (m) => ({ title: m.account.deletedTitle, message: m.account.deleted }), false);
       },
       { isSensitive: true },
     ),

@@ -9,8 +9,7 @@ import { renderPage } from '../../views/render-page.ts';
 import type { AccountService } from '../accounts/account-service.ts';
 import type { EmailChange } from '../accounts/email-change.ts';
 import { field, readForm } from '../http/read-form.ts';
-import type { Messages } from '../i18n/messages.ts';
-import { type AccountActionDeps, accountActions } from './account-actions.ts';
+import { type AccountActionDeps, accountActions, type PageText } from './account-actions.ts';
 import type { AccountCookies, AccountPageSession } from './account-cookies.ts';
 import type { AccountFormTokens } from './account-form-tokens.ts';
 import { type AccountPageModelDeps, type CurrentAccount, createAccountPageRenderer } from './account-page-model.ts';
@@ -49,16 +48,14 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
   const isRecent = (s: AccountPageSession) => deps.clock().getTime() / 1000 - s.authTime <= RECENT_SIGN_IN_SECONDS;
   const render = createAccountPageRenderer({ ...deps, isRecent });
   const ui = (ctx: Context) => pageUi(ctx, { path: '/account' });
-  const notice = (ctx: Context, title: (t: Messages) => string, message: (t: Messages) => string, hasLink = true) => {
+  const notice = (ctx: Context, text: PageText, hasLink = true) => {
     const u = ui(ctx);
-    renderPage(
-      ctx,
-      noticePage({ ui: u, title: title(u.t), message: message(u.t), link: hasLink ? { href: '/account', text: u.t.account.signIn } : undefined }),
-    );
+    const { title, message } = text(u.t);
+    renderPage(ctx, noticePage({ ui: u, title, message, link: hasLink ? { href: '/account', text: u.t.account.signIn } : undefined }));
   };
-  const refuse = (ctx: Context, code: string, status: number, title: (t: Messages) => string, message: (t: Messages) => string) => {
+  const refuse = (ctx: Context, code: string, status: number, text: PageText) => {
     const u = ui(ctx);
-    renderPage(ctx, errorPage({ ui: u, title: title(u.t), message: message(u.t), code, link: { href: '/account', text: u.t.account.signIn } }), status);
+    renderPage(ctx, errorPage({ ui: u, ...text(u.t), code, link: { href: '/account', text: u.t.account.signIn } }), status);
   };
 
   /**
@@ -81,13 +78,7 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
     }
     if (account.disabledAt) {
       deps.cookies.endSession(ctx);
-      return refuse(
-        ctx,
-        'account_disabled',
-        403,
-        (t) => t.accountDisabled.title,
-        (t) => t.accountDisabled.message,
-      );
+      return refuse(ctx, 'account_disabled', 403, (t) => ({ title: t.accountDisabled.title, message: t.accountDisabled.message }));
     }
     if (deps.isVerificationRequired && account.email && !account.emailVerified) {
       deps.cookies.endSession(ctx);
@@ -103,13 +94,7 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
     const form = await readForm(ctx);
     const current = ctx.state.account as CurrentAccount;
     if (!deps.formTokens.isValid(current.session.sessionUid, field(form, 'csrf'))) {
-      return refuse(
-        ctx,
-        'invalid_form',
-        403,
-        (t) => t.errors.formRefusedTitle,
-        (t) => t.account.formRefused,
-      );
+      return refuse(ctx, 'invalid_form', 403, (t) => ({ title: t.errors.formRefusedTitle, message: t.account.formRefused }));
     }
     ctx.state.form = form;
     await next();
@@ -129,39 +114,14 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
 
   router.get('/account/callback', async (ctx) => {
     const outcome = await signIn.finish(ctx, provider);
-    if (outcome.kind === 'cancelled')
-      return notice(
-        ctx,
-        (t) => t.account.cancelledTitle,
-        (t) => t.account.cancelled,
-      );
-    if (outcome.kind === 'invalid')
-      return refuse(
-        ctx,
-        'sign_in_failed',
-        400,
-        (t) => t.account.failedTitle,
-        (t) => t.account.failed,
-      );
+    if (outcome.kind === 'cancelled') return notice(ctx, (t) => ({ title: t.account.cancelledTitle, message: t.account.cancelled }));
+    if (outcome.kind === 'invalid') return refuse(ctx, 'sign_in_failed', 400, (t) => ({ title: t.account.failedTitle, message: t.account.failed }));
     const account = await deps.accounts.findById(outcome.signedIn.accountId);
     if (!account || account.disabledAt)
-      return refuse(
-        ctx,
-        'account_disabled',
-        403,
-        (t) => t.accountDisabled.title,
-        (t) => t.accountDisabled.message,
-      );
+      return refuse(ctx, 'account_disabled', 403, (t) => ({ title: t.accountDisabled.title, message: t.accountDisabled.message }));
     if (deps.isVerificationRequired && account.email && !account.emailVerified) {
       // Only an old session gets here (a sign-in now stops at "check your inbox"): sign in anew, once.
-      if (outcome.isReauth)
-        return refuse(
-          ctx,
-          'sign_in_failed',
-          400,
-          (t) => t.account.failedTitle,
-          (t) => t.account.failed,
-        );
+      if (outcome.isReauth) return refuse(ctx, 'sign_in_failed', 400, (t) => ({ title: t.account.failedTitle, message: t.account.failed }));
       return signIn.start(ctx, { locale: ui(ctx).locale, section: outcome.section, isReauth: true });
     }
     deps.cookies.startSession(ctx, outcome.signedIn);
@@ -173,28 +133,14 @@ export function accountPageRoutes(provider: Provider, deps: AccountPageDeps): Mi
   const confirmEmail: Middleware = async (ctx) => {
     const form = ctx.method === 'POST' ? await readForm(ctx) : undefined;
     const token = form ? field(form, 'token') : typeof ctx.query.token === 'string' ? ctx.query.token : '';
-    const dead = () =>
-      refuse(
-        ctx,
-        'invalid_link',
-        400,
-        (t) => t.confirmEmail.invalidTitle,
-        (t) => t.confirmEmail.invalid,
-      );
+    const dead = () => refuse(ctx, 'invalid_link', 400, (t) => ({ title: t.confirmEmail.invalidTitle, message: t.confirmEmail.invalid }));
     if (!form) {
       const found = await deps.emailChange.check(token);
       return found ? renderPage(ctx, confirmEmailPage({ ui: pageUi(ctx), token, email: found.email })) : dead();
     }
     const outcome = await deps.emailChange.confirm(token, ctx.ip);
     if (outcome.kind === 'invalid') return dead();
-    if (outcome.kind === 'taken')
-      return refuse(
-        ctx,
-        'email_taken',
-        409,
-        (t) => t.confirmEmail.invalidTitle,
-        (t) => t.confirmEmail.taken,
-      );
+    if (outcome.kind === 'taken') return refuse(ctx, 'email_taken', 409, (t) => ({ title: t.confirmEmail.invalidTitle, message: t.confirmEmail.taken }));
     const u = pageUi(ctx);
     renderPage(
       ctx,

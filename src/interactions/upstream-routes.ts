@@ -61,8 +61,9 @@ export function upstreamRoutes(router: Router, ic: InteractionContext, deps: Ups
   router.get('/upstream/:id/finish', ic.withInteraction, async (ctx) => {
     const details = ctx.state.interaction as Details;
     const outcome = deps.cookies.takeOutcome(ctx, details.uid);
-    if (!outcome || outcome.upstreamId !== ctx.params.id) {
-      return renderUpstreamError(ctx, {
+    // The upstream's answer is gone (used, expired, or for another upstream), or its account is.
+    const expired = () =>
+      renderUpstreamError(ctx, {
         ui: ic.ui(ctx, details),
         status: 400,
         code: 'upstream_state',
@@ -70,20 +71,12 @@ export function upstreamRoutes(router: Router, ic: InteractionContext, deps: Ups
         title: (t) => t.upstream.failedTitle,
         message: (t) => t.upstream.expiredMessage,
       });
-    }
+    if (!outcome || outcome.upstreamId !== ctx.params.id) return expired();
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
     // Disabled, or (EMAIL_VERIFICATION=required) an address the upstream did not vouch for: the
     // gate's page instead; a new such account gets its verification link now.
     const account = await deps.accounts.findById(outcome.accountId);
-    if (!account)
-      return renderUpstreamError(ctx, {
-        ui: ic.ui(ctx, details),
-        status: 400,
-        code: 'upstream_state',
-        uid: details.uid,
-        title: (t) => t.upstream.failedTitle,
-        message: (t) => t.upstream.expiredMessage,
-      });
+    if (!account) return expired();
     if (await deps.gate(ctx, details, account, { sendLink: outcome.isNewAccount === true })) return;
     await ic.finish(ctx, { login: { accountId: outcome.accountId } });
   });
