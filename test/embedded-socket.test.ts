@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDatabase, type Database } from '../src/db/create-knex.ts';
 import { type EmbeddedSocket, embeddedSocketDirectory, embeddedSocketFile, shareEmbeddedDatabase } from '../src/db/embedded-socket.ts';
 
@@ -37,19 +37,25 @@ describe('the embedded database shared over a Unix socket', { timeout: 60_000 },
   };
   const rows = async () => (await db.knex('t').select('x').orderBy('x')).map((r: { x: number }) => r.x);
 
-  beforeEach(async () => {
+  // One PGlite for the file (its first start costs seconds); each test gets a fresh table and socket.
+  beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-socket-'));
+    db = createDatabase({ url: undefined, dataDir });
+  });
+  afterAll(async () => {
+    await db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
     logs = [];
     notifications.length = 0;
     socket = undefined;
-    db = createDatabase({ url: undefined, dataDir });
+    await db.knex.schema.dropTableIfExists('t');
     await db.knex.schema.createTable('t', (table) => table.integer('x'));
   });
   afterEach(async () => {
     for (const client of clients.splice(0)) await client.end().catch(() => {});
     await socket?.close();
-    await db.close();
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('keeps it to its owner: the directory is 0700 and the socket 0600', async () => {
