@@ -28,7 +28,8 @@ type Backend = {
 const now = () => Math.floor(Date.now() / 1000);
 
 function contract(backend: () => Backend) {
-  it('sets an entry once while it lives, and again after it expired (a lock)', async () => {
+  // The store's cases use keys of their own, so they run together (several wait out a 1 s window).
+  it.concurrent('sets an entry once while it lives, and again after it expired (a lock)', async () => {
     const { store } = backend();
     const key = randomUUID();
     expect(await store.setIfAbsent(key, 'first', 1)).toBe(true);
@@ -42,14 +43,14 @@ function contract(backend: () => Backend) {
     expect(await store.get(key)).toBeUndefined();
   });
 
-  it('lets exactly one of many concurrent callers take a lock', async () => {
+  it.concurrent('lets exactly one of many concurrent callers take a lock', async () => {
     const { store } = backend();
     const key = randomUUID();
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.setIfAbsent(key, String(i), 30)));
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
-  it('counts concurrent increments exactly, and starts again after the window', async () => {
+  it.concurrent('counts concurrent increments exactly, and starts again after the window', async () => {
     const { store } = backend();
     const key = randomUUID();
     const counts = await Promise.all(Array.from({ length: 10 }, () => store.increment(key, 1)));
@@ -58,7 +59,7 @@ function contract(backend: () => Backend) {
     await vi.waitFor(async () => expect(await store.increment(key, 1)).toBe(1), { timeout: 4000, interval: 200 });
   });
 
-  it('lets through only the allowance of many concurrent attempts, counting none of the refused', async () => {
+  it.concurrent('lets through only the allowance of many concurrent attempts, counting none of the refused', async () => {
     const { store } = backend();
     const key = randomUUID();
     const policy = { freeAttempts: 5, blockAfter: 5, blockSeconds: 60, maxDelaySeconds: 60, windowSeconds: 3600 };
@@ -73,7 +74,7 @@ function contract(backend: () => Backend) {
     }
   });
 
-  it('holds a key for the wait waitSecondsAfter gives, then counts again; a window restarts the count', async () => {
+  it.concurrent('holds a key for the wait waitSecondsAfter gives, then counts again; a window restarts the count', async () => {
     const { store } = backend();
     const key = randomUUID();
     const policy = { freeAttempts: 1, blockAfter: 2, blockSeconds: 30, maxDelaySeconds: 60, windowSeconds: 3600 };
@@ -97,7 +98,7 @@ function contract(backend: () => Backend) {
     await vi.waitFor(async () => expect((await store.takeAttempt(windowed, short)).count).toBe(1), { timeout: 4000, interval: 200 });
   });
 
-  it('gives an attempt back: one count less, and its own hold lifted, not a later one', async () => {
+  it.concurrent('gives an attempt back: one count less, and its own hold lifted, not a later one', async () => {
     const { store } = backend();
     const key = randomUUID();
     const policy = { freeAttempts: 2, blockAfter: 3, blockSeconds: 60, maxDelaySeconds: 60, windowSeconds: 3600 };
