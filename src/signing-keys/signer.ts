@@ -8,8 +8,9 @@ export const isSigningAlg = (value: unknown): value is SigningAlg => SIGNING_ALG
 
 /**
  * Whatever holds a private key and can sign with it: a key of ours in memory (local-signer.ts),
- * or one that never leaves a KMS or an HSM (aws-kms-signer.ts). The protocol engine only ever
- * sees this shape (src/oidc/engine-signing-keys.ts), so another custody plugs in here alone.
+ * or one that never leaves a KMS or an HSM (none ships yet: README, "Where private keys live").
+ * The protocol engine only ever sees this shape (src/oidc/engine-signing-keys.ts), so another
+ * custody plugs in here alone.
  */
 export type Signer = {
   kid: string;
