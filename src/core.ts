@@ -68,7 +68,7 @@ import { createSigningKeyRepository } from './signing-keys/signing-key-repositor
 import { createSigningKeyStore } from './signing-keys/signing-key-store.ts';
 import { addressGroup } from './throttle/address-group.ts';
 import { createAttemptThrottle, createSignInThrottle } from './throttle/attempt-throttle.ts';
-import type { ThrottlePolicy } from './throttle/throttle-policy.ts';
+import { perHour } from './throttle/throttle-policy.ts';
 import { createUpstreamIdentityRepository } from './upstreams/upstream-identity-repository.ts';
 import { createUpstreamRepository } from './upstreams/upstream-repository.ts';
 import { createUpstreamService } from './upstreams/upstream-service.ts';
@@ -151,8 +151,6 @@ export async function createCore(config: Config, options: CoreOptions = {}) {
   const { selfService } = config;
   const attempts = createAttemptThrottle({ store: shortLived });
   const registrationGrants = createRegistrationGrants();
-  // Registrations (and metadata document fetches, ten times as many) per address and hour.
-  const perHour = (n: number): ThrottlePolicy => ({ freeAttempts: n, blockAfter: n, blockSeconds: 3600, maxDelaySeconds: 0, windowSeconds: 3600 });
   const anchored = new LRUCache<string, true>({ max: 10_000 }); // metadata document clients with their row (per process)
   // What the protocol engine is configured with, storage aside (app.ts adds storage per build).
   const engineInputs = {

@@ -86,95 +86,13 @@ export function createClientService(deps: ClientServiceDeps) {
     await deps.notices.publish({ topic: 'client', id: clientId });
   };
 
-  const buildMetadata = async (input: RegisterClientInput): Promise<ClientMetadata> => {
-    const name = input.name.trim();
-    if (!name) throw new AppError('invalid_client', 'name must not be empty');
-    const redirectUris = input.redirectUris ?? [];
-    // RFC 9700 §2.6 and §4.1: the code travels to the redirect URI, so https, or plain http only
-    // to this machine (loopback, RFC 8252 §7.3). No other scheme, no fragment (RFC 6749 §3.1.2).
-    const unsafe = redirectUris.find((uri) => uri.includes('#') || !isSecureUrl(uri));
-    if (unsafe !== undefined) {
-      throw new AppError(
-        'invalid_client',
-        `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`,
-      );
-    }
-    const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris);
-    const keys = clientKeys(input);
-    // Keys given: the client signs its assertions (RFC 7523), the BCP for a service with no shared secret.
-    const authMethod = input.tokenEndpointAuthMethod ?? (keys ? 'private_key_jwt' : 'client_secret_basic');
-    if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
-      throw new AppError('invalid_client', `token endpoint auth method must be one of ${AUTH_METHODS.join(', ')}`);
-    }
-    if (authMethod === 'private_key_jwt' && !keys) throw new AppError('invalid_client', "private_key_jwt needs the client's public keys: --jwks-uri or --jwks");
-    if (authMethod !== 'private_key_jwt' && keys) throw new AppError('invalid_client', 'jwks and jwks_uri are for private_key_jwt clients only');
-    const applicationType = input.applicationType ?? 'web';
-    if (!(APPLICATION_TYPES as readonly string[]).includes(applicationType)) {
-      throw new AppError('invalid_client', `application type must be one of ${APPLICATION_TYPES.join(', ')}`);
-    }
-    const grantTypes = [
-      ...new Set(
-        (input.grantTypes?.length ? input.grantTypes : redirectUris.length ? ['authorization_code', 'refresh_token'] : ['client_credentials']).map((g) =>
-          g === 'device_code' ? DEVICE_CODE_GRANT : g,
-        ),
-      ),
-    ];
-    const unknownGrant = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
-    if (unknownGrant) throw new AppError('invalid_client', `unsupported grant type: ${unknownGrant}`);
-    if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
-      throw new AppError('invalid_client', 'a public client (none) cannot use client_credentials');
-    }
-    const usesCode = grantTypes.includes('authorization_code');
-    if (usesCode && redirectUris.length === 0) throw new AppError('invalid_client', 'authorization_code needs at least one --redirect-uri');
-
-    const resources = [...new Set(input.resources ?? [])];
-    const apis = await Promise.all(resources.map(async (r) => ({ identifier: r, api: await deps.resources.find(r) })));
-    const missing = apis.find((a) => !a.api);
-    if (missing) throw new AppError('invalid_client', `unknown resource: ${missing.identifier}`);
-
-    const scopes = [...new Set((input.scope ?? '').split(' ').filter(Boolean))];
-    const apiScopes = scopes.filter((s) => !isStandardScope(s));
-    const offered = new Set(apis.flatMap((a) => a.api!.scopes));
-    const stray = apiScopes.find((s) => !offered.has(s));
-    if (stray) throw new AppError('invalid_client', `scope ${stray} is not offered by any of the client's resources`);
-    const standard = scopes.filter(isStandardScope);
-    const refreshPolicy = refreshTokenPolicy(input, deps.maxRefreshTokenAbsoluteSeconds);
-    const backchannel = backchannelLogout(input.backchannelLogoutUri);
-
-    return {
-      // Hex, not base64url: an id starting with '-' would read as an option to the CLI (and to shells' tools).
-      client_id: randomBytes(16).toString('hex'),
-      client_name: name,
-      redirect_uris: redirectUris,
-      ...(postLogoutRedirectUris.length ? { post_logout_redirect_uris: postLogoutRedirectUris } : {}),
-      ...(applicationType === 'native' ? { application_type: 'native' } : {}),
-      grant_types: grantTypes,
-      response_types: usesCode ? ['code'] : [], // notes §6: no redirect URIs → no response types
-      token_endpoint_auth_method: authMethod,
-      ...keys,
-      // Omitted scope = every standard scope; API scopes are capped separately below (notes §8).
-      ...(standard.length ? { scope: standard.join(' ') } : {}),
-      allowed_resources: resources,
-      allowed_api_scopes: apiScopes,
-      can_introspect: input.canIntrospect === true,
-      ...(input.isFirstParty ? { first_party: true } : {}),
-      ...refreshPolicy,
-      ...tokenRateLimit(input.tokenRateLimitPerSecond),
-      ...backchannel,
-    };
-  };
-
   const service = {
     /** Registers a client; the plaintext secret is returned here once and never stored. */
     async registerClient(input: RegisterClientInput, actor: Actor = CLI): Promise<{ client: ClientMetadata; clientSecret?: string }> {
-      const metadata = await buildMetadata(input);
-      // Public clients and private_key_jwt clients hold no secret of ours.
-      const clientSecret = SECRET_METHODS.includes(String(metadata.token_endpoint_auth_method)) ? generateClientSecret() : undefined;
-      const stored = clientSecret ? { ...metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) } : metadata;
-      await deps.validateMetadata(stored);
+      const { stored, clientSecret } = await prepareClient(input, deps);
       await deps.repository.insert(stored);
-      await changed(metadata.client_id);
-      await audit('client.created', metadata.client_id, actor, { name: metadata.client_name, grant_types: metadata.grant_types });
+      await changed(stored.client_id);
+      await audit('client.created', stored.client_id, actor, { name: stored.client_name, grant_types: stored.grant_types });
       return { client: redact(stored), clientSecret };
     },
 
@@ -250,6 +168,104 @@ export function createClientService(deps: ClientServiceDeps) {
     },
   };
   return service;
+}
+
+/** What deciding on a new client needs: no storage but the API lookup (resources are cached). */
+export type NewClientChecks = Pick<ClientServiceDeps, 'secretPepper' | 'validateMetadata' | 'maxRefreshTokenAbsoluteSeconds'> & {
+  resources: Pick<ResourceService, 'find'>;
+};
+
+/**
+ * Everything registerClient decides before it stores anything: our own rules (buildMetadata),
+ * the secret, then the protocol engine's own validation. Returns the client as it would be saved
+ * (its secret as a keyed hash) and the plaintext secret, if it gets one. Apart from the API
+ * lookup it touches no storage, so the rules can be tested without a database.
+ */
+export async function prepareClient(input: RegisterClientInput, deps: NewClientChecks): Promise<{ stored: ClientMetadata; clientSecret?: string }> {
+  const metadata = await buildMetadata(input, deps);
+  // Public clients and private_key_jwt clients hold no secret of ours.
+  const clientSecret = SECRET_METHODS.includes(String(metadata.token_endpoint_auth_method)) ? generateClientSecret() : undefined;
+  const stored = clientSecret ? { ...metadata, client_secret: hashClientSecret(clientSecret, deps.secretPepper) } : metadata;
+  await deps.validateMetadata(stored);
+  return { stored, clientSecret };
+}
+
+async function buildMetadata(input: RegisterClientInput, deps: Pick<NewClientChecks, 'resources' | 'maxRefreshTokenAbsoluteSeconds'>): Promise<ClientMetadata> {
+  const name = input.name.trim();
+  if (!name) throw new AppError('invalid_client', 'name must not be empty');
+  const redirectUris = input.redirectUris ?? [];
+  // RFC 9700 §2.6 and §4.1: the code travels to the redirect URI, so https, or plain http only
+  // to this machine (loopback, RFC 8252 §7.3). No other scheme, no fragment (RFC 6749 §3.1.2).
+  const unsafe = redirectUris.find((uri) => uri.includes('#') || !isSecureUrl(uri));
+  if (unsafe !== undefined) {
+    throw new AppError(
+      'invalid_client',
+      `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`,
+    );
+  }
+  const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris);
+  const keys = clientKeys(input);
+  // Keys given: the client signs its assertions (RFC 7523), the BCP for a service with no shared secret.
+  const authMethod = input.tokenEndpointAuthMethod ?? (keys ? 'private_key_jwt' : 'client_secret_basic');
+  if (!(AUTH_METHODS as readonly string[]).includes(authMethod)) {
+    throw new AppError('invalid_client', `token endpoint auth method must be one of ${AUTH_METHODS.join(', ')}`);
+  }
+  if (authMethod === 'private_key_jwt' && !keys) throw new AppError('invalid_client', "private_key_jwt needs the client's public keys: --jwks-uri or --jwks");
+  if (authMethod !== 'private_key_jwt' && keys) throw new AppError('invalid_client', 'jwks and jwks_uri are for private_key_jwt clients only');
+  const applicationType = input.applicationType ?? 'web';
+  if (!(APPLICATION_TYPES as readonly string[]).includes(applicationType)) {
+    throw new AppError('invalid_client', `application type must be one of ${APPLICATION_TYPES.join(', ')}`);
+  }
+  const grantTypes = [
+    ...new Set(
+      (input.grantTypes?.length ? input.grantTypes : redirectUris.length ? ['authorization_code', 'refresh_token'] : ['client_credentials']).map((g) =>
+        g === 'device_code' ? DEVICE_CODE_GRANT : g,
+      ),
+    ),
+  ];
+  const unknownGrant = grantTypes.find((g) => !(GRANT_TYPES as readonly string[]).includes(g));
+  if (unknownGrant) throw new AppError('invalid_client', `unsupported grant type: ${unknownGrant}`);
+  if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
+    throw new AppError('invalid_client', 'a public client (none) cannot use client_credentials');
+  }
+  const usesCode = grantTypes.includes('authorization_code');
+  if (usesCode && redirectUris.length === 0) throw new AppError('invalid_client', 'authorization_code needs at least one --redirect-uri');
+
+  const resources = [...new Set(input.resources ?? [])];
+  const apis = await Promise.all(resources.map(async (r) => ({ identifier: r, api: await deps.resources.find(r) })));
+  const missing = apis.find((a) => !a.api);
+  if (missing) throw new AppError('invalid_client', `unknown resource: ${missing.identifier}`);
+
+  const scopes = [...new Set((input.scope ?? '').split(' ').filter(Boolean))];
+  const apiScopes = scopes.filter((s) => !isStandardScope(s));
+  const offered = new Set(apis.flatMap((a) => a.api!.scopes));
+  const stray = apiScopes.find((s) => !offered.has(s));
+  if (stray) throw new AppError('invalid_client', `scope ${stray} is not offered by any of the client's resources`);
+  const standard = scopes.filter(isStandardScope);
+  const refreshPolicy = refreshTokenPolicy(input, deps.maxRefreshTokenAbsoluteSeconds);
+  const backchannel = backchannelLogout(input.backchannelLogoutUri);
+
+  return {
+    // Hex, not base64url: an id starting with '-' would read as an option to the CLI (and to shells' tools).
+    client_id: randomBytes(16).toString('hex'),
+    client_name: name,
+    redirect_uris: redirectUris,
+    ...(postLogoutRedirectUris.length ? { post_logout_redirect_uris: postLogoutRedirectUris } : {}),
+    ...(applicationType === 'native' ? { application_type: 'native' } : {}),
+    grant_types: grantTypes,
+    response_types: usesCode ? ['code'] : [], // notes §6: no redirect URIs → no response types
+    token_endpoint_auth_method: authMethod,
+    ...keys,
+    // Omitted scope = every standard scope; API scopes are capped separately below (notes §8).
+    ...(standard.length ? { scope: standard.join(' ') } : {}),
+    allowed_resources: resources,
+    allowed_api_scopes: apiScopes,
+    can_introspect: input.canIntrospect === true,
+    ...(input.isFirstParty ? { first_party: true } : {}),
+    ...refreshPolicy,
+    ...tokenRateLimit(input.tokenRateLimitPerSecond),
+    ...backchannel,
+  };
 }
 
 /**

@@ -28,7 +28,7 @@ const digest = (token: string) => createHash('sha256').update(token).digest();
  */
 export function createRegistrationTokens(deps: {
   knex: Knex;
-  resources: ResourceService;
+  resources: Pick<ResourceService, 'find'>;
   audit?: Pick<AuditLog, 'record'>;
   /** Makes the engine's InitialAccessToken, returns its value. */
   issue: (expiresInSeconds: number) => Promise<string>;

@@ -23,3 +23,11 @@ export function waitSecondsAfter(attempts: number, policy: ThrottlePolicy): numb
 export function scaled(policy: ThrottlePolicy, factor: number): ThrottlePolicy {
   return { ...policy, freeAttempts: policy.freeAttempts * factor, blockAfter: policy.blockAfter * factor };
 }
+
+/**
+ * `n` attempts an hour, with no wait between them, then none until the hour is over: for
+ * registrations (and metadata document fetches, ten times as many) per address.
+ */
+export function perHour(n: number): ThrottlePolicy {
+  return { freeAttempts: n, blockAfter: n, blockSeconds: 3600, maxDelaySeconds: 0, windowSeconds: 3600 };
+}
