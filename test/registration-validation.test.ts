@@ -114,12 +114,18 @@ describe("an operator's client (prepareClient: the CLI's and the admin API's rul
       await refusal({ redirectUris: [WEB], applicationType: 'phone' }, 'invalid_client', /application type must be one of web, native/);
     });
 
-    // Registration does not refuse '*': it cannot act as a pattern, since matching is exact.
-    it('matches a registered wildcard only literally, never as a pattern', async () => {
-      const { stored } = await prepare({ redirectUris: ['https://*.example.test/callback', 'https://app.example.test/*'] });
+    // Matching is exact, so a '*' host could never match anything but itself: it is refused rather
+    // than stored as if it were a pattern. A '*' in the path is only a character.
+    it('refuses a wildcard host and a URI with credentials in it', async () => {
+      for (const uri of ['https://*.example.test/callback', 'https://user:secret@app.example.test/callback', 'http://user@127.0.0.1/callback']) {
+        await refusal({ redirectUris: [uri] }, 'invalid_client', /must be an https:\/\/ URL without a fragment, credentials or wildcard/);
+      }
+    });
+
+    it('matches a path with a * in it only literally, never as a pattern', async () => {
+      const { stored } = await prepare({ redirectUris: ['https://app.example.test/*'] });
       const registered = stored.redirect_uris as string[];
       const web = { clientAuthMethod: 'client_secret_basic' };
-      expect(isRedirectUriAllowed('https://evil.example.test/callback', registered, web)).toBe(false);
       expect(isRedirectUriAllowed('https://app.example.test/anything', registered, web)).toBe(false);
       expect(isRedirectUriAllowed('https://app.example.test/*', registered, web)).toBe(true);
     });
@@ -432,16 +438,18 @@ describe('a client that registers itself (RFC 7591, RFC 7592): the policy in the
     ['a fragment', 'https://app.example.test/callback#x'],
     ['a private-use scheme', 'com.example.app:/callback'],
     ['javascript:', 'javascript:alert(1)'],
+    ['a wildcard host', 'https://*.example.test/callback'],
+    ['credentials', 'https://user:secret@app.example.test/callback'],
   ])('refuses a redirect URI with %s', (_what, uri) => {
     refused(
       () => register({ ...app, application_type: 'native', redirect_uris: [uri] }, open),
       'invalid_redirect_uri',
-      /must be https:\/\/ URLs without a fragment/,
+      /must each be an https:\/\/ URL without a fragment, credentials or wildcard/,
     );
   });
 
   it('refuses a redirect URI that is not a string, and a code-flow client without one', () => {
-    refused(() => register({ ...app, redirect_uris: [42] }, open), 'invalid_redirect_uri', /must be https/);
+    refused(() => register({ ...app, redirect_uris: [42] }, open), 'invalid_redirect_uri', /must each be an https/);
     refused(() => register({ token_endpoint_auth_method: 'none' }, open), 'invalid_redirect_uri', /redirect_uris is mandatory/);
   });
 

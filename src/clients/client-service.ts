@@ -5,6 +5,7 @@ import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
+import { isAcceptableRedirectUri, REDIRECT_URI_RULE } from '../validation/redirect-uri.ts';
 import { isBuiltInClient } from './built-in-clients.ts';
 import { clientKeys } from './client-keys.ts';
 import type { ClientMetadata, ClientRepository, StoredClient } from './client-repository.ts';
@@ -194,15 +195,9 @@ async function buildMetadata(input: RegisterClientInput, deps: Pick<NewClientChe
   const name = input.name.trim();
   if (!name) throw new AppError('invalid_client', 'name must not be empty');
   const redirectUris = input.redirectUris ?? [];
-  // RFC 9700 §2.6 and §4.1: the code travels to the redirect URI, so https, or plain http only
-  // to this machine (loopback, RFC 8252 §7.3). No other scheme, no fragment (RFC 6749 §3.1.2).
-  const unsafe = redirectUris.find((uri) => uri.includes('#') || !isSecureUrl(uri));
-  if (unsafe !== undefined) {
-    throw new AppError(
-      'invalid_client',
-      `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an https:// URL without a fragment (http:// only on a loopback host)`,
-    );
-  }
+  // The code travels to the redirect URI: validation/redirect-uri.ts says which ones we take.
+  const unsafe = redirectUris.find((uri) => !isAcceptableRedirectUri(uri));
+  if (unsafe !== undefined) throw new AppError('invalid_client', `redirect URI ${JSON.stringify(unsafe.slice(0, 200))} must be an ${REDIRECT_URI_RULE}`);
   const postLogoutRedirectUris = checkPostLogoutRedirectUris(input.postLogoutRedirectUris);
   const keys = clientKeys(input);
   // Keys given: the client signs its assertions (RFC 7523), the BCP for a service with no shared secret.

@@ -3,6 +3,7 @@ import { DEVICE_CODE_GRANT } from '../clients/client-service.ts';
 import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
 import { isSecureUrl } from '../config/load-config.ts';
+import { isAcceptableRedirectUri, REDIRECT_URI_RULE } from '../validation/redirect-uri.ts';
 
 export type { SelfRegistrationGrant };
 
@@ -44,11 +45,9 @@ export function applySelfRegistration(metadata: Metadata, grant: SelfRegistratio
   const stray = grantTypes.find((g) => !allowedGrants.includes(String(g)));
   if (stray !== undefined) throw invalid(`grant_types may contain only ${allowedGrants.join(', ')}`);
 
-  // RFC 9700 §2.6 and §4.1, as for every client (client-service.ts).
+  // As for every client (validation/redirect-uri.ts).
   const redirectUris = Array.isArray(metadata.redirect_uris) ? (metadata.redirect_uris as unknown[]) : [];
-  if (redirectUris.some((uri) => typeof uri !== 'string' || uri.includes('#') || !isSecureUrl(uri))) {
-    throw invalid('redirect_uris must be https:// URLs without a fragment (http:// only on a loopback host)');
-  }
+  if (redirectUris.some((uri) => typeof uri !== 'string' || !isAcceptableRedirectUri(uri))) throw invalid(`redirect_uris must each be an ${REDIRECT_URI_RULE}`);
   const backchannel = metadata.backchannel_logout_uri;
   if (backchannel !== undefined && (typeof backchannel !== 'string' || !isSecureUrl(backchannel))) {
     throw invalid('backchannel_logout_uri must be an https:// URL (http:// only on a loopback host)');
