@@ -166,6 +166,8 @@ describe("an operator's client (prepareClient: the CLI's and the admin API's rul
       ['plain http to a host on the network', 'http://app.example.test/bye'],
       ['a fragment', 'https://app.example.test/bye#x'],
       ['javascript:', 'javascript:alert(1)'],
+      ['a wildcard host', 'https://*.example.test/bye'],
+      ['credentials', 'https://user:secret@app.example.test/bye'],
     ])('refuses a post-logout redirect URI with %s', async (_what, uri) => {
       await refusal({ redirectUris: [WEB], postLogoutRedirectUris: [uri] }, 'invalid_client', /^post-logout redirect URI/);
     });
