@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { accountCsrf } from './support/account-page.ts';
 import { type CookieAgent, createCookieAgent } from './support/cookie-agent.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const t = MESSAGES.en;
@@ -14,23 +14,20 @@ const SECRET = 'google-secret-do-not-log-account-page';
  * upstream. Gatehouse on 127.0.0.1, the upstream (another oidc-provider) on 127.0.0.2.
  */
 describe('the account page of an upstream sign-in', { timeout: 120_000 }, () => {
-  const storage = newStorage();
   let up: OidcUpstream;
-  let gh: TestGatehouse;
-
   beforeAll(async () => {
     up = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: SECRET,
-      UPSTREAM_GOOGLE_ISSUER: up.issuer,
-    });
-    up.start([{ client_id: 'gatehouse-google', client_secret: SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
   afterAll(async () => {
-    await gh?.stop();
     await up?.close();
-    await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: SECRET,
+    UPSTREAM_GOOGLE_ISSUER: up.issuer,
+  }));
+  beforeAll(() => {
+    up.start([{ client_id: 'gatehouse-google', client_secret: SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
 
   /** From wherever `start` leads, through the sign-in page's Google button and the upstream, to a page of ours. */

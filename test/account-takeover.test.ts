@@ -2,7 +2,7 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { type Answer, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { RP_REDIRECT, registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
@@ -20,10 +20,8 @@ const t = MESSAGES.en;
  * squatter's account, never refused, and the squatter never reaches the owner's account.
  */
 describe('pre-account takeover through an unproven email address', { timeout: 60_000 }, () => {
-  const storage = newStorage();
   let naver: NaverUpstream;
   let google: OidcUpstream;
-  let gh: TestGatehouse;
   let rp: oauth.Configuration;
   let naverFlow: ReturnType<typeof upstreamFlow>;
   let googleFlow: ReturnType<typeof upstreamFlow>;
@@ -31,22 +29,22 @@ describe('pre-account takeover through an unproven email address', { timeout: 60
   beforeAll(async () => {
     naver = await startNaverUpstream(NAVER);
     google = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, {
-      ...naver.env,
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-    });
+  });
+  afterAll(async () => {
+    await naver?.close();
+    await google?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    ...naver.env,
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+  }));
+  beforeAll(async () => {
     google.start([{ client_id: 'gatehouse-google', client_secret: GOOGLE_SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
     rp = await registerRelyingParty(gh);
     naverFlow = upstreamFlow(gh, rp, naver.origin);
     googleFlow = upstreamFlow(gh, rp, google.issuer);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await naver?.close();
-    await google?.close();
-    await dropStorage(storage);
   });
   beforeEach(() => {
     for (const key of Object.keys(naver.behaviour)) delete (naver.behaviour as Record<string, unknown>)[key];

@@ -1,10 +1,10 @@
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { type Answer, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -19,17 +19,11 @@ const allowAll = (p: Page): Answer => (p.kind === 'login' ? { post: 'login', fie
  * an API needs a consent that covers it (a grant holding scopes of that API), first-party apps aside.
  */
 describe('API access needs a consent that names the API', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const register = async (name: string, options: { isFirstParty?: boolean } = {}) => {

@@ -1,8 +1,8 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -10,13 +10,11 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const user = { email: 'ada@example.test', password: 'correct horse battery staple' };
 
 describe('authorization code flow with PKCE', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
   let publicConfig: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount({ ...user, name: 'Ada' });
     const confidential = await gh.services.clients.registerClient({
@@ -36,10 +34,6 @@ describe('authorization code flow with PKCE', () => {
     const options = { execute: [oauth.allowInsecureRequests] };
     config = await oauth.discovery(new URL(gh.issuer), confidential.client.client_id, undefined, oauth.ClientSecretBasic(confidential.clientSecret!), options);
     publicConfig = await oauth.discovery(new URL(gh.issuer), pub.client.client_id, undefined, oauth.None(), options);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function authorize(cfg: oauth.Configuration, scope = 'openid offline_access read') {

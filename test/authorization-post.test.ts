@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookiePolicy } from '../src/oidc/session-cookies.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -27,12 +27,10 @@ function cookieAttributes(setCookies: string[]): Map<string, string[]> {
 // OIDC Core §3.1.2.1: the authorization endpoint takes GET and POST (and RP-Initiated Logout §2
 // the end-session endpoint); mod_auth_openidc's POST mode needs it.
 describe('POST at the authorization and end-session endpoints', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Posting App',
@@ -41,10 +39,6 @@ describe('POST at the authorization and end-session endpoints', () => {
       scope: 'openid email',
     });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function authorizationParams() {
@@ -141,19 +135,13 @@ describe('POST at the authorization and end-session endpoints', () => {
 // With the session cookie SameSite=None, SameSite no longer keeps other sites' forms out: every
 // form we render carries a token bound to its interaction, and a post without it is refused.
 describe('CSRF tokens on every form', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Form App', redirectUris: [REDIRECT_URI], scope: 'openid email' });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** A user agent at the login page of a new flow; returns the interaction URL and the page. */
@@ -251,16 +239,7 @@ describe('CSRF tokens on every form', () => {
 // A plain-http issuer on a non-loopback name is no secure context: a browser would drop a
 // SameSite=None cookie there (it must be Secure), so POST stays off and cookies stay Lax.
 describe('on a plain-http issuer that is not loopback', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
-
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { ISSUER: 'http://gatehouse.test:3000' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({ ISSUER: 'http://gatehouse.test:3000' });
 
   it('decides from the issuer: SameSite=None and POST only in a secure context', () => {
     expect(sessionCookiePolicy('https://id.example.com')).toMatchObject({

@@ -1,9 +1,9 @@
 import { Agent } from 'node:http';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type RawRequest, type RawResponse, rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -147,13 +147,11 @@ const pageCases: Case[] = [
 ];
 
 describe('bad input', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let ctx: Ctx;
   let clientSecret: string;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret: secret } = await gh.services.clients.registerClient({
@@ -172,10 +170,6 @@ describe('bad input', () => {
     ctx.cookie = [...ua.jar].map(([k, v]) => `${k}=${v}`).join('; ');
     const page = await (await ua.get(new URL(started.headers.get('location')!, gh.issuer).href)).text();
     ctx.csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** Sends one request and returns it with the log lines it produced. */

@@ -4,7 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { desktopViewport, launchChromium, startOtherSite, watchForProblems } from './support/browser.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -16,8 +16,6 @@ const attacker = { email: 'attacker@example.test', password: 'the attacker passp
 // another site for Chromium's SameSite rules. The session cookie is SameSite=None (so that an
 // application's POST /auth sees the session); these tests show what that allows, and what not.
 describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { timeout: 120_000 }, () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
   let google: OidcUpstream;
   let browser: Browser;
   let site: Awaited<ReturnType<typeof startOtherSite>>;
@@ -25,11 +23,18 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
 
   beforeAll(async () => {
     [site, browser, google] = await Promise.all([startOtherSite(), launchChromium(), startOidcUpstream()]);
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-cross-site-secret',
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+    await google?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-cross-site-secret',
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+  }));
+  beforeAll(async () => {
     google.start([{ client_id: 'gatehouse-google', client_secret: 'google-cross-site-secret', redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
     await gh.services.accounts.registerAccount(victim);
     await gh.services.accounts.registerAccount(attacker);
@@ -42,13 +47,6 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-    await gh?.stop();
-    await google?.close();
-    await dropStorage(storage);
   });
 
   async function withPage<T>(run: (page: Page, context: BrowserContext) => Promise<T>): Promise<T> {

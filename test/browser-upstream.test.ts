@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
@@ -14,10 +14,8 @@ const screenshot = createScreenshotter();
 // Upstream sign-in in a real browser: Gatehouse on 127.0.0.1, "Google" (another oidc-provider)
 // and "Naver" on 127.0.0.2, so each keeps its own cookies as separate sites do.
 describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeout: 120_000 }, () => {
-  const storage = newStorage();
   let google: OidcUpstream;
   let naver: NaverUpstream;
-  let gh: TestGatehouse;
   let browser: Browser;
   let callback: Awaited<ReturnType<typeof startCallbackServer>>;
   let rp: oauth.Configuration;
@@ -29,12 +27,20 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
       launchChromium(),
       startCallbackServer(),
     ]);
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-browser-secret',
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-      ...naver.env,
-    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await callback?.close();
+    await google?.close();
+    await naver?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-browser-secret',
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+    ...naver.env,
+  }));
+  beforeAll(async () => {
     google.start([{ client_id: 'gatehouse-google', client_secret: 'google-browser-secret', redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Photo Album',
@@ -45,14 +51,6 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
     rp = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await callback?.close();
-    await gh?.stop();
-    await google?.close();
-    await naver?.close();
-    await dropStorage(storage);
   });
 
   it.each([

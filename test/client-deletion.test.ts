@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, type Verifier } from '../src/verifier/index.ts';
 import { accessTokens } from './support/access-tokens.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.deletion.test';
@@ -16,8 +16,7 @@ const WITHIN_SECONDS = { timeout: 8000, interval: 100 };
 
 /** Deleting a client revokes everything it holds, everywhere a token is checked. */
 describe('deleting a client', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let adminAudience: string;
   let ops: Creds;
   let apiOwnClient: Creds;
@@ -46,7 +45,6 @@ describe('deleting a client', () => {
     (await gh.knex('oidc_payloads').whereRaw("payload->>'clientId' = ?", [clientId]).select('model')).map((r: { model: string }) => r.model).sort();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     adminAudience = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
@@ -67,8 +65,6 @@ describe('deleting a client', () => {
   });
   afterAll(async () => {
     await verifier?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it("through the admin API: the deleted client's admin token stops working everywhere at once", async () => {

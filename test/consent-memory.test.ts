@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, authorizationUrl, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -12,8 +12,7 @@ const user = { email: 'mina@example.test', password: 'consent-memory-passphrase'
 const allowAll = (p: Page): Answer => (p.kind === 'login' ? { post: 'login', fields: user } : { post: 'confirm' });
 
 describe('remembered consent and first-party clients', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   const discover = async (name: string, options: { isFirstParty?: boolean } = {}) => {
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name,
@@ -29,13 +28,8 @@ describe('remembered consent and first-party clients', () => {
   const kinds = (r: { pages: Page[] }) => r.pages.map((p) => p.kind);
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('does not ask again for the same scopes in a new session', async () => {

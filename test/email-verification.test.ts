@@ -4,19 +4,12 @@ import { MESSAGES } from '../src/i18n/messages.ts';
 import { authorize, hiddenToken, linkIn, loginInteraction, REDIRECT_URI, registerApp } from './support/account-lifecycle.ts';
 import { createCookieAgent } from './support/cookie-agent.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
-
-async function startWith(env: Record<string, string>) {
-  const smtp = await startTestSmtp();
-  const storage = newStorage();
-  const gh = await startTestGatehouse(storage, { SMTP_URL: smtp.url, ...env });
-  return { smtp, storage, gh, config: await registerApp(gh) };
-}
 
 /** Follows redirects from a response until a page (or the client's callback). */
 async function follow(ua: UserAgent, res: Response, from: string): Promise<{ res: Response; url: URL }> {
@@ -50,17 +43,17 @@ async function verifyWith(link: URL) {
 
 describe('email verification (EMAIL_VERIFICATION=optional, the default)', { timeout: 120_000 }, () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    ({ smtp, storage, gh, config } = await startWith({}));
+    smtp = await startTestSmtp();
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
-    if (storage) await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => ({ SMTP_URL: smtp.url }));
+  beforeAll(async () => {
+    config = await registerApp(gh);
   });
 
   async function userInfoAfterSignIn(user: { email: string; password: string }) {
@@ -147,29 +140,30 @@ describe('email verification (EMAIL_VERIFICATION=optional, the default)', { time
 
 describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
   let config: oauth.Configuration;
   let google: OidcUpstream;
   const GOOGLE_SECRET = 'google-secret-verification-77';
 
   beforeAll(async () => {
     google = await startOidcUpstream();
-    ({ smtp, storage, gh, config } = await startWith({
-      EMAIL_VERIFICATION: 'required',
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
-      LOGIN_THROTTLE_BLOCK_AFTER: '3',
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-    }));
-    google.start([{ client_id: 'gatehouse-google', client_secret: GOOGLE_SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
+    smtp = await startTestSmtp();
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
     await google?.close();
-    if (storage) await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => ({
+    SMTP_URL: smtp.url,
+    EMAIL_VERIFICATION: 'required',
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
+    LOGIN_THROTTLE_BLOCK_AFTER: '3',
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+  }));
+  beforeAll(async () => {
+    config = await registerApp(gh);
+    google.start([{ client_id: 'gatehouse-google', client_secret: GOOGLE_SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
 
   it('stops a sign-up at "check your inbox" until the link is followed; Continue then completes the sign-in', async () => {

@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REFRESH_GRANTS_PER_CLIENT } from '../src/oidc/sign-in-grants.ts';
 import { type Answer, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -16,13 +16,11 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
  * MAX_REFRESH_GRANTS_PER_CLIENT per user and client.
  */
 describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
   let n = 0;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Busy App',
@@ -33,10 +31,6 @@ describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const newUser = async () => {

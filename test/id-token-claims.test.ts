@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -12,12 +12,10 @@ const TOKEN_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'c
 // Relying parties that read only the ID token (Auth.js, mod_auth_openidc's defaults) must find
 // the user's granted claims there, and discovery must promise nothing it does not issue.
 describe('ID token claims', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     // No API: the access token is userinfo's, the case where oidc-provider keeps claims out of the ID token.
     const { client, clientSecret } = await gh.services.clients.registerClient({
@@ -28,10 +26,6 @@ describe('ID token claims', () => {
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function codeFlow(scope: string) {

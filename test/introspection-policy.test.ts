@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const ORDERS = 'https://orders.introspection.test';
@@ -17,8 +17,7 @@ type Creds = { id: string; secret: string };
  * learns about its own tokens.
  */
 describe('who may learn what at the introspection endpoint', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   const creds: Record<'ordersService' | 'billingService' | 'ordersApi' | 'unscopedApi' | 'ops' | 'web', Creds> = {} as never;
   const tokens: Record<'orders' | 'billing' | 'admin' | 'webAccess' | 'webRefresh', string> = {} as never;
 
@@ -34,7 +33,6 @@ describe('who may learn what at the introspection endpoint', () => {
   const configure = (c: Creds) => oauth.discovery(new URL(gh.issuer), c.id, undefined, oauth.ClientSecretBasic(c.secret), options);
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     const admin = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: ORDERS, scope: 'read' });
     await gh.services.resources.createResource({ identifier: BILLING, scope: 'charge' });
@@ -65,10 +63,6 @@ describe('who may learn what at the introspection endpoint', () => {
     const userTokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: verifier });
     tokens.webAccess = userTokens.access_token;
     tokens.webRefresh = userTokens.refresh_token!;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it("tells an API's own client about access tokens for its API, users' and services' alike", async () => {

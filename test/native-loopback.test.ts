@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const user = { email: 'margaret@example.test', password: 'native app passphrase' };
@@ -11,14 +11,12 @@ const options = { execute: [oauth.allowInsecureRequests] };
 // loopback IP redirect URI matches with any port, for public native clients only (§8.4: anyone
 // could run a listener on the user's machine, so nothing confidential may rely on it).
 describe('native apps: loopback redirect URIs with any port', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let nativePublic: oauth.Configuration;
   let nativeConfidential: oauth.Configuration;
   let webPublic: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const register = async (name: string, extra: Record<string, unknown>) => {
       const { client, clientSecret } = await gh.services.clients.registerClient({
@@ -33,10 +31,6 @@ describe('native apps: loopback redirect URIs with any port', () => {
     nativePublic = await register('Desktop app', { applicationType: 'native', tokenEndpointAuthMethod: 'none' });
     nativeConfidential = await register('Desktop app with a secret', { applicationType: 'native' });
     webPublic = await register('SPA on loopback', { tokenEndpointAuthMethod: 'none' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function authorize(config: oauth.Configuration, redirectUri: string) {

@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -70,17 +70,11 @@ function recordingAgent(extra: Record<string, string> = {}): UserAgent & { setCo
 const cookieNames = (setCookies: string[]) => new Set(setCookies.map((c) => c.slice(0, c.indexOf('='))));
 
 describe('operations', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let app: Awaited<ReturnType<typeof seed>>;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     app = await seed(gh);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers /healthz with 200 ok', async () => {
@@ -214,16 +208,7 @@ describe('operations', () => {
 });
 
 describe('operations behind a TLS terminator (TRUST_PROXY=1)', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
-
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { TRUST_PROXY: '1' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({ TRUST_PROXY: '1' });
 
   it('marks the interaction and session cookies Secure when the proxy says https', async () => {
     const { config } = await seed(gh);
@@ -240,17 +225,8 @@ describe('operations behind a TLS terminator (TRUST_PROXY=1)', () => {
 });
 
 describe('readiness with Redis unreachable', () => {
-  const storage = newStorage({ useRedis: true });
-  let gh: TestGatehouse;
-
-  beforeAll(async () => {
-    // Port 1 is closed: every Redis command fails (or times out) while Postgres is fine.
-    gh = await startTestGatehouse(storage, { REDIS_URL: 'redis://127.0.0.1:1' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  // Port 1 is closed: every Redis command fails (or times out) while Postgres is fine.
+  const gh = useTestGatehouse({ REDIS_URL: 'redis://127.0.0.1:1' }, { useRedis: true });
 
   it('answers /readyz with 503 naming Redis, within the check timeout, while /healthz stays 200', async () => {
     const started = Date.now();

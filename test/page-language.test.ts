@@ -1,26 +1,20 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { authorizationUrl } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
 describe('pages in English and Korean', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: '한글 앱', redirectUris: [REDIRECT_URI], scope: 'openid email' });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** GETs the login page of a new flow with the given headers and extra authorization parameters. */

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -11,13 +11,11 @@ const HOSTILE_NAME = '<script>alert(1)</script>';
 
 // Page rendering over HTTP; how the pages look and behave in a browser is tested elsewhere.
 describe('sign-in, consent and sign-out pages', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let friendly: oauth.Configuration;
   let hostile: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
     const register = async (name: string) => {
@@ -33,10 +31,6 @@ describe('sign-in, consent and sign-out pages', () => {
     };
     friendly = await register('Pages App');
     hostile = await register(HOSTILE_NAME);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function authorizationUrl(config: oauth.Configuration, scope = 'openid email read') {

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.refresh.test';
@@ -9,17 +9,11 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const user = { email: 'grace@example.test', password: 'correct horse battery staple' };
 
 describe('refresh-token rotation with a grace window', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function clientWith(policy: { refreshTokenGraceSeconds?: number; refreshTokenIdleSeconds?: number; refreshTokenAbsoluteSeconds?: number }) {

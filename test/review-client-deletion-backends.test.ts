@@ -2,7 +2,7 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, type Verifier } from '../src/verifier/index.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.deletion-backends.test';
@@ -17,8 +17,7 @@ type Creds = { id: string; secret: string };
  * go, and a refresh token it had rotated (a tombstone) gets nothing either.
  */
 describe('deleting a client, with short-lived state in Postgres', () => {
-  const storage = newStorage({ useRedis: false });
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({}, { useRedis: false });
   let apiOwnClient: Creds;
   let verifier: Verifier;
 
@@ -35,7 +34,6 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     (await gh.knex('oidc_payloads').whereRaw("payload->>'clientId' = ?", [clientId]).select('model')).map((r: { model: string }) => r.model).sort();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'the API', canIntrospect: true, resources: [API] });
@@ -50,8 +48,6 @@ describe('deleting a client, with short-lived state in Postgres', () => {
   });
   afterAll(async () => {
     await verifier?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it("kills a web app's access and refresh tokens, and removes it from its users' sessions", async () => {

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.sign-out-race.test';
@@ -17,23 +17,17 @@ const options = { execute: [oauth.allowInsecureRequests] };
  * grant revocation either: the token stays good for its whole lifetime.
  */
 describe('sign out everywhere while a refresh rotates', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let web: oauth.Configuration;
   let api: { id: string; secret: string };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const app = await gh.services.clients.registerClient({ name: 'Web', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API] });
     web = await oauth.discovery(new URL(gh.issuer), app.client.client_id, undefined, oauth.ClientSecretBasic(app.clientSecret!), options);
     const own = await gh.services.clients.registerClient({ name: 'the API', canIntrospect: true, resources: [API] });
     api = { id: own.client.client_id, secret: own.clientSecret! };
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const introspect = async (token: string) => {

@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.revocation.test';
@@ -13,8 +13,7 @@ type Creds = { id: string; secret: string };
 const WITHIN_SECONDS = { timeout: 5000, interval: 100 };
 
 describe('revocation that reaches resource servers', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let service: Creds;
   let other: Creds;
   let apiClient: Creds;
@@ -52,7 +51,6 @@ describe('revocation that reaches resource servers', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     service = await register({ name: 'svc', resources: [API], scope: 'read' });
@@ -68,10 +66,6 @@ describe('revocation that reaches resource servers', () => {
     web = await oauth.discovery(new URL(gh.issuer), webClient.id, undefined, oauth.ClientSecretBasic(webClient.secret), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('revokes a JWT access token by jti (RFC 7009): introspection says inactive and the feed lists it', async () => {

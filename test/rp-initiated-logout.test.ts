@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -13,12 +13,10 @@ const options = { execute: [oauth.allowInsecureRequests] };
 // OpenID Connect RP-Initiated Logout 1.0: the app sends the user to end_session_endpoint with a
 // registered post_logout_redirect_uri (exact match, §3.1) and gets them back there signed out.
 describe('RP-initiated logout back to the application', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Logout App',
@@ -27,10 +25,6 @@ describe('RP-initiated logout back to the application', () => {
       scope: 'openid',
     });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function authorizationUrl(prompt?: string) {

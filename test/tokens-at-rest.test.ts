@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { up as migrateToDigests } from '../migrations/20261204000401_token_digests.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.at-rest.test';
@@ -81,8 +81,7 @@ function watchFetch(seen: Set<string>) {
 }
 
 describe('tokens at rest', () => {
-  const storage: Storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let web: oauth.Configuration;
   let webSecret: string;
   let service: oauth.Configuration;
@@ -94,7 +93,6 @@ describe('tokens at rest', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const options = { execute: [oauth.allowInsecureRequests] };
@@ -112,10 +110,6 @@ describe('tokens at rest', () => {
     const serviceClient = await gh.services.clients.registerClient({ name: 'Backup Service', resources: [API], scope: 'read' });
     serviceSecret = serviceClient.clientSecret!;
     service = await oauth.discovery(new URL(gh.issuer), serviceClient.client.client_id, undefined, oauth.ClientSecretBasic(serviceSecret), options);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const signInFor = async (ua: ReturnType<typeof createUserAgent>, scope: string) => {
@@ -233,7 +227,7 @@ describe('tokens at rest', () => {
     );
     const needles = [...seen].filter((v) => v.length >= 20); // short values (lang=ko) cannot be credentials
     expect(needles.length).toBeGreaterThan(20);
-    const dump = `${await dumpPostgres(gh.knex, storage.schema)}\n${await dumpRedis(storage.redisPrefix)}`;
+    const dump = `${await dumpPostgres(gh.knex, gh.storage.schema)}\n${await dumpRedis(gh.storage.redisPrefix)}`;
     // The dump did see the flow: sessions, grants, refresh tokens and the sealed grace answer are there.
     expect(dump).toMatch(/"model":"RefreshToken"/);
     expect(dump).toMatch(/-- refresh_token_rotations\n\{[^\n]*"answer":"[^"]+"/); // the sealed grace answer (Postgres since the rotation is one transaction)
@@ -265,10 +259,10 @@ describe('tokens at rest', () => {
       .where({ model: 'RefreshToken', id: sha256Hex(refreshToken) })
       .update({ id: refreshToken, payload: gh.knex.raw("payload || jsonb_build_object('jti', ?::text)", [refreshToken]) });
     expect(updated).toBe(1);
-    expect(await dumpPostgres(gh.knex, storage.schema)).toContain(refreshToken);
+    expect(await dumpPostgres(gh.knex, gh.storage.schema)).toContain(refreshToken);
 
     await migrateToDigests(gh.knex);
-    expect(await dumpPostgres(gh.knex, storage.schema)).not.toContain(refreshToken);
+    expect(await dumpPostgres(gh.knex, gh.storage.schema)).not.toContain(refreshToken);
     const rotated = await oauth.refreshTokenGrant(web, refreshToken);
     expect(rotated.refresh_token).toBeTruthy();
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { type CookieAgent, createCookieAgent } from './support/cookie-agent.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
@@ -11,22 +11,25 @@ const t = MESSAGES.en;
 // Gatehouse signing people in through upstream OpenID Connect providers: Google and Kakao from the
 // environment, a generic one added as the CLI does, all played by another oidc-provider.
 describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
-  const storage = newStorage();
   let up: OidcUpstream;
-  let gh: TestGatehouse;
   let flow: ReturnType<typeof upstreamFlow>;
 
   beforeAll(async () => {
     up = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: SECRETS.google,
-      UPSTREAM_GOOGLE_ISSUER: up.issuer,
-      UPSTREAM_KAKAO_CLIENT_ID: 'gatehouse-kakao',
-      UPSTREAM_KAKAO_CLIENT_SECRET: SECRETS.kakao,
-      UPSTREAM_KAKAO_ISSUER: up.issuer,
-      UPSTREAM_KAKAO_SCOPES: 'openid email profile',
-    });
+  });
+  afterAll(async () => {
+    await up?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: SECRETS.google,
+    UPSTREAM_GOOGLE_ISSUER: up.issuer,
+    UPSTREAM_KAKAO_CLIENT_ID: 'gatehouse-kakao',
+    UPSTREAM_KAKAO_CLIENT_SECRET: SECRETS.kakao,
+    UPSTREAM_KAKAO_ISSUER: up.issuer,
+    UPSTREAM_KAKAO_SCOPES: 'openid email profile',
+  }));
+  beforeAll(async () => {
     await gh.services.upstreams.add({ id: 'corp', kind: 'oidc', name: 'Corp SSO', issuer: up.issuer, clientId: 'gatehouse-corp', clientSecret: SECRETS.corp });
     up.start(
       (['google', 'kakao', 'corp'] as const).map((id) => ({
@@ -36,11 +39,6 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
       })),
     );
     flow = upstreamFlow(gh, await registerRelyingParty(gh), up.issuer);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await up?.close();
-    await dropStorage(storage);
   });
   beforeEach(() => {
     for (const key of Object.keys(up.behaviour)) delete (up.behaviour as Record<string, unknown>)[key];
