@@ -167,7 +167,7 @@ describe('bad input', () => {
     const ua = createUserAgent();
     const started = await ua.get(`${gh.issuer}${auth(ctx, { state: 's' })}`);
     ctx.uid = new URL(started.headers.get('location')!, gh.issuer).pathname.split('/')[2]!;
-    ctx.cookie = [...ua.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    ctx.cookie = ua.jar.header(new URL(`${gh.issuer}/interaction/${ctx.uid}/login`));
     const page = await (await ua.get(new URL(started.headers.get('location')!, gh.issuer).href)).text();
     ctx.csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
   });

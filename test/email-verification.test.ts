@@ -2,7 +2,6 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { authorize, hiddenToken, linkIn, loginInteraction, REDIRECT_URI, registerApp } from './support/account-lifecycle.ts';
-import { createCookieAgent } from './support/cookie-agent.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
@@ -12,17 +11,7 @@ import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 const t = MESSAGES.en;
 
 /** Follows redirects from a response until a page (or the client's callback). */
-async function follow(ua: UserAgent, res: Response, from: string): Promise<{ res: Response; url: URL }> {
-  let url = new URL(from);
-  for (let hops = 0; hops < 12; hops += 1) {
-    const location = res.headers.get('location');
-    if (!(res.status >= 300 && res.status < 400 && location)) return { res, url };
-    url = new URL(location, url);
-    if (url.href.startsWith(REDIRECT_URI)) return { res, url };
-    res = await ua.get(url.href);
-  }
-  throw new Error('too many redirects');
-}
+const follow = (ua: UserAgent, res: Response, from: string) => ua.follow(res, from, (url) => url.href.startsWith(REDIRECT_URI));
 
 /** Signs up on the pages of a fresh flow; where that leads (the pending page, or the callback). */
 async function signUp(config: oauth.Configuration, fields: { email: string; password: string; name?: string }, ua = createUserAgent()) {
@@ -249,7 +238,7 @@ describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
 
     google.users.set('unvouched', { email: 'unvouched@example.test', email_verified: false });
     google.behaviour.subject = 'unvouched';
-    const ua = createCookieAgent();
+    const ua = createUserAgent();
     const started = await flow.begin('google', ua);
     const callback = await flow.atUpstream(ua, started.upstreamAuthorization);
     const { res } = await ua.follow(await ua.get(callback.href), callback.href);
