@@ -1,6 +1,7 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type Answer, walkPages } from './support/page-flow.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { RP_REDIRECT, registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
@@ -65,23 +66,16 @@ describe('pre-account takeover through an unproven email address', { timeout: 60
   }
   /** The login page answered with the password form (`login`) or the sign-up form (`signup`). */
   async function viaPassword(form: 'login' | 'signup', email: string, password: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(rp, {
-      redirect_uri: RP_REDIRECT,
-      scope: 'openid email profile',
-      state: 'rp-state',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const flow = await startCodeFlow(rp, { redirect_uri: RP_REDIRECT, scope: 'openid email profile' });
     let refusal: { status: number; body: string } | undefined;
     const answer = (p: { kind: string; status: number; body: string }): Answer => {
       if (p.kind === 'login' && !refusal && p.status === 200) return { post: form, fields: { email, password } };
       refusal = { status: p.status, body: p.body };
       return 'stop';
     };
-    const { callback } = await walkPages(createUserAgent(), url, RP_REDIRECT, answer);
+    const { callback } = await walkPages(createUserAgent(), flow.url, RP_REDIRECT, answer);
     if (!callback) return { refusal: refusal! };
-    const tokens = await oauth.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: 'rp-state' });
+    const tokens = await flow.redeem(callback);
     const sub = tokens.claims()!.sub;
     return { sub, userInfo: await oauth.fetchUserInfo(rp, tokens.access_token, sub) };
   }

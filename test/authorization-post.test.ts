@@ -1,6 +1,7 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookiePolicy } from '../src/oidc/session-cookies.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
@@ -41,16 +42,10 @@ describe('POST at the authorization and end-session endpoints', () => {
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
   });
 
+  /** A code flow, and its authorization request as a form body (for POST /auth). */
   async function authorizationParams() {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email',
-      state: 'posted',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    return { url, verifier, body: url.searchParams.toString() };
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email' });
+    return { ...flow, body: flow.url.searchParams.toString() };
   }
 
   /** Follows redirects (GET, as a browser after a 303) up to a page or the client's redirect_uri. */
@@ -69,32 +64,31 @@ describe('POST at the authorization and end-session endpoints', () => {
     const first = await authorizationParams();
     await signIn(ua, first.url, user, REDIRECT_URI);
 
-    const { body, verifier } = await authorizationParams();
+    const { body, redeem } = await authorizationParams();
     const posted = await ua.request(`${gh.issuer}/auth`, { method: 'POST', headers: FORM, body });
     expect(posted.status).toBe(303);
     const callback = new URL(posted.headers.get('location')!);
     expect(callback.origin + callback.pathname).toBe(REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'posted' });
+    const tokens = await redeem(callback);
     expect(tokens.claims()?.email).toBe(user.email);
   });
 
   it('takes a POST to /auth without a session through the sign-in pages', async () => {
     const ua = createUserAgent();
-    const { body, verifier } = await authorizationParams();
+    const { body, redeem } = await authorizationParams();
     const posted = await ua.request(`${gh.issuer}/auth`, { method: 'POST', headers: FORM, body });
     expect(posted.status).toBe(303);
     const page = await follow(ua, posted);
     expect(await page.res.text()).toContain('name="password"');
     const callback = await signIn(ua, page.url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'posted' });
+    const tokens = await redeem(callback);
     expect(tokens.claims()?.sub).toBeTruthy();
   });
 
   it('takes a POST to /session/end back to the registered post_logout_redirect_uri', async () => {
     const ua = createUserAgent();
-    const { url, verifier } = await authorizationParams();
-    const callback = await signIn(ua, url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'posted' });
+    const { url, redeem } = await authorizationParams();
+    const tokens = await redeem(await signIn(ua, url, user, REDIRECT_URI));
     const body = new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: SIGNED_OUT_URI, state: 'out' }).toString();
     const page = await ua.request(`${gh.issuer}/session/end`, { method: 'POST', headers: FORM, body });
     const html = await page.text();
@@ -146,14 +140,7 @@ describe('CSRF tokens on every form', () => {
 
   /** A user agent at the login page of a new flow; returns the interaction URL and the page. */
   async function atLoginPage(ua = createUserAgent()) {
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email',
-      state: 's',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
+    const { url } = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email', prompt: 'consent' });
     const started = await ua.get(url.href);
     const interaction = new URL(started.headers.get('location')!, gh.issuer).href;
     const page = await (await ua.get(interaction)).text();

@@ -1,6 +1,7 @@
 import { Agent } from 'node:http';
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type RawRequest, type RawResponse, rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
@@ -261,16 +262,8 @@ describe('bad input', () => {
     const granted = await oauth.clientCredentialsGrant(config, { scope: 'read', resource: API });
     expect(granted.access_token.split('.')).toHaveLength(3);
 
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email' });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     expect(tokens.claims()?.sub).toBeTruthy();
     expect(errorsIn(gh.logs())).toEqual([]);
   });

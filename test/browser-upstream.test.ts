@@ -4,6 +4,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
@@ -64,16 +65,8 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
       const page = await context.newPage();
       const problems = watchForProblems(page, gh.issuer);
       try {
-        const verifier = oauth.randomPKCECodeVerifier();
-        await page.goto(
-          oauth.buildAuthorizationUrl(rp, {
-            redirect_uri: callback.url,
-            scope: 'openid email profile',
-            state: `upstream-${lang}`,
-            code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-            code_challenge_method: 'S256',
-          }).href,
-        );
+        const flow = await startCodeFlow(rp, { redirect_uri: callback.url, scope: 'openid email profile' });
+        await page.goto(flow.url.href);
         await expect.poll(() => page.getAttribute('html', 'lang')).toBe(lang);
         await expect.poll(() => page.getByRole('heading', { level: 2 }).textContent()).toBe(t.login.upstreamHeading);
         expect((await screenshot(page, `${lang}-login-upstreams`)).phoneScrollWidth).toBeLessThanOrEqual(390);
@@ -91,7 +84,7 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
         google.behaviour.subject = `google-${lang}`;
         await page.getByRole('button', { name: t.login.upstreamButton('Google') }).click();
         await page.waitForURL((u) => u.href.startsWith(callback.url));
-        const tokens = await oauth.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: `upstream-${lang}` });
+        const tokens = await flow.redeem(new URL(page.url()));
         const account = await gh.services.accounts.findByEmail(`google-${lang}@example.test`);
         expect(tokens.claims()!.sub).toBe(account!.id);
         expect(tokens.access_token).toBeTruthy();

@@ -2,6 +2,7 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, type Verifier } from '../src/verifier/index.ts';
 import { accessTokens } from './support/access-tokens.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -108,15 +109,8 @@ describe('deleting a client', () => {
     });
     const webConfig = await configure({ id: web.client.client_id, secret: web.clientSecret! });
     const ua = createUserAgent();
-    const pkce = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(webConfig, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
-      code_challenge_method: 'S256',
-    });
-    const tokens = await oauth.authorizationCodeGrant(webConfig, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
+    const flow = await startCodeFlow(webConfig, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    const tokens = await flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
     const sessionId = ua.jar.get('_session')!;
     const clientId = web.client.client_id;
     expect(await introspect(apiOwnClient, tokens.access_token)).toBe(true);

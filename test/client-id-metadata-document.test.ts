@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { selfSignedCertificate } from './support/test-tls.ts';
@@ -88,18 +89,8 @@ describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () 
     const clientId = docs.serve('/apps/doc-app.json', { ...publicClient, scope: 'openid read' });
     const config = await oauth.discovery(new URL(gh.issuer), clientId, undefined, oauth.None(), { execute: [oauth.allowInsecureRequests] });
     expect(config.serverMetadata().client_id_metadata_document_supported).toBe(true);
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid read',
-      resource: API,
-      prompt: 'consent',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' }, { resource: API });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid read', resource: API, prompt: 'consent' });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI), { resource: API });
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { audience: API, issuer: gh.issuer });
     expect(payload).toMatchObject({ client_id: clientId, scope: 'read' });
     // Fetched once for the authorization request and the code exchange (cached per Cache-Control).

@@ -47,11 +47,11 @@ describe('email verification (EMAIL_VERIFICATION=optional, the default)', { time
 
   async function userInfoAfterSignIn(user: { email: string; password: string }) {
     const ua = createUserAgent();
-    const { url, verifier } = await authorize(config, { scope: 'openid email', prompt: 'login' });
+    const { url, redeem } = await authorize(config, { scope: 'openid email', prompt: 'login' });
     const interaction = await follow(ua, await ua.get(url.href), url.href);
     const res = await ua.postForm(`${interaction.url.href.replace(/\/$/, '')}/login`, user);
     const { url: callback } = await follow(ua, res, interaction.url.href);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const tokens = await redeem(callback);
     return oauth.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
   }
 
@@ -158,7 +158,7 @@ describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
   it('stops a sign-up at "check your inbox" until the link is followed; Continue then completes the sign-in', async () => {
     const user = { email: 'wait@example.test', password: 'the passphrase that waits' };
     const ua = createUserAgent();
-    const { url, verifier } = await authorize(config, { scope: 'openid email', prompt: 'login' });
+    const { url, redeem } = await authorize(config, { scope: 'openid email', prompt: 'login' });
     const login = await follow(ua, await ua.get(url.href), url.href);
     const interaction = login.url.href.replace(/\/$/, '');
     const pending = await ua.postForm(`${interaction}/signup`, user);
@@ -185,7 +185,7 @@ describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
     const done = await ua.postForm(`${interaction}/verify-email/continue`, {});
     const { url: callback } = await follow(ua, done, interaction);
     expect(callback.href.startsWith(REDIRECT_URI), callback.href).toBe(true);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const tokens = await redeem(callback);
     expect(await oauth.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).toMatchObject({ email: user.email, email_verified: true });
   });
 

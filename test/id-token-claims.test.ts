@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -29,20 +30,9 @@ describe('ID token claims', () => {
   });
 
   async function codeFlow(scope: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const nonce = oauth.randomNonce();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      prompt: 'consent',
-      state: 'st',
-      nonce,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope, prompt: 'consent', nonce: oauth.randomNonce() });
     const signedInAt = Math.floor(Date.now() / 1000);
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st', expectedNonce: nonce });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     return { tokens, signedInAt };
   }
 

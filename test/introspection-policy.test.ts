@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -52,15 +53,8 @@ describe('who may learn what at the introspection endpoint', () => {
     tokens.billing = (await oauth.clientCredentialsGrant(await configure(creds.billingService), { scope: 'charge' })).access_token;
     tokens.admin = (await oauth.clientCredentialsGrant(await configure(creds.ops), { resource: admin, scope: 'admin' })).access_token;
     const web = await configure(creds.web);
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const userTokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    const userTokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     tokens.webAccess = userTokens.access_token;
     tokens.webRefresh = userTokens.refresh_token!;
   });

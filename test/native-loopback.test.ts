@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -33,17 +34,7 @@ describe('native apps: loopback redirect URIs with any port', () => {
     webPublic = await register('SPA on loopback', { tokenEndpointAuthMethod: 'none' });
   });
 
-  async function authorize(config: oauth.Configuration, redirectUri: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    return { url, verifier };
-  }
+  const authorize = (config: oauth.Configuration, redirectUri: string) => startCodeFlow(config, { redirect_uri: redirectUri, scope: 'openid' });
 
   /** The page /auth answers with for a redirect_uri it refuses: an error page, never a redirect. */
   async function refused(config: oauth.Configuration, redirectUri: string) {
@@ -57,10 +48,10 @@ describe('native apps: loopback redirect URIs with any port', () => {
   it.each(['http://127.0.0.1:49152/cb', 'http://[::1]:61000/cb', 'http://127.0.0.1/cb'])(
     'sends the code of a public native client to %s, and exchanges it there',
     async (redirectUri) => {
-      const { url, verifier } = await authorize(nativePublic, redirectUri);
+      const { url, redeem } = await authorize(nativePublic, redirectUri);
       const callback = await signIn(createUserAgent(), url, user, redirectUri);
       expect(callback.origin + callback.pathname).toBe(redirectUri);
-      const tokens = await oauth.authorizationCodeGrant(nativePublic, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+      const tokens = await redeem(callback);
       expect(tokens.claims()?.sub).toBeTruthy();
     },
   );

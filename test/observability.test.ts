@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
 import { testDatabaseUrl, testRedisUrl } from './support/test-env.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
@@ -48,21 +49,12 @@ describe('metrics and the audit trail', () => {
 
     // A user: one wrong password, then signed in with consent; the code exchanged for tokens.
     const appConfig = await oauth.discovery(new URL(gh.issuer), appId, undefined, oauth.ClientSecretBasic(app.clientSecret!), options);
-    const verifier = oauth.randomPKCECodeVerifier();
+    const flow = await startCodeFlow(appConfig, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API });
     let tries = 0;
-    const { callback } = await walkPages(
-      createUserAgent(),
-      await authorizationUrl(appConfig, {
-        redirect_uri: REDIRECT_URI,
-        scope: 'openid offline_access read',
-        prompt: 'consent',
-        resource: API,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      }),
-      REDIRECT_URI,
-      (page) => (page.kind === 'login' ? { post: 'login', fields: { ...user, password: tries++ === 0 ? 'wrong' : user.password } } : { post: 'confirm' }),
+    const { callback } = await walkPages(createUserAgent(), flow.url, REDIRECT_URI, (page) =>
+      page.kind === 'login' ? { post: 'login', fields: { ...user, password: tries++ === 0 ? 'wrong' : user.password } } : { post: 'confirm' },
     );
-    const tokens = await oauth.authorizationCodeGrant(appConfig, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' }, { resource: API });
+    const tokens = await flow.redeem(callback!, { resource: API });
     secrets.push(tokens.access_token, tokens.refresh_token!);
 
     // A rotation, then the spent refresh token again (no grace window): reuse detected.

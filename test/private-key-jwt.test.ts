@@ -6,6 +6,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'j
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
@@ -83,16 +84,8 @@ describe('private_key_jwt client authentication', () => {
 
   it('exchanges an authorization code for a client whose keys are at its jwks_uri', async () => {
     const config = await configFor(remoteClientId, oauth.PrivateKeyJwt(remote.privateKey));
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid read',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid read' });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     expect(tokens.claims()?.aud).toBe(remoteClientId);
     expect(tokens.access_token.split('.')).toHaveLength(3);
   });

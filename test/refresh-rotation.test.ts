@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -45,16 +46,8 @@ describe('refresh-token rotation with a grace window', () => {
     Number((await gh.knex('oidc_payloads').where({ model: 'RefreshToken' }).whereRaw("payload->>'clientId' = ?", [clientId]).count({ n: '*' }).first())!.n);
 
   async function tokensFor(config: oauth.Configuration) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    return oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    return flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
   }
 
   it('answers a retry inside the window with the same response instead of revoking', async () => {

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -13,21 +14,8 @@ const insecure = { execute: [oauth.allowInsecureRequests] };
 
 /** Code flow with PKCE for a registered client; returns its tokens. */
 async function signInWith(config: oauth.Configuration, params: Record<string, string>) {
-  const verifier = oauth.randomPKCECodeVerifier();
-  const url = oauth.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: 'st',
-    ...params,
-  });
-  const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-  return oauth.authorizationCodeGrant(
-    config,
-    callback,
-    { pkceCodeVerifier: verifier, expectedState: 'st' },
-    params.resource ? { resource: params.resource } : undefined,
-  );
+  const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, ...params });
+  return flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI), params.resource ? { resource: params.resource } : undefined);
 }
 
 const register = (gh: TestGatehouse, body: unknown, headers: Record<string, string> = {}) =>

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -41,17 +42,8 @@ describe("what keeps ID tokens and other APIs' tokens out of a resource server: 
     });
     billingIntrospector = { id: billing.client.client_id, secret: billing.clientSecret! };
 
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email reports:read',
-      resource: REPORTS,
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email reports:read', resource: REPORTS });
+    tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
   });
 
   it('gives an ID token the client as aud, never an API: requiring your API as aud refuses it', async () => {

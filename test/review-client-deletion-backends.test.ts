@@ -1,6 +1,7 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, type Verifier } from '../src/verifier/index.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -59,15 +60,8 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     });
     const webConfig = await oauth.discovery(new URL(gh.issuer), web.client.client_id, undefined, oauth.ClientSecretBasic(web.clientSecret!), options);
     const ua = createUserAgent();
-    const pkce = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(webConfig, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
-      code_challenge_method: 'S256',
-    });
-    const first = await oauth.authorizationCodeGrant(webConfig, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
+    const flow = await startCodeFlow(webConfig, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    const first = await flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
     const rotated = await oauth.refreshTokenGrant(webConfig, first.refresh_token!, { resource: API });
     const sessionId = ua.jar.get('_session')!;
     const clientId = web.client.client_id;

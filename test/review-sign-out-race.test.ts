@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -40,16 +41,8 @@ describe('sign out everywhere while a refresh rotates', () => {
   };
 
   it('leaves no access token of that user valid, not even one from a rotation that committed during the purge', async () => {
-    const pkce = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      resource: API,
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
-      code_challenge_method: 'S256',
-    });
-    const tokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
 
     // The next DELETE on oidc_payloads (the purge's) waits 2 s before it touches a row: the window
     // in which a rotation can commit between the cut-off and the purge, made wide enough to hit.

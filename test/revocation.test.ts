@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
@@ -39,15 +40,8 @@ describe('revocation that reaches resource servers', () => {
     return { id: client.client_id, secret: clientSecret! };
   };
   const userTokens = async (ua: UserAgent = createUserAgent()) => {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    return oauth.authorizationCodeGrant(web, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    return flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
   };
 
   beforeAll(async () => {

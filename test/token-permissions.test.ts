@@ -7,6 +7,7 @@ import * as oauth from 'openid-client';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { createVerifier, requireRole, type Verifier } from '../src/verifier/index.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type Page, walkPages } from './support/page-flow.ts';
 import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
@@ -73,22 +74,12 @@ describe('permissions in the token', () => {
 
   /** Signs `email` in at the web app through the pages (allowing what is asked); the pages seen and the tokens. */
   async function signIn(email: string, params: Record<string, string> = {}) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(webApp, {
-      redirect_uri: REDIRECT_URI,
-      scope: SCOPE,
-      resource: DOCS,
-      prompt: 'consent',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...params,
-    });
-    const { pages, callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, (p) =>
+    const flow = await startCodeFlow(webApp, { redirect_uri: REDIRECT_URI, scope: SCOPE, resource: DOCS, prompt: 'consent', ...params });
+    const { pages, callback } = await walkPages(createUserAgent(), flow.url, REDIRECT_URI, (p) =>
       p.kind === 'login' ? { post: 'login', fields: { email, password: PASSWORD } } : { post: 'confirm' },
     );
     expect(callback?.searchParams.get('code'), callback?.href).toBeTruthy();
-    const tokens = await oauth.authorizationCodeGrant(webApp, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const tokens = await flow.redeem(callback!);
     return { pages, consent: pages.find((p) => p.kind === 'consent'), tokens };
   }
   const claimsOf = (accessToken: string) => decodeJwt(accessToken) as Record<string, unknown>;

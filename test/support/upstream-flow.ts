@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { expect } from 'vitest';
+import { startCodeFlow } from './code-flow.ts';
 import type { TestGatehouse } from './test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './user-agent.ts';
 
@@ -21,14 +22,7 @@ export function upstreamFlow(gh: TestGatehouse, rp: oauth.Configuration, upstrea
   const flow = {
     /** From the application to Gatehouse's login page, then its button for this upstream. */
     async begin(upstreamId: string, ua: UserAgent = createUserAgent()) {
-      const verifier = oauth.randomPKCECodeVerifier();
-      const auth = oauth.buildAuthorizationUrl(rp, {
-        redirect_uri: RP_REDIRECT,
-        scope: 'openid email profile',
-        state: 'rp-state',
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
+      const { url: auth, verifier } = await startCodeFlow(rp, { redirect_uri: RP_REDIRECT, scope: 'openid email profile', state: 'rp-state' });
       const { res, url } = await ua.follow(await ua.get(auth.href), auth.href);
       const page = await res.text();
       expect(res.status, page).toBe(200);
