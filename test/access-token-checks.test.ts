@@ -3,7 +3,7 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, VerificationError, type Verifier } from '../src/verifier/index.ts';
 import { accessTokens, tamperSignature } from './support/access-tokens.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 /**
  * One table of access tokens, run against every place that checks one: the admin API,
@@ -21,8 +21,7 @@ const SKEW_SECONDS = 5;
 const REVOKED = { jti: 'revoked-jti-0001', gid: 'revoked-grant-digest', sub: 'signed-out-user', clientId: 'deleted-client-0001' };
 
 describe('one access-token check at every entry point', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let audience: string;
   let ops: { id: string; secret: string };
   let introspector: { id: string; secret: string };
@@ -82,7 +81,6 @@ describe('one access-token check at every entry point', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     audience = `${gh.issuer}/admin`;
     const register = async (input: Parameters<TestGatehouse['services']['clients']['registerClient']>[0]) => {
       const { client, clientSecret } = await gh.services.clients.registerClient(input);
@@ -118,8 +116,6 @@ describe('one access-token check at every entry point', () => {
   });
   afterAll(async () => {
     await verifier?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const signed = (claims: Parameters<typeof tokens.signed>[0] = {}, header: Parameters<typeof tokens.signed>[1] = {}) =>

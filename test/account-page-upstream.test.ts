@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { accountCsrf } from './support/account-page.ts';
-import { type CookieAgent, createCookieAgent } from './support/cookie-agent.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
+import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
 const SECRET = 'google-secret-do-not-log-account-page';
@@ -14,27 +14,24 @@ const SECRET = 'google-secret-do-not-log-account-page';
  * upstream. Gatehouse on 127.0.0.1, the upstream (another oidc-provider) on 127.0.0.2.
  */
 describe('the account page of an upstream sign-in', { timeout: 120_000 }, () => {
-  const storage = newStorage();
   let up: OidcUpstream;
-  let gh: TestGatehouse;
-
   beforeAll(async () => {
     up = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: SECRET,
-      UPSTREAM_GOOGLE_ISSUER: up.issuer,
-    });
-    up.start([{ client_id: 'gatehouse-google', client_secret: SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
   afterAll(async () => {
-    await gh?.stop();
     await up?.close();
-    await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: SECRET,
+    UPSTREAM_GOOGLE_ISSUER: up.issuer,
+  }));
+  beforeAll(() => {
+    up.start([{ client_id: 'gatehouse-google', client_secret: SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
 
   /** From wherever `start` leads, through the sign-in page's Google button and the upstream, to a page of ours. */
-  async function throughUpstream(ua: CookieAgent, start: string) {
+  async function throughUpstream(ua: UserAgent, start: string) {
     const { res, url } = await ua.follow(await ua.get(start), start);
     const login = await res.text();
     expect(login).toContain(`action="${url.pathname}/upstream/google"`);
@@ -42,12 +39,12 @@ describe('the account page of an upstream sign-in', { timeout: 120_000 }, () => 
     const done = await ua.follow(started, url.href);
     return { ...done, body: await done.res.text() };
   }
-  const post = (ua: CookieAgent, path: string, fields: Record<string, string>) => ua.postForm(`${gh.issuer}${path}`, fields);
+  const post = (ua: UserAgent, path: string, fields: Record<string, string>) => ua.postForm(`${gh.issuer}${path}`, fields);
 
   it('refuses to unlink the only way in; with a first password set, unlinks', async () => {
     up.users.set('sub-only', { email: 'upstream-only@example.test', email_verified: true, name: 'Only Upstream' });
     up.behaviour.subject = 'sub-only';
-    const ua = createCookieAgent();
+    const ua = createUserAgent();
     const first = await throughUpstream(ua, `${gh.issuer}/account`);
     expect(first.url.pathname).toBe('/account');
     expect(first.body).toContain(t.account.password.none);
@@ -74,7 +71,7 @@ describe('the account page of an upstream sign-in', { timeout: 120_000 }, () => 
   it('deletes an account without a password after signing in again upstream (a recent sign-in)', async () => {
     up.users.set('sub-leaving', { email: 'leaving@example.test', email_verified: true });
     up.behaviour.subject = 'sub-leaving';
-    const ua = createCookieAgent();
+    const ua = createUserAgent();
     const first = await throughUpstream(ua, `${gh.issuer}/account`);
     const account = (await gh.services.accounts.findByEmail('leaving@example.test'))!;
     // No password to give: the form is the button alone.

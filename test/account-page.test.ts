@@ -8,7 +8,7 @@ import { accountCsrf, followToPage, openAccountPage, postAccountForm } from './s
 import { oauthError } from './support/oauth-error.ts';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
@@ -20,27 +20,25 @@ const confirmLink = (text: string | undefined) => {
 };
 
 describe('the account page', { timeout: 120_000 }, () => {
-  const storage = newStorage();
   let smtp: TestSmtp;
-  let gh: TestGatehouse;
   let app: oauth.Configuration;
   let n = 0;
 
   beforeAll(async () => {
     smtp = await startTestSmtp();
-    // Throttle settings low enough to reach in a test; per IP loose enough for the rest of the file.
-    gh = await startTestGatehouse(storage, {
-      SMTP_URL: smtp.url,
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
-      LOGIN_THROTTLE_BLOCK_AFTER: '6',
-      LOGIN_THROTTLE_IP_FACTOR: '100',
-    });
-    app = await registerApp(gh, { isFirstParty: false }); // asks for consent, so that a forgotten consent shows
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
-    await dropStorage(storage);
+  });
+  // Throttle settings low enough to reach in a test; per IP loose enough for the rest of the file.
+  const gh = useTestGatehouse(() => ({
+    SMTP_URL: smtp.url,
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
+    LOGIN_THROTTLE_BLOCK_AFTER: '6',
+    LOGIN_THROTTLE_IP_FACTOR: '100',
+  }));
+  beforeAll(async () => {
+    app = await registerApp(gh, { isFirstParty: false }); // asks for consent, so that a forgotten consent shows
   });
 
   const newUser = async () => {
@@ -410,15 +408,7 @@ describe('the account page', { timeout: 120_000 }, () => {
 });
 
 describe('the account page and the sign-in rules', { timeout: 60_000 }, () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { EMAIL_VERIFICATION: 'required' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({ EMAIL_VERIFICATION: 'required' });
 
   it('stops an unverified account at "check your inbox" (EMAIL_VERIFICATION=required), like any sign-in', async () => {
     const user = { email: 'unverified@example.test', password: 'an unverified passphrase' };
@@ -443,15 +433,7 @@ describe('the account page and the sign-in rules', { timeout: 60_000 }, () => {
 });
 
 describe('the account page without Redis (sessions in Postgres)', { timeout: 60_000 }, () => {
-  const storage = newStorage({ useRedis: false });
-  let gh: TestGatehouse;
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({}, { useRedis: false });
 
   it('lists the browsers and signs one out', async () => {
     const user = { email: 'postgres@example.test', password: 'a postgres only passphrase' };
@@ -468,20 +450,12 @@ describe('the account page without Redis (sessions in Postgres)', { timeout: 60_
 });
 
 describe('the account page beyond the argon2 queue', { timeout: 60_000 }, () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
-  beforeAll(async () => {
-    // One argon2 computation at a time and one waiting; no throttle in the way.
-    gh = await startTestGatehouse(storage, {
-      ARGON2_CONCURRENCY: '1',
-      ARGON2_MAX_QUEUED: '1',
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '1000',
-      LOGIN_THROTTLE_BLOCK_AFTER: '1000',
-    });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
+  // One argon2 computation at a time and one waiting; no throttle in the way.
+  const gh = useTestGatehouse({
+    ARGON2_CONCURRENCY: '1',
+    ARGON2_MAX_QUEUED: '1',
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '1000',
+    LOGIN_THROTTLE_BLOCK_AFTER: '1000',
   });
 
   it('checks the password asked again through the bounded hasher: what does not fit gets 503 and Retry-After, and nothing happens', async () => {

@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type Answer, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { RP_REDIRECT, registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
@@ -20,10 +21,8 @@ const t = MESSAGES.en;
  * squatter's account, never refused, and the squatter never reaches the owner's account.
  */
 describe('pre-account takeover through an unproven email address', { timeout: 60_000 }, () => {
-  const storage = newStorage();
   let naver: NaverUpstream;
   let google: OidcUpstream;
-  let gh: TestGatehouse;
   let rp: oauth.Configuration;
   let naverFlow: ReturnType<typeof upstreamFlow>;
   let googleFlow: ReturnType<typeof upstreamFlow>;
@@ -31,22 +30,22 @@ describe('pre-account takeover through an unproven email address', { timeout: 60
   beforeAll(async () => {
     naver = await startNaverUpstream(NAVER);
     google = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, {
-      ...naver.env,
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-    });
+  });
+  afterAll(async () => {
+    await naver?.close();
+    await google?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    ...naver.env,
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+  }));
+  beforeAll(async () => {
     google.start([{ client_id: 'gatehouse-google', client_secret: GOOGLE_SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
     rp = await registerRelyingParty(gh);
     naverFlow = upstreamFlow(gh, rp, naver.origin);
     googleFlow = upstreamFlow(gh, rp, google.issuer);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await naver?.close();
-    await google?.close();
-    await dropStorage(storage);
   });
   beforeEach(() => {
     for (const key of Object.keys(naver.behaviour)) delete (naver.behaviour as Record<string, unknown>)[key];
@@ -67,23 +66,16 @@ describe('pre-account takeover through an unproven email address', { timeout: 60
   }
   /** The login page answered with the password form (`login`) or the sign-up form (`signup`). */
   async function viaPassword(form: 'login' | 'signup', email: string, password: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(rp, {
-      redirect_uri: RP_REDIRECT,
-      scope: 'openid email profile',
-      state: 'rp-state',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const flow = await startCodeFlow(rp, { redirect_uri: RP_REDIRECT, scope: 'openid email profile' });
     let refusal: { status: number; body: string } | undefined;
     const answer = (p: { kind: string; status: number; body: string }): Answer => {
       if (p.kind === 'login' && !refusal && p.status === 200) return { post: form, fields: { email, password } };
       refusal = { status: p.status, body: p.body };
       return 'stop';
     };
-    const { callback } = await walkPages(createUserAgent(), url, RP_REDIRECT, answer);
+    const { callback } = await walkPages(createUserAgent(), flow.url, RP_REDIRECT, answer);
     if (!callback) return { refusal: refusal! };
-    const tokens = await oauth.authorizationCodeGrant(rp, callback, { pkceCodeVerifier: verifier, expectedState: 'rp-state' });
+    const tokens = await flow.redeem(callback);
     const sub = tokens.claims()!.sub;
     return { sub, userInfo: await oauth.fetchUserInfo(rp, tokens.access_token, sub) };
   }

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addressGroup } from '../src/throttle/address-group.ts';
 import { rawRequest } from './support/raw-http.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
@@ -18,16 +18,10 @@ describe('per-address limits and IPv6', () => {
   });
 
   describe('behind one trusted proxy', () => {
-    const storage = newStorage();
-    let gh: TestGatehouse;
+    const gh = useTestGatehouse({ AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1' });
     let clientId: string;
     beforeAll(async () => {
-      gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1' });
       clientId = (await gh.services.clients.registerClient({ name: 'v6 app', redirectUris: [REDIRECT_URI], scope: 'openid' })).client.client_id;
-    });
-    afterAll(async () => {
-      await gh?.stop();
-      await dropStorage(storage);
     });
 
     // The attack: every request from a new address of the attacker's own /64 (2^64 of them).

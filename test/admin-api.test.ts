@@ -1,14 +1,13 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { accessTokens, tamperSignature } from './support/access-tokens.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.admin-test.example';
 const options = { execute: [oauth.allowInsecureRequests] };
 
 describe('admin API', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let adminAudience: string;
   let opsClientId: string;
   let adminToken: string;
@@ -28,7 +27,6 @@ describe('admin API', () => {
   }
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     adminAudience = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     // The operator's automation: a client_credentials client of the built-in admin API.
@@ -42,10 +40,6 @@ describe('admin API', () => {
     adminToken = await clientCredentialsToken(opsClientId, ops.clientSecret!, adminAudience, 'admin');
     const service = await gh.services.clients.registerClient({ name: 'ordinary service', grantTypes: ['client_credentials'], resources: [API], scope: 'read' });
     apiToken = await clientCredentialsToken(service.client.client_id, service.clientSecret!, API, 'read');
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('manages clients with a client_credentials admin token: create (secret once), show, rotate, list, delete', async () => {

@@ -1,10 +1,11 @@
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { type Answer, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -19,17 +20,11 @@ const allowAll = (p: Page): Answer => (p.kind === 'login' ? { post: 'login', fie
  * an API needs a consent that covers it (a grant holding scopes of that API), first-party apps aside.
  */
 describe('API access needs a consent that names the API', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const register = async (name: string, options: { isFirstParty?: boolean } = {}) => {
@@ -44,18 +39,10 @@ describe('API access needs a consent that names the API', () => {
   };
   /** Signs in through the pages, allowing what is asked; the pages seen and the code exchange. */
   async function authorize(config: oauth.Configuration, params: Record<string, string>) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...params,
-    });
-    const { pages, callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, allowAll);
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, ...params });
+    const { pages, callback } = await walkPages(createUserAgent(), flow.url, REDIRECT_URI, allowAll);
     expect(callback?.searchParams.get('code'), callback?.href).toBeTruthy();
-    const exchange = (resource?: string) =>
-      oauth.authorizationCodeGrant(config, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' }, resource ? { resource } : undefined);
+    const exchange = (resource?: string) => flow.redeem(callback!, resource ? { resource } : undefined);
     return { pages, exchange };
   }
   const audienceOf = (accessToken: string) => (accessToken.split('.').length === 3 ? decodeJwt(accessToken).aud : undefined);

@@ -1,8 +1,9 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -10,13 +11,11 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const user = { email: 'ada@example.test', password: 'correct horse battery staple' };
 
 describe('authorization code flow with PKCE', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
   let publicConfig: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount({ ...user, name: 'Ada' });
     const confidential = await gh.services.clients.registerClient({
@@ -37,29 +36,17 @@ describe('authorization code flow with PKCE', () => {
     config = await oauth.discovery(new URL(gh.issuer), confidential.client.client_id, undefined, oauth.ClientSecretBasic(confidential.clientSecret!), options);
     publicConfig = await oauth.discovery(new URL(gh.issuer), pub.client.client_id, undefined, oauth.None(), options);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
+  /** Signs the user in for `cfg`; the code exchange of the callback. */
   async function authorize(cfg: oauth.Configuration, scope = 'openid offline_access read') {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const state = oauth.randomState();
-    const url = oauth.buildAuthorizationUrl(cfg, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      prompt: 'consent',
-      state,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    return { callback, verifier, state };
+    const flow = await startCodeFlow(cfg, { redirect_uri: REDIRECT_URI, scope, prompt: 'consent' });
+    const callback = await signIn(createUserAgent(), flow.url, user, REDIRECT_URI);
+    return { redeem: () => flow.redeem(callback) };
   }
 
   it('issues an RS256 at+jwt for the API, an ID token and a refresh token, all verifiable against the JWKS', async () => {
-    const { callback, verifier, state } = await authorize(config);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const { redeem } = await authorize(config);
+    const tokens = await redeem();
     expect(tokens.refresh_token).toBeTruthy();
     expect(tokens.claims()?.sub).toBeTruthy();
 
@@ -72,8 +59,8 @@ describe('authorization code flow with PKCE', () => {
   });
 
   it('works for a public client with PKCE and no secret', async () => {
-    const { callback, verifier, state } = await authorize(publicConfig);
-    const tokens = await oauth.authorizationCodeGrant(publicConfig, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const { redeem } = await authorize(publicConfig);
+    const tokens = await redeem();
     expect(tokens.access_token.split('.')).toHaveLength(3);
   });
 
@@ -116,16 +103,16 @@ describe('authorization code flow with PKCE', () => {
   });
 
   it('rejects a reused authorization code with invalid_grant', async () => {
-    const { callback, verifier, state } = await authorize(config);
-    await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
-    await expect(oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state })).rejects.toMatchObject({
+    const { redeem } = await authorize(config);
+    await redeem();
+    await expect(redeem()).rejects.toMatchObject({
       error: 'invalid_grant',
     });
   });
 
   it('rotates the refresh token on every use, and a spent one revokes the whole grant', async () => {
-    const { callback, verifier, state } = await authorize(config);
-    const first = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const { redeem } = await authorize(config);
+    const first = await redeem();
     const second = await oauth.refreshTokenGrant(config, first.refresh_token!);
     expect(second.refresh_token).toBeTruthy();
     expect(second.refresh_token).not.toBe(first.refresh_token);
@@ -138,30 +125,20 @@ describe('authorization code flow with PKCE', () => {
   });
 
   it('lets exactly one of many concurrent redemptions of one refresh token win', async () => {
-    const { callback, verifier, state } = await authorize(config);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state });
+    const { redeem } = await authorize(config);
+    const tokens = await redeem();
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => oauth.refreshTokenGrant(config, tokens.refresh_token!)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
 
   it('lets exactly one of many concurrent redemptions of one code win', async () => {
-    const { callback, verifier, state } = await authorize(config);
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, () => oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state })),
-    );
+    const { redeem } = await authorize(config);
+    const results = await Promise.allSettled(Array.from({ length: 8 }, () => redeem()));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
 
   it('refuses an API scope the client was not registered for with invalid_scope', async () => {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid write',
-      resource: API,
-      state: 's',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const { url } = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid write', resource: API });
     const res = await fetch(url, { redirect: 'manual' });
     expect(new URL(res.headers.get('location')!).searchParams.get('error')).toBe('invalid_scope');
   });

@@ -1,8 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type RawResponse, rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouseHandle, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -12,13 +12,13 @@ const FORM = 'application/x-www-form-urlencoded';
 const html = { accept: 'text/html' };
 
 /** Interactions stored right now, in Redis or (without it) in Postgres. */
-async function storedInteractions(gh: TestGatehouse, storage: Storage): Promise<number> {
+async function storedInteractions(gh: TestGatehouseHandle): Promise<number> {
   if (!gh.redis) return Number((await gh.knex('oidc_payloads').where({ model: 'Interaction' }).count({ n: '*' }))[0]!.n);
   let cursor = '0';
   let count = 0;
   // ioredis applies keyPrefix to commands, not to SCAN patterns.
   do {
-    const [next, keys] = await gh.redis.scan(cursor, 'MATCH', `${storage.redisPrefix}Interaction:*`, 'COUNT', 1000);
+    const [next, keys] = await gh.redis.scan(cursor, 'MATCH', `${gh.storage.redisPrefix}Interaction:*`, 'COUNT', 1000);
     count += keys.filter((k) => !k.includes(':uid:')).length;
     cursor = next;
   } while (cursor !== '0');
@@ -28,10 +28,9 @@ async function storedInteractions(gh: TestGatehouse, storage: Storage): Promise<
 const uidOf = (res: RawResponse) => /^\/interaction\/([\w-]+)$/.exec(String(res.headers.location))?.[1];
 
 describe('authorization request flood', () => {
-  const storage = newStorage();
-  const limitedStorage = newStorage();
-  let gh: TestGatehouse;
-  let limited: TestGatehouse;
+  // A limit high enough that the cap tests never meet it; the rate test has its own instance.
+  const gh = useTestGatehouse({ AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '100000' });
+  const limited = useTestGatehouse({ AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '20', TRUST_PROXY: '1' });
   let clientId: string;
   let basic: string;
   let limitedClientId: string;
@@ -50,9 +49,6 @@ describe('authorization request flood', () => {
     });
 
   beforeAll(async () => {
-    // A limit high enough that the cap tests never meet it; the rate test has its own instance.
-    gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '100000' });
-    limited = await startTestGatehouse(limitedStorage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '20', TRUST_PROXY: '1' });
     await gh.services.accounts.registerAccount(user);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const registered = await gh.services.clients.registerClient({
@@ -70,24 +66,20 @@ describe('authorization request flood', () => {
       await limited.services.clients.registerClient({ name: 'Flood SPA', redirectUris: [REDIRECT_URI], scope: 'openid', tokenEndpointAuthMethod: 'none' })
     ).client.client_id;
   });
-  afterAll(async () => {
-    await Promise.all([gh?.stop(), limited?.stop()]);
-    await Promise.all([dropStorage(storage), dropStorage(limitedStorage)]);
-  });
 
   it('refuses a 14 KB state at GET /auth with 400 and stores nothing', async () => {
-    const before = await storedInteractions(gh, storage);
+    const before = await storedInteractions(gh);
     const res = await rawRequest(gh.issuer, { path: `/auth?${params({ state: 's'.repeat(14_000) })}`, headers: html });
     expect(res.status).toBe(400);
     // Not sent back to the client either: its redirect would carry the 14 KB state again.
     expect(res.headers.location).toBeUndefined();
     expect(res.text).toContain('state');
-    expect(await storedInteractions(gh, storage)).toBe(before);
+    expect(await storedInteractions(gh)).toBe(before);
   });
 
   // POST /auth is served (OIDC Core §3.1.2.1); the same caps apply: they check ctx.oidc.params.
   it('refuses a 40 KB state in a POST to /auth with a 400 page and stores nothing', async () => {
-    const before = await storedInteractions(gh, storage);
+    const before = await storedInteractions(gh);
     const res = await rawRequest(gh.issuer, {
       method: 'POST',
       path: '/auth',
@@ -96,7 +88,7 @@ describe('authorization request flood', () => {
     });
     expect(res.status).toBe(400);
     expect(res.headers.location).toBeUndefined();
-    expect(await storedInteractions(gh, storage)).toBe(before);
+    expect(await storedInteractions(gh)).toBe(before);
   });
 
   it('refuses a 40 KB state at the PAR endpoint with 400 invalid_request', async () => {
@@ -123,7 +115,7 @@ describe('authorization request flood', () => {
   ];
 
   it.each(overCap)('sends an over-long %s at GET /auth back to the client as invalid_request, storing nothing', async (name, value, extra = {}) => {
-    const before = await storedInteractions(gh, storage);
+    const before = await storedInteractions(gh);
     const res = await rawRequest(gh.issuer, { path: `/auth?${params({ ...extra, [name]: value })}`, headers: html });
     // RFC 6749 §4.1.2.1: client and redirect_uri are good, so the error goes to the client.
     expect(res.status, res.text.slice(0, 300)).toBe(303);
@@ -132,7 +124,7 @@ describe('authorization request flood', () => {
     expect(location.searchParams.get('error')).toBe('invalid_request');
     expect(location.searchParams.get('error_description')).toContain(name);
     expect(location.searchParams.get('state')).toBe('st');
-    expect(await storedInteractions(gh, storage)).toBe(before);
+    expect(await storedInteractions(gh)).toBe(before);
   });
 
   it.each(overCap)('refuses an over-long %s at the PAR endpoint with 400 invalid_request', async (name, value, extra = {}) => {
@@ -199,7 +191,7 @@ describe('authorization request flood', () => {
   });
 
   it('lets one address start only its per-minute share of authorization requests, then answers 429 with Retry-After', async () => {
-    const before = await storedInteractions(limited, limitedStorage);
+    const before = await storedInteractions(limited);
     // The attack: one address fires a burst of /auth requests with big (but allowed) states.
     const burst = await Promise.all(
       Array.from({ length: 200 }, () => rawRequest(limited.issuer, { path: `/auth?${params({ state: 's'.repeat(4000) }, limitedClientId)}`, headers: html })),
@@ -211,7 +203,7 @@ describe('authorization request flood', () => {
     expect(Number(refused[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused[0]!.headers['retry-after'])).toBeLessThanOrEqual(60);
     expect(refused[0]!.headers['content-type']).toMatch(/^text\/html/);
-    expect(await storedInteractions(limited, limitedStorage)).toBe(before + 20);
+    expect(await storedInteractions(limited)).toBe(before + 20);
 
     // Another address is not affected (TRUST_PROXY: the client address comes from X-Forwarded-For).
     const other = await rawRequest(limited.issuer, { path: `/auth?${params({}, limitedClientId)}`, headers: { ...html, 'x-forwarded-for': '203.0.113.7' } });

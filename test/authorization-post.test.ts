@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sessionCookiePolicy } from '../src/oidc/session-cookies.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -27,12 +28,10 @@ function cookieAttributes(setCookies: string[]): Map<string, string[]> {
 // OIDC Core §3.1.2.1: the authorization endpoint takes GET and POST (and RP-Initiated Logout §2
 // the end-session endpoint); mod_auth_openidc's POST mode needs it.
 describe('POST at the authorization and end-session endpoints', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Posting App',
@@ -42,21 +41,11 @@ describe('POST at the authorization and end-session endpoints', () => {
     });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
+  /** A code flow, and its authorization request as a form body (for POST /auth). */
   async function authorizationParams() {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email',
-      state: 'posted',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    return { url, verifier, body: url.searchParams.toString() };
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email' });
+    return { ...flow, body: flow.url.searchParams.toString() };
   }
 
   /** Follows redirects (GET, as a browser after a 303) up to a page or the client's redirect_uri. */
@@ -75,32 +64,31 @@ describe('POST at the authorization and end-session endpoints', () => {
     const first = await authorizationParams();
     await signIn(ua, first.url, user, REDIRECT_URI);
 
-    const { body, verifier } = await authorizationParams();
+    const { body, redeem } = await authorizationParams();
     const posted = await ua.request(`${gh.issuer}/auth`, { method: 'POST', headers: FORM, body });
     expect(posted.status).toBe(303);
     const callback = new URL(posted.headers.get('location')!);
     expect(callback.origin + callback.pathname).toBe(REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'posted' });
+    const tokens = await redeem(callback);
     expect(tokens.claims()?.email).toBe(user.email);
   });
 
   it('takes a POST to /auth without a session through the sign-in pages', async () => {
     const ua = createUserAgent();
-    const { body, verifier } = await authorizationParams();
+    const { body, redeem } = await authorizationParams();
     const posted = await ua.request(`${gh.issuer}/auth`, { method: 'POST', headers: FORM, body });
     expect(posted.status).toBe(303);
     const page = await follow(ua, posted);
     expect(await page.res.text()).toContain('name="password"');
     const callback = await signIn(ua, page.url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'posted' });
+    const tokens = await redeem(callback);
     expect(tokens.claims()?.sub).toBeTruthy();
   });
 
   it('takes a POST to /session/end back to the registered post_logout_redirect_uri', async () => {
     const ua = createUserAgent();
-    const { url, verifier } = await authorizationParams();
-    const callback = await signIn(ua, url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'posted' });
+    const { url, redeem } = await authorizationParams();
+    const tokens = await redeem(await signIn(ua, url, user, REDIRECT_URI));
     const body = new URLSearchParams({ id_token_hint: tokens.id_token!, post_logout_redirect_uri: SIGNED_OUT_URI, state: 'out' }).toString();
     const page = await ua.request(`${gh.issuer}/session/end`, { method: 'POST', headers: FORM, body });
     const html = await page.text();
@@ -141,31 +129,18 @@ describe('POST at the authorization and end-session endpoints', () => {
 // With the session cookie SameSite=None, SameSite no longer keeps other sites' forms out: every
 // form we render carries a token bound to its interaction, and a post without it is refused.
 describe('CSRF tokens on every form', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Form App', redirectUris: [REDIRECT_URI], scope: 'openid email' });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
   /** A user agent at the login page of a new flow; returns the interaction URL and the page. */
   async function atLoginPage(ua = createUserAgent()) {
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email',
-      state: 's',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()),
-      code_challenge_method: 'S256',
-    });
+    const { url } = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email', prompt: 'consent' });
     const started = await ua.get(url.href);
     const interaction = new URL(started.headers.get('location')!, gh.issuer).href;
     const page = await (await ua.get(interaction)).text();
@@ -251,16 +226,7 @@ describe('CSRF tokens on every form', () => {
 // A plain-http issuer on a non-loopback name is no secure context: a browser would drop a
 // SameSite=None cookie there (it must be Secure), so POST stays off and cookies stay Lax.
 describe('on a plain-http issuer that is not loopback', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
-
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { ISSUER: 'http://gatehouse.test:3000' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({ ISSUER: 'http://gatehouse.test:3000' });
 
   it('decides from the issuer: SameSite=None and POST only in a secure context', () => {
     expect(sessionCookiePolicy('https://id.example.com')).toMatchObject({

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationUrl } from './support/page-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -22,8 +22,8 @@ const backends = [
 /** OIDC Back-Channel Logout 1.0: clients that registered a backchannel_logout_uri hear of sign-outs. */
 for (const backend of backends)
   describe.runIf(backend.enabled)(`back-channel logout, ${backend.name}`, () => {
-    const storage = newStorage({ useRedis: backend.useRedis });
-    let gh: TestGatehouse;
+    // The receivers run on this machine, over plain http: allowed for this test only.
+    const gh = useTestGatehouse({}, { useRedis: backend.useRedis, outboundFetch: { allowPrivateAddresses: true, allowHttp: true } });
     let receiver: Server;
     let receiverUrl: string;
     const received: string[] = [];
@@ -43,8 +43,6 @@ for (const backend of backends)
       receiver.listen(0, '127.0.0.1');
       await once(receiver, 'listening');
       receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-      // The receivers run on this machine, over plain http: allowed for this test only.
-      gh = await startTestGatehouse(storage, {}, { outboundFetch: { allowPrivateAddresses: true, allowHttp: true } });
       await gh.services.accounts.registerAccount(user);
       const register = async (name: string, backchannelLogoutUri: string) => {
         const { client, clientSecret } = await gh.services.clients.registerClient({
@@ -66,8 +64,6 @@ for (const backend of backends)
     afterAll(async () => {
       receiver?.closeAllConnections();
       receiver?.close();
-      await gh?.stop();
-      await dropStorage(storage);
     });
 
     /** Checks one logout token as an RP must (§2.6) and returns its claims. */

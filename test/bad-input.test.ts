@@ -1,9 +1,10 @@
 import { Agent } from 'node:http';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type RawRequest, type RawResponse, rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -147,13 +148,11 @@ const pageCases: Case[] = [
 ];
 
 describe('bad input', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let ctx: Ctx;
   let clientSecret: string;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret: secret } = await gh.services.clients.registerClient({
@@ -169,13 +168,9 @@ describe('bad input', () => {
     const ua = createUserAgent();
     const started = await ua.get(`${gh.issuer}${auth(ctx, { state: 's' })}`);
     ctx.uid = new URL(started.headers.get('location')!, gh.issuer).pathname.split('/')[2]!;
-    ctx.cookie = [...ua.jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    ctx.cookie = ua.jar.header(new URL(`${gh.issuer}/interaction/${ctx.uid}/login`));
     const page = await (await ua.get(new URL(started.headers.get('location')!, gh.issuer).href)).text();
     ctx.csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** Sends one request and returns it with the log lines it produced. */
@@ -267,16 +262,8 @@ describe('bad input', () => {
     const granted = await oauth.clientCredentialsGrant(config, { scope: 'read', resource: API });
     expect(granted.access_token.split('.')).toHaveLength(3);
 
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email' });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     expect(tokens.claims()?.sub).toBeTruthy();
     expect(errorsIn(gh.logs())).toEqual([]);
   });

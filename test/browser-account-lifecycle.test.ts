@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
+import { type CodeFlow, startCodeFlow } from './support/code-flow.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -50,27 +51,19 @@ describe.runIf(existsSync(chromiumPath))('the account lifecycle in Chromium', { 
     await dropStorage(storage);
   });
 
-  /** Opens /auth (with a refresh token asked for); returns the PKCE verifier. */
-  async function startSignIn(page: Page): Promise<string> {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: callback.url,
-      scope: 'openid email profile offline_access',
-      prompt: 'consent',
-      state: 'lifecycle-state',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    await page.goto(url.href);
-    return verifier;
+  /** Opens /auth (with a refresh token asked for); returns the code flow. */
+  async function startSignIn(page: Page): Promise<CodeFlow> {
+    const flow = await startCodeFlow(config, { redirect_uri: callback.url, scope: 'openid email profile offline_access', prompt: 'consent' });
+    await page.goto(flow.url.href);
+    return flow;
   }
 
   /** Consents if asked, waits for the callback and redeems its code, as the application would. */
-  async function finishAtClient(page: Page, verifier: string, allow: string) {
+  async function finishAtClient(page: Page, flow: CodeFlow, allow: string) {
     await page.waitForURL((u) => u.href.startsWith(callback.url) || u.pathname.startsWith('/interaction/'));
     if (!page.url().startsWith(callback.url)) await page.getByRole('button', { name: allow }).click();
     await page.waitForURL((u) => u.href.startsWith(callback.url));
-    return oauth.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'lifecycle-state' });
+    return flow.redeem(new URL(page.url()));
   }
 
   const heading = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
@@ -89,7 +82,7 @@ describe.runIf(existsSync(chromiumPath))('the account lifecycle in Chromium', { 
     const problems = watchForProblems(page, gh.issuer);
     try {
       // Sign up: the sign-in stops at "check your inbox".
-      const verifier = await startSignIn(page);
+      const flow = await startSignIn(page);
       await page.getByRole('link', { name: t.login.createAccount }).click();
       await page.getByLabel(t.signup.email).fill(email);
       await page.getByLabel(t.signup.password, { exact: true }).fill(password);
@@ -115,7 +108,7 @@ describe.runIf(existsSync(chromiumPath))('the account lifecycle in Chromium', { 
 
       // Back in the first tab: Continue signs in; the application sees email_verified: true.
       await page.getByRole('button', { name: t.verifyPending.continue }).click();
-      const tokens = await finishAtClient(page, verifier, t.consent.allow);
+      const tokens = await finishAtClient(page, flow, t.consent.allow);
       const sub = tokens.claims()!.sub;
       expect(await oauth.fetchUserInfo(config, tokens.access_token, sub)).toMatchObject({ sub, email, email_verified: true });
       expect(tokens.refresh_token).toBeTruthy();

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { contrastRatios, createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
@@ -88,24 +89,19 @@ describe.runIf(existsSync(chromiumPath))('the account page in Chromium', { timeo
     const problems = watchForProblems(page, gh.issuer);
     try {
       // Signed in at the application (with its API), as its users are.
-      const verifier = oauth.randomPKCECodeVerifier();
-      await page.goto(
-        oauth.buildAuthorizationUrl(config, {
-          redirect_uri: callback.url,
-          scope: 'openid email profile offline_access photos:read',
-          resource: API,
-          prompt: 'consent',
-          state: 'account-state',
-          code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-          code_challenge_method: 'S256',
-        }).href,
-      );
+      const flow = await startCodeFlow(config, {
+        redirect_uri: callback.url,
+        scope: 'openid email profile offline_access photos:read',
+        resource: API,
+        prompt: 'consent',
+      });
+      await page.goto(flow.url.href);
       await page.getByLabel(t.login.email).fill(email);
       await page.getByLabel(t.login.password).fill(password);
       await page.getByRole('button', { name: t.login.submit }).click();
       await page.getByRole('button', { name: t.consent.allow }).click();
       await page.waitForURL((u) => u.href.startsWith(callback.url));
-      const tokens = await oauth.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'account-state' });
+      const tokens = await flow.redeem(new URL(page.url()));
       expect((await forwardAuth(tokens.access_token)).status).toBe(200);
 
       // The account page: no second password (the Gatehouse session signs it in).

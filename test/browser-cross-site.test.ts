@@ -4,7 +4,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { desktopViewport, launchChromium, startOtherSite, watchForProblems } from './support/browser.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type CodeFlow, startCodeFlow } from './support/code-flow.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -16,8 +17,6 @@ const attacker = { email: 'attacker@example.test', password: 'the attacker passp
 // another site for Chromium's SameSite rules. The session cookie is SameSite=None (so that an
 // application's POST /auth sees the session); these tests show what that allows, and what not.
 describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { timeout: 120_000 }, () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
   let google: OidcUpstream;
   let browser: Browser;
   let site: Awaited<ReturnType<typeof startOtherSite>>;
@@ -25,11 +24,18 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
 
   beforeAll(async () => {
     [site, browser, google] = await Promise.all([startOtherSite(), launchChromium(), startOidcUpstream()]);
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-cross-site-secret',
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+    await google?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-cross-site-secret',
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+  }));
+  beforeAll(async () => {
     google.start([{ client_id: 'gatehouse-google', client_secret: 'google-cross-site-secret', redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
     await gh.services.accounts.registerAccount(victim);
     await gh.services.accounts.registerAccount(attacker);
@@ -43,13 +49,6 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
       execute: [oauth.allowInsecureRequests],
     });
   });
-  afterAll(async () => {
-    await browser?.close();
-    await site?.close();
-    await gh?.stop();
-    await google?.close();
-    await dropStorage(storage);
-  });
 
   async function withPage<T>(run: (page: Page, context: BrowserContext) => Promise<T>): Promise<T> {
     const context = await browser.newContext({ locale: 'en-US', viewport: desktopViewport });
@@ -60,29 +59,19 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
     }
   }
 
-  async function authorizationParams(prompt?: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: site.callbackUrl,
-      scope: 'openid email',
-      state: 'cross-site',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...(prompt ? { prompt } : {}),
-    });
-    return { verifier, url, fields: Object.fromEntries(url.searchParams) };
-  }
+  const authorizationParams = (prompt?: string) =>
+    startCodeFlow(config, { redirect_uri: site.callbackUrl, scope: 'openid email', ...(prompt ? { prompt } : {}) });
 
   /** The application's page posts the authorization request to /auth (mod_auth_openidc's POST mode). */
   async function postToAuth(page: Page) {
-    const { verifier, fields } = await authorizationParams();
-    await page.goto(site.postPage(`${gh.issuer}/auth`, fields));
-    return verifier;
+    const flow = await authorizationParams();
+    await page.goto(site.postPage(`${gh.issuer}/auth`, Object.fromEntries(flow.url.searchParams)));
+    return flow;
   }
 
-  async function atCallback(page: Page, verifier: string) {
+  async function atCallback(page: Page, flow: CodeFlow) {
     await page.waitForURL((u) => u.href.startsWith(site.callbackUrl));
-    return oauth.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'cross-site' });
+    return flow.redeem(new URL(page.url()));
   }
 
   async function signInOnPage(page: Page, user: { email: string; password: string }) {
@@ -110,11 +99,11 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
   it("signs in through an application's cross-site POST to /auth, and with the session alive answers the next one at once", async () => {
     await withPage(async (page) => {
       const problems = watchForProblems(page, gh.issuer);
-      const verifier = await postToAuth(page);
+      const flow = await postToAuth(page);
       await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(t.login.title);
       await signInOnPage(page, victim);
       await page.getByRole('button', { name: t.consent.allow }).click();
-      expect((await atCallback(page, verifier)).claims()?.email).toBe(victim.email);
+      expect((await atCallback(page, flow)).claims()?.email).toBe(victim.email);
 
       // The session cookie came along on the cross-site POST: no sign-in page this time.
       const documents: string[] = [];
@@ -128,9 +117,9 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
 
   it('logs out from the application back to its registered post_logout_redirect_uri, ending the Gatehouse session', async () => {
     await withPage(async (page, context) => {
-      const verifier = await postToAuth(page);
+      const flow = await postToAuth(page);
       await signInOnPage(page, victim);
-      const tokens = await atCallback(page, verifier); // consent is remembered from the test above
+      const tokens = await atCallback(page, flow); // consent is remembered from the test above
       expect(await isSignedIn(page)).toBe(true);
 
       // GET, as openid-client's buildEndSessionUrl gives it …
@@ -184,9 +173,9 @@ describe.runIf(existsSync(chromiumPath))('cross-site requests in Chromium', { ti
 
   it('refuses forms another site submits to consent and to the logout confirmation, while the session cookie goes along', async () => {
     await withPage(async (page) => {
-      const verifier = await postToAuth(page);
+      const flow = await postToAuth(page);
       await signInOnPage(page, victim);
-      await atCallback(page, verifier);
+      await atCallback(page, flow);
       site.received.length = 0;
 
       // A consent page for more than was granted: the attacker would have it allowed.

@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { contrastRatios, createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
+import { type CodeFlow, startCodeFlow } from './support/code-flow.ts';
 import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -35,24 +36,17 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
     await dropStorage(storage);
   });
 
-  /** Opens /auth in the page; returns the PKCE verifier for the code exchange. */
-  async function startSignIn(page: Page): Promise<string> {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: callback.url,
-      scope: 'openid email profile',
-      state: 'browser-state',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    await page.goto(url.href);
-    return verifier;
+  /** Opens /auth in the page; returns the code flow, for the code exchange. */
+  async function startSignIn(page: Page): Promise<CodeFlow> {
+    const flow = await startCodeFlow(config, { redirect_uri: callback.url, scope: 'openid email profile' });
+    await page.goto(flow.url.href);
+    return flow;
   }
 
   /** Waits for the client's callback and redeems its code, as the application would. */
-  async function finishAtClient(page: Page, verifier: string) {
+  async function finishAtClient(page: Page, flow: CodeFlow) {
     await page.waitForURL((u) => u.href.startsWith(callback.url));
-    const tokens = await oauth.authorizationCodeGrant(config, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: 'browser-state' });
+    const tokens = await flow.redeem(new URL(page.url()));
     return tokens.claims()!;
   }
 
@@ -74,7 +68,7 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
     const problems = watchForProblems(page, gh.issuer);
     try {
       // Login page, in the browser's language.
-      const verifier = await startSignIn(page);
+      const flow = await startSignIn(page);
       await expect.poll(() => page.getAttribute('html', 'lang')).toBe(lang);
       await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toBe(t.login.title);
       expect((await screenshot(page, `${lang}-login`)).phoneScrollWidth).toBeLessThanOrEqual(390);
@@ -124,7 +118,7 @@ describe.runIf(existsSync(chromiumPath))('the sign-in pages in Chromium', { time
       for (const scope of ['email', 'profile'] as const) await expect.poll(() => page.getByText(t.scopes.standard[scope]).count()).toBe(1);
       await screenshot(page, `${lang}-consent`);
       await page.getByRole('button', { name: t.consent.allow }).click();
-      expect((await finishAtClient(page, verifier)).sub).toBeTruthy();
+      expect((await finishAtClient(page, flow)).sub).toBeTruthy();
 
       // Sign out.
       await page.goto(`${gh.issuer}/session/end`);

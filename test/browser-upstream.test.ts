@@ -4,7 +4,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Locale, MESSAGES } from '../src/i18n/messages.ts';
 import { createScreenshotter, desktopViewport, launchChromium, startCallbackServer, watchForProblems } from './support/browser.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { startCodeFlow } from './support/code-flow.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
@@ -14,10 +15,8 @@ const screenshot = createScreenshotter();
 // Upstream sign-in in a real browser: Gatehouse on 127.0.0.1, "Google" (another oidc-provider)
 // and "Naver" on 127.0.0.2, so each keeps its own cookies as separate sites do.
 describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeout: 120_000 }, () => {
-  const storage = newStorage();
   let google: OidcUpstream;
   let naver: NaverUpstream;
-  let gh: TestGatehouse;
   let browser: Browser;
   let callback: Awaited<ReturnType<typeof startCallbackServer>>;
   let rp: oauth.Configuration;
@@ -29,12 +28,20 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
       launchChromium(),
       startCallbackServer(),
     ]);
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-browser-secret',
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-      ...naver.env,
-    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await callback?.close();
+    await google?.close();
+    await naver?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-browser-secret',
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+    ...naver.env,
+  }));
+  beforeAll(async () => {
     google.start([{ client_id: 'gatehouse-google', client_secret: 'google-browser-secret', redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Photo Album',
@@ -45,14 +52,6 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
     rp = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await callback?.close();
-    await gh?.stop();
-    await google?.close();
-    await naver?.close();
-    await dropStorage(storage);
   });
 
   it.each([
@@ -66,16 +65,8 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
       const page = await context.newPage();
       const problems = watchForProblems(page, gh.issuer);
       try {
-        const verifier = oauth.randomPKCECodeVerifier();
-        await page.goto(
-          oauth.buildAuthorizationUrl(rp, {
-            redirect_uri: callback.url,
-            scope: 'openid email profile',
-            state: `upstream-${lang}`,
-            code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-            code_challenge_method: 'S256',
-          }).href,
-        );
+        const flow = await startCodeFlow(rp, { redirect_uri: callback.url, scope: 'openid email profile' });
+        await page.goto(flow.url.href);
         await expect.poll(() => page.getAttribute('html', 'lang')).toBe(lang);
         await expect.poll(() => page.getByRole('heading', { level: 2 }).textContent()).toBe(t.login.upstreamHeading);
         expect((await screenshot(page, `${lang}-login-upstreams`)).phoneScrollWidth).toBeLessThanOrEqual(390);
@@ -93,7 +84,7 @@ describe.runIf(existsSync(chromiumPath))('upstream sign-in in Chromium', { timeo
         google.behaviour.subject = `google-${lang}`;
         await page.getByRole('button', { name: t.login.upstreamButton('Google') }).click();
         await page.waitForURL((u) => u.href.startsWith(callback.url));
-        const tokens = await oauth.authorizationCodeGrant(rp, new URL(page.url()), { pkceCodeVerifier: verifier, expectedState: `upstream-${lang}` });
+        const tokens = await flow.redeem(new URL(page.url()));
         const account = await gh.services.accounts.findByEmail(`google-${lang}@example.test`);
         expect(tokens.claims()!.sub).toBe(account!.id);
         expect(tokens.access_token).toBeTruthy();

@@ -1,7 +1,7 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { oauthError } from './support/oauth-error.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.auth-method.test';
 const options = { execute: [oauth.allowInsecureRequests] };
@@ -13,8 +13,7 @@ type Creds = { id: string; secret: string };
  * that authenticates clients.
  */
 describe('the registered client authentication method is enforced', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let basicClient: Creds;
   let postClient: Creds;
   let basicApi: Creds;
@@ -25,7 +24,6 @@ describe('the registered client authentication method is enforced', () => {
   const basic = (c: Creds) => `Basic ${btoa(`${c.id}:${c.secret}`)}`;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const register = async (input: Parameters<TestGatehouse['services']['clients']['registerClient']>[0]) => {
       const { client, clientSecret } = await gh.services.clients.registerClient(input);
@@ -35,10 +33,6 @@ describe('the registered client authentication method is enforced', () => {
     postClient = await register({ name: 'post', resources: [API], scope: 'read', tokenEndpointAuthMethod: 'client_secret_post' });
     basicApi = await register({ name: 'API, basic', canIntrospect: true, resources: [API] });
     postApi = await register({ name: 'API, post', canIntrospect: true, resources: [API], tokenEndpointAuthMethod: 'client_secret_post' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const cases = [

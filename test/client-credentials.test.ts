@@ -1,9 +1,9 @@
 import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, importJWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
 import { oauthError } from './support/oauth-error.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.example.test';
 const OTHER_API = 'https://billing.example.test';
@@ -12,8 +12,7 @@ const options = { execute: [oauth.allowInsecureRequests] };
 type Registered = { clientId: string; clientSecret: string };
 
 describe('client credentials grant', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let service: Registered;
   let bystander: Registered;
   let apiClient: Registered;
@@ -27,7 +26,6 @@ describe('client credentials grant', () => {
     oauth.discovery(new URL(gh.issuer), c.clientId, undefined, auth, options);
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write', accessTokenTtlSeconds: 120 });
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'charge' });
     service = await register({ name: 'Reporting job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
@@ -35,10 +33,6 @@ describe('client credentials grant', () => {
     // An API's own client introspects the tokens of the API it is registered for (RFC 7662 §4).
     apiClient = await register({ name: 'The API itself', grantTypes: ['client_credentials'], canIntrospect: true, resources: [API] });
     config = await configure(service);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** RFC 7662 §2.1 with client_secret_basic (RFC 6749 §2.3.1: form-encoded id and secret). */

@@ -2,8 +2,9 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, type Verifier } from '../src/verifier/index.ts';
 import { accessTokens } from './support/access-tokens.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.deletion.test';
@@ -16,8 +17,7 @@ const WITHIN_SECONDS = { timeout: 8000, interval: 100 };
 
 /** Deleting a client revokes everything it holds, everywhere a token is checked. */
 describe('deleting a client', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let adminAudience: string;
   let ops: Creds;
   let apiOwnClient: Creds;
@@ -46,7 +46,6 @@ describe('deleting a client', () => {
     (await gh.knex('oidc_payloads').whereRaw("payload->>'clientId' = ?", [clientId]).select('model')).map((r: { model: string }) => r.model).sort();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     adminAudience = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
@@ -67,8 +66,6 @@ describe('deleting a client', () => {
   });
   afterAll(async () => {
     await verifier?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it("through the admin API: the deleted client's admin token stops working everywhere at once", async () => {
@@ -112,15 +109,8 @@ describe('deleting a client', () => {
     });
     const webConfig = await configure({ id: web.client.client_id, secret: web.clientSecret! });
     const ua = createUserAgent();
-    const pkce = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(webConfig, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
-      code_challenge_method: 'S256',
-    });
-    const tokens = await oauth.authorizationCodeGrant(webConfig, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
+    const flow = await startCodeFlow(webConfig, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    const tokens = await flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
     const sessionId = ua.jar.get('_session')!;
     const clientId = web.client.client_id;
     expect(await introspect(apiOwnClient, tokens.access_token)).toBe(true);

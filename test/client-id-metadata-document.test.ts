@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { selfSignedCertificate } from './support/test-tls.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
@@ -68,43 +69,28 @@ async function authorizeUrl(gh: TestGatehouse, clientId: string, params: Record<
 
 describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () => {
   const tls = selfSignedCertificate();
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse(
+    { CLIENT_ID_METADATA_DOCUMENTS: 'true', REGISTRATION_OPEN_APIS: API },
+    { outboundFetch: { allowPrivateAddresses: true, ca: tls.cert } },
+  );
   let docs: Awaited<ReturnType<typeof documentServer>>;
 
   beforeAll(async () => {
     docs = await documentServer(tls);
-    gh = await startTestGatehouse(
-      storage,
-      { CLIENT_ID_METADATA_DOCUMENTS: 'true', REGISTRATION_OPEN_APIS: API },
-      { outboundFetch: { allowPrivateAddresses: true, ca: tls.cert } },
-    );
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'admin' });
     await gh.services.accounts.registerAccount(user);
   });
   afterAll(async () => {
     await docs?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('signs a user in for a client known only by its https URL, with the open APIs and the scopes its document names', async () => {
     const clientId = docs.serve('/apps/doc-app.json', { ...publicClient, scope: 'openid read' });
     const config = await oauth.discovery(new URL(gh.issuer), clientId, undefined, oauth.None(), { execute: [oauth.allowInsecureRequests] });
     expect(config.serverMetadata().client_id_metadata_document_supported).toBe(true);
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid read',
-      resource: API,
-      prompt: 'consent',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' }, { resource: API });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid read', resource: API, prompt: 'consent' });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI), { resource: API });
     const { payload } = await jwtVerify(tokens.access_token, createRemoteJWKSet(new URL(`${gh.issuer}/jwks`)), { audience: API, issuer: gh.issuer });
     expect(payload).toMatchObject({ client_id: clientId, scope: 'read' });
     // Fetched once for the authorization request and the code exchange (cached per Cache-Control).
@@ -143,19 +129,15 @@ describe('client ID metadata documents (CLIENT_ID_METADATA_DOCUMENTS=true)', () 
 
 describe('client ID metadata documents: server-side request forgery', () => {
   const tls = selfSignedCertificate();
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  // As in production: no test allowance, so this machine's addresses are out of reach.
+  const gh = useTestGatehouse({ CLIENT_ID_METADATA_DOCUMENTS: 'true', REGISTRATION_OPEN_APIS: API });
   let docs: Awaited<ReturnType<typeof documentServer>>;
 
   beforeAll(async () => {
     docs = await documentServer(tls);
-    // As in production: no test allowance, so this machine's addresses are out of reach.
-    gh = await startTestGatehouse(storage, { CLIENT_ID_METADATA_DOCUMENTS: 'true', REGISTRATION_OPEN_APIS: API });
   });
   afterAll(async () => {
     await docs?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('never fetches a client_id that points at a loopback or private address', async () => {

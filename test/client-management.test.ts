@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.example.test';
 const options = { execute: [oauth.allowInsecureRequests] };
@@ -21,16 +21,10 @@ async function tokenError(gh: TestGatehouse, clientId: string, clientSecret: str
 }
 
 describe('client management', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('stores only a keyed hash of the client secret', async () => {

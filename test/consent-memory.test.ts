@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type Answer, authorizationUrl, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -12,8 +13,7 @@ const user = { email: 'mina@example.test', password: 'consent-memory-passphrase'
 const allowAll = (p: Page): Answer => (p.kind === 'login' ? { post: 'login', fields: user } : { post: 'confirm' });
 
 describe('remembered consent and first-party clients', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   const discover = async (name: string, options: { isFirstParty?: boolean } = {}) => {
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name,
@@ -29,13 +29,8 @@ describe('remembered consent and first-party clients', () => {
   const kinds = (r: { pages: Page[] }) => r.pages.map((p) => p.kind);
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('does not ask again for the same scopes in a new session', async () => {
@@ -99,19 +94,10 @@ describe('remembered consent and first-party clients', () => {
     expect(first.callback?.searchParams.get('code')).toBeTruthy();
     // Signed in already, in the same browser: prompt=login asks again, once, and the new scope's consent.
     const beforeLogin = Math.floor(Date.now() / 1000);
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email read',
-      resource: API,
-      prompt: 'login',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const second = await walkPages(ua, url, REDIRECT_URI, allowAll);
+    const again = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email read', resource: API, prompt: 'login' });
+    const second = await walkPages(ua, again.url, REDIRECT_URI, allowAll);
     expect(kinds(second)).toEqual(['login', 'consent']);
-    const tokens = await oauth.authorizationCodeGrant(config, second.callback!, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const tokens = await again.redeem(second.callback!);
     const authTime = tokens.claims()!.auth_time!;
     expect(authTime).toBeGreaterThanOrEqual(beforeLogin); // the password just given, not the first sign-in
   });
@@ -119,18 +105,10 @@ describe('remembered consent and first-party clients', () => {
   it('never shows the consent page for a first-party client, and its tokens carry what it asked for', async () => {
     const config = await discover('Own App', { isFirstParty: true });
     const exchange = async (scope: string, resource?: string) => {
-      const verifier = oauth.randomPKCECodeVerifier();
-      const url = oauth.buildAuthorizationUrl(config, {
-        redirect_uri: REDIRECT_URI,
-        scope,
-        ...(resource ? { resource } : {}),
-        state: 'st',
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
-      const result = await walkPages(createUserAgent(), url, REDIRECT_URI, allowAll);
+      const codeFlow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope, ...(resource ? { resource } : {}) });
+      const result = await walkPages(createUserAgent(), codeFlow.url, REDIRECT_URI, allowAll);
       expect(kinds(result)).toEqual(['login']);
-      return oauth.authorizationCodeGrant(config, result.callback!, { pkceCodeVerifier: verifier, expectedState: 'st' }, resource ? { resource } : undefined);
+      return codeFlow.redeem(result.callback!, resource ? { resource } : undefined);
     };
     // An API token carries the API's scopes (RFC 8707); the OpenID scopes show at userinfo.
     expect((await exchange('openid read', API)).scope).toBe('read');

@@ -1,9 +1,9 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { approveDevice, xsrfOf } from './support/device-pages.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -16,13 +16,11 @@ const backends = [
 
 for (const backend of backends)
   describe.runIf(backend.enabled)(`device authorization grant (RFC 8628), ${backend.name}`, () => {
-    const storage = newStorage({ useRedis: backend.useRedis });
-    let gh: TestGatehouse;
+    // TRUST_PROXY=1: the brute-force test speaks from an address of its own (X-Forwarded-For).
+    const gh = useTestGatehouse({ DEVICE_FLOW: 'true', TRUST_PROXY: '1' }, { useRedis: backend.useRedis });
     let config: oauth.Configuration;
 
     beforeAll(async () => {
-      // TRUST_PROXY=1: the brute-force test speaks from an address of its own (X-Forwarded-For).
-      gh = await startTestGatehouse(storage, { DEVICE_FLOW: 'true', TRUST_PROXY: '1' });
       await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
       await gh.services.accounts.registerAccount({ ...user, name: 'Cli User' });
       const { client } = await gh.services.clients.registerClient({
@@ -33,10 +31,6 @@ for (const backend of backends)
         resources: [API],
       });
       config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.None(), { execute: [oauth.allowInsecureRequests] });
-    });
-    afterAll(async () => {
-      await gh?.stop();
-      await dropStorage(storage);
     });
 
     /** Polls as soon as the user is done (the server sends no interval; openid-client would wait 5 s). */

@@ -5,11 +5,11 @@ import express from 'express';
 import { calculateJwkThumbprint, decodeJwt, exportJWK } from 'jose';
 import Koa from 'koa';
 import * as oauth from 'openid-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AccessTokenClaims, createVerifier, type Verifier } from '../src/verifier/index.ts';
 import { createMemoryReplayGuard } from '../src/verifier/replay-cache.ts';
 import { type DpopKey, dpopBoundToken, dpopKey, dpopProof } from './support/dpop.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { startTestGatehouse, type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.dpop.test';
 const options = { execute: [oauth.allowInsecureRequests] };
@@ -17,8 +17,7 @@ type Creds = { id: string; secret: string };
 
 /** RFC 9449 §7: a DPoP-bound access token is good only with the DPoP scheme and a fresh proof of its key. */
 describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let adminAudience: string;
   let ops: Creds;
   let service: Creds;
@@ -34,7 +33,6 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
   const challenge = (res: Response) => res.headers.get('www-authenticate') ?? '';
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     adminAudience = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     const register = async (input: Parameters<TestGatehouse['services']['clients']['registerClient']>[0]) => {
@@ -51,10 +49,6 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       s.closeAllConnections();
       s.close();
     }
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('issues a DPoP-bound token to openid-client, and introspection reports the binding (RFC 9449 §6.2)', async () => {
@@ -199,7 +193,7 @@ describe('DPoP-bound access tokens (RFC 9449) at resource servers', () => {
       expect(challenge(replayed)).toContain('error="invalid_dpop_proof", error_description="the DPoP proof has been used before"');
 
       // A second instance of the same deployment (same issuer, same Postgres and Redis).
-      const other = await startTestGatehouse(storage, { ISSUER: gh.issuer });
+      const other = await startTestGatehouse(gh.storage, { ISSUER: gh.issuer });
       try {
         // Its own address; the proof's htu names the issuer, as the client called it.
         const at = (headers: Record<string, string>) => fetch(`${other.issuer}/admin/v1/keys`, { headers });

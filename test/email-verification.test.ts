@@ -2,34 +2,16 @@ import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { authorize, hiddenToken, linkIn, loginInteraction, REDIRECT_URI, registerApp } from './support/account-lifecycle.ts';
-import { createCookieAgent } from './support/cookie-agent.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
 
-async function startWith(env: Record<string, string>) {
-  const smtp = await startTestSmtp();
-  const storage = newStorage();
-  const gh = await startTestGatehouse(storage, { SMTP_URL: smtp.url, ...env });
-  return { smtp, storage, gh, config: await registerApp(gh) };
-}
-
 /** Follows redirects from a response until a page (or the client's callback). */
-async function follow(ua: UserAgent, res: Response, from: string): Promise<{ res: Response; url: URL }> {
-  let url = new URL(from);
-  for (let hops = 0; hops < 12; hops += 1) {
-    const location = res.headers.get('location');
-    if (!(res.status >= 300 && res.status < 400 && location)) return { res, url };
-    url = new URL(location, url);
-    if (url.href.startsWith(REDIRECT_URI)) return { res, url };
-    res = await ua.get(url.href);
-  }
-  throw new Error('too many redirects');
-}
+const follow = (ua: UserAgent, res: Response, from: string) => ua.follow(res, from, (url) => url.href.startsWith(REDIRECT_URI));
 
 /** Signs up on the pages of a fresh flow; where that leads (the pending page, or the callback). */
 async function signUp(config: oauth.Configuration, fields: { email: string; password: string; name?: string }, ua = createUserAgent()) {
@@ -50,26 +32,26 @@ async function verifyWith(link: URL) {
 
 describe('email verification (EMAIL_VERIFICATION=optional, the default)', { timeout: 120_000 }, () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    ({ smtp, storage, gh, config } = await startWith({}));
+    smtp = await startTestSmtp();
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
-    if (storage) await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => ({ SMTP_URL: smtp.url }));
+  beforeAll(async () => {
+    config = await registerApp(gh);
   });
 
   async function userInfoAfterSignIn(user: { email: string; password: string }) {
     const ua = createUserAgent();
-    const { url, verifier } = await authorize(config, { scope: 'openid email', prompt: 'login' });
+    const { url, redeem } = await authorize(config, { scope: 'openid email', prompt: 'login' });
     const interaction = await follow(ua, await ua.get(url.href), url.href);
     const res = await ua.postForm(`${interaction.url.href.replace(/\/$/, '')}/login`, user);
     const { url: callback } = await follow(ua, res, interaction.url.href);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const tokens = await redeem(callback);
     return oauth.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub);
   }
 
@@ -147,35 +129,36 @@ describe('email verification (EMAIL_VERIFICATION=optional, the default)', { time
 
 describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
   let config: oauth.Configuration;
   let google: OidcUpstream;
   const GOOGLE_SECRET = 'google-secret-verification-77';
 
   beforeAll(async () => {
     google = await startOidcUpstream();
-    ({ smtp, storage, gh, config } = await startWith({
-      EMAIL_VERIFICATION: 'required',
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
-      LOGIN_THROTTLE_BLOCK_AFTER: '3',
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
-      UPSTREAM_GOOGLE_ISSUER: google.issuer,
-    }));
-    google.start([{ client_id: 'gatehouse-google', client_secret: GOOGLE_SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
+    smtp = await startTestSmtp();
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
     await google?.close();
-    if (storage) await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => ({
+    SMTP_URL: smtp.url,
+    EMAIL_VERIFICATION: 'required',
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
+    LOGIN_THROTTLE_BLOCK_AFTER: '3',
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: GOOGLE_SECRET,
+    UPSTREAM_GOOGLE_ISSUER: google.issuer,
+  }));
+  beforeAll(async () => {
+    config = await registerApp(gh);
+    google.start([{ client_id: 'gatehouse-google', client_secret: GOOGLE_SECRET, redirect_uris: [`${gh.issuer}/upstream/google/callback`] }]);
   });
 
   it('stops a sign-up at "check your inbox" until the link is followed; Continue then completes the sign-in', async () => {
     const user = { email: 'wait@example.test', password: 'the passphrase that waits' };
     const ua = createUserAgent();
-    const { url, verifier } = await authorize(config, { scope: 'openid email', prompt: 'login' });
+    const { url, redeem } = await authorize(config, { scope: 'openid email', prompt: 'login' });
     const login = await follow(ua, await ua.get(url.href), url.href);
     const interaction = login.url.href.replace(/\/$/, '');
     const pending = await ua.postForm(`${interaction}/signup`, user);
@@ -202,7 +185,7 @@ describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
     const done = await ua.postForm(`${interaction}/verify-email/continue`, {});
     const { url: callback } = await follow(ua, done, interaction);
     expect(callback.href.startsWith(REDIRECT_URI), callback.href).toBe(true);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const tokens = await redeem(callback);
     expect(await oauth.fetchUserInfo(config, tokens.access_token, tokens.claims()!.sub)).toMatchObject({ email: user.email, email_verified: true });
   });
 
@@ -255,7 +238,7 @@ describe('EMAIL_VERIFICATION=required', { timeout: 120_000 }, () => {
 
     google.users.set('unvouched', { email: 'unvouched@example.test', email_verified: false });
     google.behaviour.subject = 'unvouched';
-    const ua = createCookieAgent();
+    const ua = createUserAgent();
     const started = await flow.begin('google', ua);
     const callback = await flow.atUpstream(ua, started.upstreamAuthorization);
     const { res } = await ua.follow(await ua.get(callback.href), callback.href);

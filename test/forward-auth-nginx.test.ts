@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { fillTemplate, freePort, nginxBinary, type RunningNginx, startNginx } from './support/nginx.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.behind-nginx.test';
 const TEMPLATE = new URL('../examples/nginx/gatehouse-forward-auth.conf.template', import.meta.url);
@@ -13,8 +13,7 @@ type Seen = { method: string; url: string; headers: IncomingHttpHeaders; body: s
 
 // CI installs nginx (.ci/run), so there this never skips; the no-skip reporter would fail it if it did.
 describe.runIf(nginxBinary)('the shipped nginx configuration in front of an API, with Gatehouse as auth backend', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let api: Server;
   let nginx: RunningNginx;
   let reader: Creds;
@@ -39,7 +38,6 @@ describe.runIf(nginxBinary)('the shipped nginx configuration in front of an API,
   const identity = (h: IncomingHttpHeaders) => Object.fromEntries(Object.entries(h).filter(([k]) => k.startsWith('x-auth-')));
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     for (const [name, scope] of [
       ['reader', 'read'],
@@ -73,8 +71,6 @@ describe.runIf(nginxBinary)('the shipped nginx configuration in front of an API,
   afterAll(async () => {
     await nginx?.stop();
     api?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers 401 with the Bearer challenge and never calls the API without a token', async () => {

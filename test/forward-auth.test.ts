@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, exportSPKI, generateKeyPair, importJWK, type JWTHeaderParameters, type JWTPayload, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.forward-auth.test';
 const OTHER_API = 'https://other.forward-auth.test';
 type Creds = { id: string; secret: string };
 
 describe('forward auth (gateway mode)', () => {
-  const storage = newStorage();
   let now = Date.now();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({}, { clock: () => new Date(now) });
   let reader: Creds;
   let writer: Creds;
   let outsider: Creds;
@@ -53,16 +52,11 @@ describe('forward auth (gateway mode)', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, {}, { clock: () => new Date(now) });
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'read' });
     reader = await register('reader', 'read');
     writer = await register('writer', 'read write');
     outsider = await register('outsider', 'read', OTHER_API);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers 200 with identity headers and no-store for a valid token', async () => {

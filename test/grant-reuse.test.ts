@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REFRESH_GRANTS_PER_CLIENT } from '../src/oidc/sign-in-grants.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type Answer, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -16,13 +17,11 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
  * MAX_REFRESH_GRANTS_PER_CLIENT per user and client.
  */
 describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
   let n = 0;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Busy App',
@@ -33,10 +32,6 @@ describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const newUser = async () => {
@@ -49,18 +44,10 @@ describe('grants reused across sign-ins', { timeout: 120_000 }, () => {
     Number((await gh.knex('oidc_payloads').where({ model: 'Grant', account_id: accountId }).count({ n: '*' }))[0]!.n);
   /** A prompt=consent sign-in through the pages, in `ua`'s session (a new browser by default); its tokens. */
   async function signIn(user: { email: string; password: string }, scope: string, ua: UserAgent = createUserAgent()) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      prompt: 'consent',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope, prompt: 'consent' });
     const answer = (p: Page): Answer => (p.kind === 'login' ? { post: 'login', fields: user } : { post: 'confirm' });
-    const { callback } = await walkPages(ua, url, REDIRECT_URI, answer);
-    return oauth.authorizationCodeGrant(config, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const { callback } = await walkPages(ua, flow.url, REDIRECT_URI, answer);
+    return flow.redeem(callback!);
   }
 
   it('keeps one Grant per user and client across prompt=consent sign-ins in new sessions', async () => {

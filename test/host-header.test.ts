@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type RawResponse, rawRequest } from './support/raw-http.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const user = { email: 'host@example.test', password: 'a long and correct passphrase' };
@@ -65,15 +65,11 @@ function rawLines(origin: string, head: string): Promise<{ status: number; text:
 }
 
 describe('Host header', () => {
-  const storage = newStorage();
-  const proxiedStorage = newStorage();
-  let gh: TestGatehouse;
-  let proxied: TestGatehouse;
+  const gh = useTestGatehouse();
+  const proxied = useTestGatehouse({ TRUST_PROXY: '1' });
   let clientId: string;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
-    proxied = await startTestGatehouse(proxiedStorage, { TRUST_PROXY: '1' });
     await gh.services.accounts.registerAccount(user);
     await proxied.services.accounts.registerAccount(user);
     const { client } = await gh.services.clients.registerClient({
@@ -83,10 +79,6 @@ describe('Host header', () => {
       tokenEndpointAuthMethod: 'none',
     });
     clientId = client.client_id;
-  });
-  afterAll(async () => {
-    await Promise.all([gh?.stop(), proxied?.stop()]);
-    await Promise.all([dropStorage(storage), dropStorage(proxiedStorage)]);
   });
 
   it('builds every discovery URL from ISSUER, whatever the Host header says', async () => {

@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -12,12 +13,10 @@ const TOKEN_CLAIMS = new Set(['iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'c
 // Relying parties that read only the ID token (Auth.js, mod_auth_openidc's defaults) must find
 // the user's granted claims there, and discovery must promise nothing it does not issue.
 describe('ID token claims', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     // No API: the access token is userinfo's, the case where oidc-provider keeps claims out of the ID token.
     const { client, clientSecret } = await gh.services.clients.registerClient({
@@ -29,26 +28,11 @@ describe('ID token claims', () => {
       execute: [oauth.allowInsecureRequests],
     });
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
   async function codeFlow(scope: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const nonce = oauth.randomNonce();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      prompt: 'consent',
-      state: 'st',
-      nonce,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope, prompt: 'consent', nonce: oauth.randomNonce() });
     const signedInAt = Math.floor(Date.now() / 1000);
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st', expectedNonce: nonce });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     return { tokens, signedInAt };
   }
 

@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const ORDERS = 'https://orders.introspection.test';
@@ -17,8 +18,7 @@ type Creds = { id: string; secret: string };
  * learns about its own tokens.
  */
 describe('who may learn what at the introspection endpoint', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   const creds: Record<'ordersService' | 'billingService' | 'ordersApi' | 'unscopedApi' | 'ops' | 'web', Creds> = {} as never;
   const tokens: Record<'orders' | 'billing' | 'admin' | 'webAccess' | 'webRefresh', string> = {} as never;
 
@@ -34,7 +34,6 @@ describe('who may learn what at the introspection endpoint', () => {
   const configure = (c: Creds) => oauth.discovery(new URL(gh.issuer), c.id, undefined, oauth.ClientSecretBasic(c.secret), options);
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     const admin = `${gh.issuer}/admin`;
     await gh.services.resources.createResource({ identifier: ORDERS, scope: 'read' });
     await gh.services.resources.createResource({ identifier: BILLING, scope: 'charge' });
@@ -54,21 +53,10 @@ describe('who may learn what at the introspection endpoint', () => {
     tokens.billing = (await oauth.clientCredentialsGrant(await configure(creds.billingService), { scope: 'charge' })).access_token;
     tokens.admin = (await oauth.clientCredentialsGrant(await configure(creds.ops), { resource: admin, scope: 'admin' })).access_token;
     const web = await configure(creds.web);
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const userTokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    const userTokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     tokens.webAccess = userTokens.access_token;
     tokens.webRefresh = userTokens.refresh_token!;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it("tells an API's own client about access tokens for its API, users' and services' alike", async () => {

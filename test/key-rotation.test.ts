@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.rotation.test';
 
@@ -26,18 +26,12 @@ const kids = async (gh: TestGatehouse) => (await jwks(gh)).keys.map((k) => k.kid
 const signer = (jwt: string) => decodeProtectedHeader(jwt).kid;
 
 describe('signing-key rotation without restarts', () => {
-  const storage = newStorage();
   let now = Date.now();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({}, { clock: () => new Date(now) });
   let client: { clientId: string; clientSecret: string };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, {}, { clock: () => new Date(now) });
     client = await provision(gh);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('announces a rotated key in the JWKS before it signs, then signs with it, then drops the old key once its tokens expired', async () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectAsUser, MemoryOAuthProvider } from './support/mcp-client.ts';
 import { MCP_SCOPE, startMcpServer } from './support/mcp-server.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { selfSignedCertificate } from './support/test-tls.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/mcp-callback';
@@ -18,9 +18,7 @@ const user = { email: 'mcp-user@example.test', password: 'correct horse battery 
  * pages with PKCE and `resource` (RFC 8707), and calls a tool with the token it got.
  */
 describe('an MCP client connects to a Gatehouse-protected MCP server by itself', () => {
-  const storage = newStorage();
   const tls = selfSignedCertificate();
-  let gh: TestGatehouse;
   let mcp: Awaited<ReturnType<typeof startMcpServer>>;
   let documents: Server;
   let documentUrl: string;
@@ -46,23 +44,21 @@ describe('an MCP client connects to a Gatehouse-protected MCP server by itself',
     documents.listen(0, '127.0.0.1');
     await once(documents, 'listening');
     documentUrl = `https://127.0.0.1:${(documents.address() as AddressInfo).port}/mcp-client.json`;
-
-    gh = await startTestGatehouse(
-      storage,
-      { REGISTRATION: 'open', REGISTRATION_OPEN_APIS: mcp.url, CLIENT_ID_METADATA_DOCUMENTS: 'true' },
-      // Everything runs on 127.0.0.1 here: let Gatehouse fetch the document from this machine, trusting its test certificate.
-      { outboundFetch: { allowPrivateAddresses: true, ca: tls.cert } },
-    );
-    await gh.services.resources.createResource({ identifier: mcp.url, scope: MCP_SCOPE });
-    await gh.services.accounts.registerAccount({ ...user, name: 'MCP User' });
-    await mcp.protect(gh.issuer);
   });
   afterAll(async () => {
     await mcp?.close();
     documents?.closeAllConnections();
     await new Promise((resolve) => documents?.close(resolve));
-    await gh?.stop();
-    await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(
+    () => ({ REGISTRATION: 'open', REGISTRATION_OPEN_APIS: mcp.url, CLIENT_ID_METADATA_DOCUMENTS: 'true' }),
+    // Everything runs on 127.0.0.1 here: let Gatehouse fetch the document from this machine, trusting its test certificate.
+    { outboundFetch: { allowPrivateAddresses: true, ca: tls.cert } },
+  );
+  beforeAll(async () => {
+    await gh.services.resources.createResource({ identifier: mcp.url, scope: MCP_SCOPE });
+    await gh.services.accounts.registerAccount({ ...user, name: 'MCP User' });
+    await mcp.protect(gh.issuer);
   });
 
   it('answers an unauthenticated MCP request with a challenge that leads to its metadata, and the metadata to Gatehouse', async () => {

@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const user = { email: 'margaret@example.test', password: 'native app passphrase' };
@@ -11,14 +12,12 @@ const options = { execute: [oauth.allowInsecureRequests] };
 // loopback IP redirect URI matches with any port, for public native clients only (§8.4: anyone
 // could run a listener on the user's machine, so nothing confidential may rely on it).
 describe('native apps: loopback redirect URIs with any port', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let nativePublic: oauth.Configuration;
   let nativeConfidential: oauth.Configuration;
   let webPublic: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const register = async (name: string, extra: Record<string, unknown>) => {
       const { client, clientSecret } = await gh.services.clients.registerClient({
@@ -34,22 +33,8 @@ describe('native apps: loopback redirect URIs with any port', () => {
     nativeConfidential = await register('Desktop app with a secret', { applicationType: 'native' });
     webPublic = await register('SPA on loopback', { tokenEndpointAuthMethod: 'none' });
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
-  async function authorize(config: oauth.Configuration, redirectUri: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: redirectUri,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    return { url, verifier };
-  }
+  const authorize = (config: oauth.Configuration, redirectUri: string) => startCodeFlow(config, { redirect_uri: redirectUri, scope: 'openid' });
 
   /** The page /auth answers with for a redirect_uri it refuses: an error page, never a redirect. */
   async function refused(config: oauth.Configuration, redirectUri: string) {
@@ -63,10 +48,10 @@ describe('native apps: loopback redirect URIs with any port', () => {
   it.each(['http://127.0.0.1:49152/cb', 'http://[::1]:61000/cb', 'http://127.0.0.1/cb'])(
     'sends the code of a public native client to %s, and exchanges it there',
     async (redirectUri) => {
-      const { url, verifier } = await authorize(nativePublic, redirectUri);
+      const { url, redeem } = await authorize(nativePublic, redirectUri);
       const callback = await signIn(createUserAgent(), url, user, redirectUri);
       expect(callback.origin + callback.pathname).toBe(redirectUri);
-      const tokens = await oauth.authorizationCodeGrant(nativePublic, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+      const tokens = await redeem(callback);
       expect(tokens.claims()?.sub).toBeTruthy();
     },
   );

@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
 import { testDatabaseUrl, testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.observe.test';
@@ -22,14 +23,12 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('metrics and the audit trail', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({ METRICS_TOKEN, LOGIN_THROTTLE_FREE_ATTEMPTS: '2', LOGIN_THROTTLE_BLOCK_AFTER: '4' });
   const secrets: string[] = [user.password, METRICS_TOKEN];
   let serviceId: string;
   let appId: string;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { METRICS_TOKEN, LOGIN_THROTTLE_FREE_ATTEMPTS: '2', LOGIN_THROTTLE_BLOCK_AFTER: '4' });
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const service = await gh.services.clients.registerClient({ name: 'Metered job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
@@ -50,21 +49,12 @@ describe('metrics and the audit trail', () => {
 
     // A user: one wrong password, then signed in with consent; the code exchanged for tokens.
     const appConfig = await oauth.discovery(new URL(gh.issuer), appId, undefined, oauth.ClientSecretBasic(app.clientSecret!), options);
-    const verifier = oauth.randomPKCECodeVerifier();
+    const flow = await startCodeFlow(appConfig, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API });
     let tries = 0;
-    const { callback } = await walkPages(
-      createUserAgent(),
-      await authorizationUrl(appConfig, {
-        redirect_uri: REDIRECT_URI,
-        scope: 'openid offline_access read',
-        prompt: 'consent',
-        resource: API,
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      }),
-      REDIRECT_URI,
-      (page) => (page.kind === 'login' ? { post: 'login', fields: { ...user, password: tries++ === 0 ? 'wrong' : user.password } } : { post: 'confirm' }),
+    const { callback } = await walkPages(createUserAgent(), flow.url, REDIRECT_URI, (page) =>
+      page.kind === 'login' ? { post: 'login', fields: { ...user, password: tries++ === 0 ? 'wrong' : user.password } } : { post: 'confirm' },
     );
-    const tokens = await oauth.authorizationCodeGrant(appConfig, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' }, { resource: API });
+    const tokens = await flow.redeem(callback!, { resource: API });
     secrets.push(tokens.access_token, tokens.refresh_token!);
 
     // A rotation, then the spent refresh token again (no grace window): reuse detected.
@@ -81,10 +71,6 @@ describe('metrics and the audit trail', () => {
     const { pages } = await walkPages(spray, await authorizationUrl(appConfig, { redirect_uri: REDIRECT_URI, scope: 'openid' }), REDIRECT_URI, () => 'stop');
     const login = `${pages[0]!.url.href.replace(/\/$/, '')}/login`;
     for (let i = 0; i < 3; i += 1) await (await spray.postForm(login, { email: 'target@example.test', password: `guess ${i}` })).text();
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('protects /metrics with the configured bearer token', async () => {

@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -25,18 +26,8 @@ async function seed(gh: TestGatehouse) {
   return { clientId: client.client_id, clientSecret: clientSecret!, config };
 }
 
-async function authorizationUrl(config: oauth.Configuration, prompt?: string) {
-  const verifier = oauth.randomPKCECodeVerifier();
-  const url = oauth.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid offline_access read',
-    state: 'st',
-    ...(prompt ? { prompt } : {}),
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  return { url, verifier };
-}
+const codeFlow = (config: oauth.Configuration, prompt?: string) =>
+  startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', ...(prompt ? { prompt } : {}) });
 
 /**
  * A user agent that adds headers to every request and keeps every Set-Cookie it receives. With
@@ -70,17 +61,11 @@ function recordingAgent(extra: Record<string, string> = {}): UserAgent & { setCo
 const cookieNames = (setCookies: string[]) => new Set(setCookies.map((c) => c.slice(0, c.indexOf('='))));
 
 describe('operations', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let app: Awaited<ReturnType<typeof seed>>;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     app = await seed(gh);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers /healthz with 200 ok', async () => {
@@ -122,10 +107,10 @@ describe('operations', () => {
 
   it('never logs a secret, password, code or token, and logs each request without its query string', async () => {
     const cc = await oauth.clientCredentialsGrant(app.config, { scope: 'read', resource: API });
-    const { url, verifier } = await authorizationUrl(app.config, 'consent');
+    const { url, redeem } = await codeFlow(app.config, 'consent');
     const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
     const code = callback.searchParams.get('code')!;
-    const tokens = await oauth.authorizationCodeGrant(app.config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const tokens = await redeem(callback);
     const refreshed = await oauth.refreshTokenGrant(app.config, tokens.refresh_token!);
     expect((await oauth.tokenIntrospection(app.config, refreshed.access_token)).active).toBe(true);
     const { clientSecret: rotated } = await gh.services.clients.rotateClientSecret(app.clientId);
@@ -177,7 +162,7 @@ describe('operations', () => {
 
   it("serves the login page with a script-free CSP (default-src 'none', no 'unsafe-inline') and no-store", async () => {
     const ua = createUserAgent();
-    const { url } = await authorizationUrl(app.config);
+    const { url } = await codeFlow(app.config);
     const started = await ua.get(url.href);
     const res = await ua.get(new URL(started.headers.get('location')!, gh.issuer).href);
     expect(res.status).toBe(200);
@@ -192,7 +177,7 @@ describe('operations', () => {
   // (the session cookie must be, being SameSite=None for POST /auth; see session-cookies.ts).
   it('sets HttpOnly, Secure cookies: the session SameSite=None, the interaction cookies SameSite=Lax', async () => {
     const ua = recordingAgent({ 'x-forwarded-proto': 'https' }); // ignored: TRUST_PROXY is off
-    const { url } = await authorizationUrl(app.config);
+    const { url } = await codeFlow(app.config);
     await signIn(ua, url, user, REDIRECT_URI);
     for (const name of ['_interaction', '_interaction_resume', '_session']) expect(cookieNames(ua.setCookies).has(name), name).toBe(true);
     for (const cookie of ua.setCookies) {
@@ -214,21 +199,12 @@ describe('operations', () => {
 });
 
 describe('operations behind a TLS terminator (TRUST_PROXY=1)', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
-
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { TRUST_PROXY: '1' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({ TRUST_PROXY: '1' });
 
   it('marks the interaction and session cookies Secure when the proxy says https', async () => {
     const { config } = await seed(gh);
     const ua = recordingAgent({ 'x-forwarded-proto': 'https' });
-    const { url } = await authorizationUrl(config);
+    const { url } = await codeFlow(config);
     await signIn(ua, url, user, REDIRECT_URI);
     for (const name of ['_interaction', '_interaction_resume', '_session']) expect(cookieNames(ua.setCookies).has(name), name).toBe(true);
     for (const cookie of ua.setCookies) {
@@ -240,17 +216,8 @@ describe('operations behind a TLS terminator (TRUST_PROXY=1)', () => {
 });
 
 describe('readiness with Redis unreachable', () => {
-  const storage = newStorage({ useRedis: true });
-  let gh: TestGatehouse;
-
-  beforeAll(async () => {
-    // Port 1 is closed: every Redis command fails (or times out) while Postgres is fine.
-    gh = await startTestGatehouse(storage, { REDIS_URL: 'redis://127.0.0.1:1' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  // Port 1 is closed: every Redis command fails (or times out) while Postgres is fine.
+  const gh = useTestGatehouse({ REDIS_URL: 'redis://127.0.0.1:1' }, { useRedis: true });
 
   it('answers /readyz with 503 naming Redis, within the check timeout, while /healthz stays 200', async () => {
     const started = Date.now();

@@ -1,26 +1,20 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { authorizationUrl } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
 describe('pages in English and Korean', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: '한글 앱', redirectUris: [REDIRECT_URI], scope: 'openid email' });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** GETs the login page of a new flow with the given headers and extra authorization parameters. */
@@ -33,7 +27,15 @@ describe('pages in English and Korean', () => {
       .join('; ');
     const interaction = new URL(started.headers.get('location')!, gh.issuer).href;
     const res = await fetch(interaction, { headers: { ...headers, cookie } });
-    return { res, body: await res.text(), interaction, cookie };
+    return { res, body: await res.text(), interaction, cookie, koreanAgent: () => agentAfter(url, started, { lang: 'ko' }) };
+  }
+
+  /** A user agent holding the cookies a response set, and these (as set for every path). */
+  function agentAfter(url: URL, res: Response, more: Record<string, string>) {
+    const ua = createUserAgent();
+    ua.jar.store(url, res);
+    for (const [name, value] of Object.entries(more)) ua.jar.set({ host: url.hostname, path: '/', name, value });
+    return ua;
   }
 
   it('speaks Korean to a browser that prefers it, with <html lang="ko">', async () => {
@@ -58,7 +60,7 @@ describe('pages in English and Korean', () => {
   });
 
   it('offers a switcher link to the other language, and the choice sticks in an HttpOnly cookie for the form posts', async () => {
-    const { body, interaction, cookie } = await login({ 'accept-language': 'en' });
+    const { body, interaction, cookie, koreanAgent } = await login({ 'accept-language': 'en' });
     const path = new URL(interaction).pathname;
     expect(body).toContain(`<a href="${path}?lang=ko" lang="ko" hreflang="ko">한국어</a>`);
     expect(body).toContain('<span aria-current="true" lang="en">English</span>');
@@ -70,8 +72,7 @@ describe('pages in English and Korean', () => {
     expect(langCookie).toMatch(/;\s*httponly/i);
     expect(langCookie).toMatch(/;\s*samesite=lax/i);
 
-    const ua = createUserAgent();
-    for (const pair of `${cookie}; lang=ko`.split('; ')) ua.jar.set(pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1));
+    const ua = koreanAgent();
     const csrf = /name="csrf" value="([^"]+)"/.exec(body)![1]!; // the form's hidden field, as the browser posts it
     const failed = await ua.request(`${interaction}/login`, {
       method: 'POST',
@@ -84,9 +85,8 @@ describe('pages in English and Korean', () => {
 
   it('translates the scope descriptions on the consent page', async () => {
     await gh.services.accounts.registerAccount({ email: 'yuna@example.test', password: 'yuna-passphrase-789' });
-    const { interaction, cookie, body: loginPage } = await login({ 'accept-language': 'ko' });
-    const ua = createUserAgent();
-    for (const pair of `${cookie}; lang=ko`.split('; ')) ua.jar.set(pair.split('=')[0]!, pair.slice(pair.indexOf('=') + 1));
+    const { interaction, body: loginPage, koreanAgent } = await login({ 'accept-language': 'ko' });
+    const ua = koreanAgent();
     const csrf = /name="csrf" value="([^"]+)"/.exec(loginPage)![1]!;
     let res = await ua.postForm(`${interaction}/login`, { email: 'yuna@example.test', password: 'yuna-passphrase-789', csrf });
     for (let hops = 0; hops < 5 && res.status === 303; hops += 1) res = await ua.get(new URL(res.headers.get('location')!, gh.issuer).href);

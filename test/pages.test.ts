@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { authorizationUrl } from './support/page-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -11,13 +12,11 @@ const HOSTILE_NAME = '<script>alert(1)</script>';
 
 // Page rendering over HTTP; how the pages look and behave in a browser is tested elsewhere.
 describe('sign-in, consent and sign-out pages', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let friendly: oauth.Configuration;
   let hostile: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
     const register = async (name: string) => {
@@ -34,21 +33,8 @@ describe('sign-in, consent and sign-out pages', () => {
     friendly = await register('Pages App');
     hostile = await register(HOSTILE_NAME);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
-  async function authorizationUrl(config: oauth.Configuration, scope = 'openid email read') {
-    const verifier = oauth.randomPKCECodeVerifier();
-    return oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-  }
+  const flowUrl = (config: oauth.Configuration, scope = 'openid email read') => authorizationUrl(config, { redirect_uri: REDIRECT_URI, scope });
 
   /** Follows redirects up to a page or the client's redirect_uri. */
   async function follow(ua: UserAgent, first: Response): Promise<{ res: Response; url: URL; body: string }> {
@@ -64,7 +50,7 @@ describe('sign-in, consent and sign-out pages', () => {
 
   /** Starts a flow and returns the login page and its interaction URL. */
   async function loginPage(ua: UserAgent, config: oauth.Configuration, scope?: string) {
-    const page = await follow(ua, await ua.get((await authorizationUrl(config, scope)).href));
+    const page = await follow(ua, await ua.get((await flowUrl(config, scope)).href));
     expect(page.res.status).toBe(200);
     expect(page.body).toContain('name="password"');
     return page;
@@ -135,9 +121,9 @@ describe('sign-in, consent and sign-out pages', () => {
 
   it('signs out through the logout page, after which /auth asks for a password again', async () => {
     const ua = createUserAgent();
-    await signIn(ua, await authorizationUrl(friendly), user, REDIRECT_URI);
+    await signIn(ua, await flowUrl(friendly), user, REDIRECT_URI);
     // Signed in: a new request without prompt goes straight back to the client.
-    const silent = await follow(ua, await ua.get((await authorizationUrl(friendly)).href));
+    const silent = await follow(ua, await ua.get((await flowUrl(friendly)).href));
     expect(silent.url.searchParams.get('code')).toBeTruthy();
 
     const logout = await ua.get(`${gh.issuer}/session/end`);

@@ -3,33 +3,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API, authorize, hiddenToken, linkIn, loginInteraction, REDIRECT_URI, registerApp, signInForTokens } from './support/account-lifecycle.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 describe('password reset', { timeout: 120_000 }, () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
   let config: oauth.Configuration;
 
   beforeAll(async () => {
     smtp = await startTestSmtp();
-    storage = newStorage();
-    // Throttle settings low enough to reach in a test, high enough for the other tests here.
-    gh = await startTestGatehouse(storage, {
-      SMTP_URL: smtp.url,
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '4',
-      LOGIN_THROTTLE_BLOCK_AFTER: '6',
-      LOGIN_THROTTLE_IP_FACTOR: '50',
-    });
-    config = await registerApp(gh);
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
-    if (storage) await dropStorage(storage);
+  });
+  // Throttle settings low enough to reach in a test, high enough for the other tests here.
+  const gh = useTestGatehouse(() => ({
+    SMTP_URL: smtp.url,
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '4',
+    LOGIN_THROTTLE_BLOCK_AFTER: '6',
+    LOGIN_THROTTLE_IP_FACTOR: '50',
+  }));
+  beforeAll(async () => {
+    config = await registerApp(gh);
   });
 
   /** Everything queued has run and every message is out. */
@@ -225,18 +222,11 @@ describe('password reset', { timeout: 120_000 }, () => {
 });
 
 describe('password reset requests per IP', () => {
-  let storage: Storage;
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({ LOGIN_THROTTLE_FREE_ATTEMPTS: '3', LOGIN_THROTTLE_BLOCK_AFTER: '4', LOGIN_THROTTLE_IP_FACTOR: '1' });
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    storage = newStorage();
-    gh = await startTestGatehouse(storage, { LOGIN_THROTTLE_FREE_ATTEMPTS: '3', LOGIN_THROTTLE_BLOCK_AFTER: '4', LOGIN_THROTTLE_IP_FACTOR: '1' });
     config = await registerApp(gh);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    if (storage) await dropStorage(storage);
   });
 
   it('are throttled however many addresses one client asks for', async () => {

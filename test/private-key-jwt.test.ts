@@ -6,9 +6,10 @@ import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'j
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.example.test';
@@ -25,8 +26,8 @@ async function keyPair(alg: 'ES256' | 'PS256' | 'EdDSA', kid: string): Promise<K
 // RFC 7523 §2.2 / OIDC Core §9: a service authenticates with a JWT signed by its own private key;
 // Gatehouse holds only the public key (inline `jwks`, or the client's `jwks_uri`) and no secret.
 describe('private_key_jwt client authentication', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  // The clients' jwks_uri are served on loopback http here; outside tests only https to public addresses (outbound-fetch.ts).
+  const gh = useTestGatehouse({}, { outboundFetch: { allowPrivateAddresses: true, allowHttp: true } });
   let jwksServer: Server;
   let jwksUri: string;
   let inline: KeyPair;
@@ -44,8 +45,6 @@ describe('private_key_jwt client authentication', () => {
     await once(jwksServer, 'listening');
     jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/jwks.json`;
 
-    // The clients' jwks_uri are served on loopback http here; outside tests only https to public addresses (outbound-fetch.ts).
-    gh = await startTestGatehouse(storage, {}, { outboundFetch: { allowPrivateAddresses: true, allowHttp: true } });
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.accounts.registerAccount(user);
     const service = await gh.services.clients.registerClient({ name: 'Keyed service', jwks: { keys: [inline.publicJwk] }, scope: 'read', resources: [API] });
@@ -62,9 +61,7 @@ describe('private_key_jwt client authentication', () => {
     remoteClientId = web.client.client_id;
   });
   afterAll(async () => {
-    await gh?.stop();
     await new Promise((resolve) => jwksServer?.close(resolve));
-    await dropStorage(storage);
   });
 
   const configFor = (clientId: string, auth: oauth.ClientAuth) => oauth.discovery(new URL(gh.issuer), clientId, undefined, auth, options);
@@ -87,16 +84,8 @@ describe('private_key_jwt client authentication', () => {
 
   it('exchanges an authorization code for a client whose keys are at its jwks_uri', async () => {
     const config = await configFor(remoteClientId, oauth.PrivateKeyJwt(remote.privateKey));
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid read',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid read' });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
     expect(tokens.claims()?.aud).toBe(remoteClientId);
     expect(tokens.access_token.split('.')).toHaveLength(3);
   });

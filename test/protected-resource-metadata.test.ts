@@ -4,15 +4,14 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier, resourceMetadataUrl, type Verifier } from '../src/verifier/index.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.prm.test/v1';
 const challengeParam = (header: string | null, name: string) => new RegExp(`${name}="([^"]*)"`).exec(header ?? '')?.[1];
 
 /** RFC 9728: a client that meets a 401 at an API finds the API's metadata, and from it Gatehouse. */
 describe('protected resource metadata (RFC 9728)', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let service: { id: string; secret: string };
   const servers: Server[] = [];
   const verifiers: Verifier[] = [];
@@ -27,7 +26,6 @@ describe('protected resource metadata (RFC 9728)', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'svc', resources: [API], scope: 'read' });
     service = { id: client.client_id, secret: clientSecret! };
@@ -38,8 +36,6 @@ describe('protected resource metadata (RFC 9728)', () => {
       s.closeAllConnections();
       s.close();
     }
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('puts the metadata at the well-known URL of the identifier (RFC 9728 §3.1)', () => {

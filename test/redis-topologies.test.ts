@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type RedisTopologyUnderTest, startRedisCluster, startRedisSentinel } from './support/redis-topologies.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
@@ -25,17 +26,8 @@ async function exerciseUserFlows(gh: TestGatehouse) {
     execute: [oauth.allowInsecureRequests],
   });
   const tokensFor = async () => {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      resource: API,
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    return oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier }, { resource: API });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API });
+    return flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI), { resource: API });
   };
   const introspect = async (token: string) => (await oauth.tokenIntrospection(config, token)).active;
 

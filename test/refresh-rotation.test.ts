@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.refresh.test';
@@ -9,17 +10,11 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const user = { email: 'grace@example.test', password: 'correct horse battery staple' };
 
 describe('refresh-token rotation with a grace window', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   async function clientWith(policy: { refreshTokenGraceSeconds?: number; refreshTokenIdleSeconds?: number; refreshTokenAbsoluteSeconds?: number }) {
@@ -51,16 +46,8 @@ describe('refresh-token rotation with a grace window', () => {
     Number((await gh.knex('oidc_payloads').where({ model: 'RefreshToken' }).whereRaw("payload->>'clientId' = ?", [clientId]).count({ n: '*' }).first())!.n);
 
   async function tokensFor(config: oauth.Configuration) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    return oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    return flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
   }
 
   it('answers a retry inside the window with the same response instead of revoking', async () => {

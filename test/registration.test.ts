@@ -1,8 +1,9 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.registration.test';
@@ -13,39 +14,20 @@ const insecure = { execute: [oauth.allowInsecureRequests] };
 
 /** Code flow with PKCE for a registered client; returns its tokens. */
 async function signInWith(config: oauth.Configuration, params: Record<string, string>) {
-  const verifier = oauth.randomPKCECodeVerifier();
-  const url = oauth.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state: 'st',
-    ...params,
-  });
-  const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-  return oauth.authorizationCodeGrant(
-    config,
-    callback,
-    { pkceCodeVerifier: verifier, expectedState: 'st' },
-    params.resource ? { resource: params.resource } : undefined,
-  );
+  const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, ...params });
+  return flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI), params.resource ? { resource: params.resource } : undefined);
 }
 
 const register = (gh: TestGatehouse, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${gh.issuer}/reg`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
 describe('dynamic client registration with an initial access token (REGISTRATION=token)', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({ REGISTRATION: 'token' });
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { REGISTRATION: 'token' });
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'admin' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('advertises the registration endpoint and refuses a registration without a token', async () => {
@@ -215,18 +197,12 @@ describe('dynamic client registration with an initial access token (REGISTRATION
 });
 
 describe('open dynamic client registration (REGISTRATION=open)', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({ REGISTRATION: 'open', REGISTRATION_OPEN_APIS: API, REGISTRATION_OPEN_PER_HOUR: '3', TRUST_PROXY: '1' });
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { REGISTRATION: 'open', REGISTRATION_OPEN_APIS: API, REGISTRATION_OPEN_PER_HOUR: '3', TRUST_PROXY: '1' });
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     await gh.services.resources.createResource({ identifier: OTHER_API, scope: 'admin' });
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('lets anyone register a public client of the listed APIs, which signs a user in with PKCE', async () => {

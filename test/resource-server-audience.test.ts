@@ -1,8 +1,9 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REPORTS = 'https://reports.example.test';
@@ -15,14 +16,12 @@ const options = { execute: [oauth.allowInsecureRequests] };
 // non-Node libraries): require `iss` and `aud`. Both tokens below are signed by the same keys; only
 // `aud` tells them apart, and only `aud` tells one API's token from another's at introspection.
 describe("what keeps ID tokens and other APIs' tokens out of a resource server: aud", () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
   let billingIntrospector: { id: string; secret: string };
   let tokens: oauth.TokenEndpointResponse & oauth.TokenEndpointResponseHelpers;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: REPORTS, scope: 'reports:read' });
     await gh.services.resources.createResource({ identifier: BILLING, scope: 'billing:read' });
     await gh.services.accounts.registerAccount(user);
@@ -43,21 +42,8 @@ describe("what keeps ID tokens and other APIs' tokens out of a resource server: 
     });
     billingIntrospector = { id: billing.client.client_id, secret: billing.clientSecret! };
 
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid email reports:read',
-      resource: REPORTS,
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-    tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
+    const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email reports:read', resource: REPORTS });
+    tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
   });
 
   it('gives an ID token the client as aud, never an API: requiring your API as aud refuses it', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createLocalJWKSet, type JSONWebKeySet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { startFrontDoor } from './support/front-door.ts';
 import { signIn } from './support/sign-in.ts';
 import { testDatabaseUrl, testRedisUrl } from './support/test-env.ts';
@@ -32,18 +33,9 @@ async function register(gh: TestGatehouse, issuer: string): Promise<oauth.Config
 
 /** The whole code flow with PKCE through the login and consent pages; returns the tokens. */
 async function codeFlow(config: oauth.Configuration) {
-  const verifier = oauth.randomPKCECodeVerifier();
-  const state = oauth.randomState();
-  const url = oauth.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid offline_access read',
-    prompt: 'consent',
-    state,
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-  });
-  const callback = await signIn(createUserAgent(), url, user, REDIRECT_URI);
-  return { callback, redeem: () => oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: state }) };
+  const flow = await startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+  const callback = await signIn(createUserAgent(), flow.url, user, REDIRECT_URI);
+  return { callback, redeem: () => flow.redeem(callback) };
 }
 
 // Every instance's ISSUER is the front door's address, as behind a real load balancer, so the

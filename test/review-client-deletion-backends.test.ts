@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createVerifier, type Verifier } from '../src/verifier/index.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.deletion-backends.test';
@@ -17,8 +18,7 @@ type Creds = { id: string; secret: string };
  * go, and a refresh token it had rotated (a tombstone) gets nothing either.
  */
 describe('deleting a client, with short-lived state in Postgres', () => {
-  const storage = newStorage({ useRedis: false });
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({}, { useRedis: false });
   let apiOwnClient: Creds;
   let verifier: Verifier;
 
@@ -35,7 +35,6 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     (await gh.knex('oidc_payloads').whereRaw("payload->>'clientId' = ?", [clientId]).select('model')).map((r: { model: string }) => r.model).sort();
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'the API', canIntrospect: true, resources: [API] });
@@ -50,8 +49,6 @@ describe('deleting a client, with short-lived state in Postgres', () => {
   });
   afterAll(async () => {
     await verifier?.close();
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it("kills a web app's access and refresh tokens, and removes it from its users' sessions", async () => {
@@ -63,15 +60,8 @@ describe('deleting a client, with short-lived state in Postgres', () => {
     });
     const webConfig = await oauth.discovery(new URL(gh.issuer), web.client.client_id, undefined, oauth.ClientSecretBasic(web.clientSecret!), options);
     const ua = createUserAgent();
-    const pkce = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(webConfig, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
-      code_challenge_method: 'S256',
-    });
-    const first = await oauth.authorizationCodeGrant(webConfig, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
+    const flow = await startCodeFlow(webConfig, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    const first = await flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
     const rotated = await oauth.refreshTokenGrant(webConfig, first.refresh_token!, { resource: API });
     const sessionId = ua.jar.get('_session')!;
     const clientId = web.client.client_id;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from './support/raw-http.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -37,18 +37,12 @@ describe.each([
   ['Redis', true],
   ['Postgres only', false],
 ])('an unauthenticated logout page (%s)', (_name, useRedis) => {
-  const storage: Storage = newStorage({ useRedis });
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({}, { useRedis });
   let clientId: string;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     clientId = (await gh.services.clients.registerClient({ name: 'Web', redirectUris: [REDIRECT_URI], scope: 'openid' })).client.client_id;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('stores its session for minutes, not the 14 days of a signed-in session', async () => {
@@ -90,15 +84,7 @@ describe.each([
 // The same flood bounded in rate as well as in life: /session/end counts against the address's
 // authorization-request budget (AUTHORIZATION_RATE_LIMIT_PER_MINUTE).
 describe('a flood of logout pages from one address', () => {
-  const storage: Storage = newStorage();
-  let gh: TestGatehouse;
-  beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3' });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
+  const gh = useTestGatehouse({ AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3' });
 
   it('is refused with 429 and Retry-After past the per-address budget, and stores no session then', async () => {
     const answers = [];

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from './support/raw-http.ts';
 import { refresh, startChains } from './support/refresh-chains.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 /**
  * oidc-provider's router matches a path case-insensitively and with or without one trailing slash
@@ -16,8 +16,7 @@ const FORM = 'application/x-www-form-urlencoded';
 const user = { email: 'path-variants@example.test', password: 'a long and correct passphrase' };
 
 describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({ AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1', TOKEN_RATE_LIMIT_PER_SECOND: '1' });
   let clientId: string;
   let publicClientId: string;
   let service: { id: string; secret: string };
@@ -29,7 +28,6 @@ describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
     });
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, { AUTHORIZATION_RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1', TOKEN_RATE_LIMIT_PER_SECOND: '1' });
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     clientId = (await gh.services.clients.registerClient({ name: 'Web', redirectUris: [REDIRECT_URI], scope: 'openid' })).client.client_id;
     publicClientId = (await gh.services.clients.registerClient({ name: 'SPA', redirectUris: [REDIRECT_URI], scope: 'openid', tokenEndpointAuthMethod: 'none' }))
@@ -37,10 +35,6 @@ describe('paths the engine also routes: /AUTH, /auth/, /TOKEN …', () => {
     const registered = await gh.services.clients.registerClient({ name: 'Job', grantTypes: ['client_credentials'], scope: 'read', resources: [API] });
     service = { id: registered.client.client_id, secret: registered.clientSecret! };
     await gh.services.accounts.registerAccount(user);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /**

@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.sign-out-race.test';
@@ -17,23 +18,17 @@ const options = { execute: [oauth.allowInsecureRequests] };
  * grant revocation either: the token stays good for its whole lifetime.
  */
 describe('sign out everywhere while a refresh rotates', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let web: oauth.Configuration;
   let api: { id: string; secret: string };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const app = await gh.services.clients.registerClient({ name: 'Web', redirectUris: [REDIRECT_URI], scope: 'openid offline_access read', resources: [API] });
     web = await oauth.discovery(new URL(gh.issuer), app.client.client_id, undefined, oauth.ClientSecretBasic(app.clientSecret!), options);
     const own = await gh.services.clients.registerClient({ name: 'the API', canIntrospect: true, resources: [API] });
     api = { id: own.client.client_id, secret: own.clientSecret! };
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   const introspect = async (token: string) => {
@@ -46,16 +41,8 @@ describe('sign out everywhere while a refresh rotates', () => {
   };
 
   it('leaves no access token of that user valid, not even one from a rotation that committed during the purge', async () => {
-    const pkce = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      resource: API,
-      code_challenge: await oauth.calculatePKCECodeChallenge(pkce),
-      code_challenge_method: 'S256',
-    });
-    const tokens = await oauth.authorizationCodeGrant(web, await signIn(createUserAgent(), url, user, REDIRECT_URI), { pkceCodeVerifier: pkce });
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent', resource: API });
+    const tokens = await flow.redeem(await signIn(createUserAgent(), flow.url, user, REDIRECT_URI));
 
     // The next DELETE on oidc_payloads (the purge's) waits 2 s before it touches a row: the window
     // in which a rotation can commit between the cut-off and the purge, made wide enough to hit.

@@ -1,8 +1,9 @@
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.revocation.test';
@@ -13,8 +14,7 @@ type Creds = { id: string; secret: string };
 const WITHIN_SECONDS = { timeout: 5000, interval: 100 };
 
 describe('revocation that reaches resource servers', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let service: Creds;
   let other: Creds;
   let apiClient: Creds;
@@ -40,19 +40,11 @@ describe('revocation that reaches resource servers', () => {
     return { id: client.client_id, secret: clientSecret! };
   };
   const userTokens = async (ua: UserAgent = createUserAgent()) => {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid offline_access read',
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    return oauth.authorizationCodeGrant(web, await signIn(ua, url, user, REDIRECT_URI), { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access read', prompt: 'consent' });
+    return flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     service = await register({ name: 'svc', resources: [API], scope: 'read' });
@@ -68,10 +60,6 @@ describe('revocation that reaches resource servers', () => {
     web = await oauth.discovery(new URL(gh.issuer), webClient.id, undefined, oauth.ClientSecretBasic(webClient.secret), {
       execute: [oauth.allowInsecureRequests],
     });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('revokes a JWT access token by jti (RFC 7009): introspection says inactive and the feed lists it', async () => {

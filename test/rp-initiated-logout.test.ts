@@ -1,8 +1,9 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../src/errors/app-error.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
@@ -13,12 +14,10 @@ const options = { execute: [oauth.allowInsecureRequests] };
 // OpenID Connect RP-Initiated Logout 1.0: the app sends the user to end_session_endpoint with a
 // registered post_logout_redirect_uri (exact match, §3.1) and gets them back there signed out.
 describe('RP-initiated logout back to the application', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.accounts.registerAccount(user);
     const { client, clientSecret } = await gh.services.clients.registerClient({
       name: 'Logout App',
@@ -28,29 +27,13 @@ describe('RP-initiated logout back to the application', () => {
     });
     config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), options);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
-  async function authorizationUrl(prompt?: string) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: REDIRECT_URI,
-      scope: 'openid',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...(prompt ? { prompt } : {}),
-    });
-    return { url, verifier };
-  }
+  const codeFlow = (prompt?: string) => startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid', ...(prompt ? { prompt } : {}) });
 
   async function signedInAgent(): Promise<{ ua: UserAgent; idToken: string }> {
     const ua = createUserAgent();
-    const { url, verifier } = await authorizationUrl();
-    const callback = await signIn(ua, url, user, REDIRECT_URI);
-    const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const { url, redeem } = await codeFlow();
+    const tokens = await redeem(await signIn(ua, url, user, REDIRECT_URI));
     return { ua, idToken: tokens.id_token! };
   }
 
@@ -66,7 +49,7 @@ describe('RP-initiated logout back to the application', () => {
 
   /** Whether the agent's Gatehouse session is still alive: prompt=none answers login_required without one. */
   async function isSignedIn(ua: UserAgent): Promise<boolean> {
-    const { url } = await authorizationUrl('none');
+    const { url } = await codeFlow('none');
     const res = await ua.get(url.href);
     const location = new URL(res.headers.get('location')!, gh.issuer);
     expect(location.href.startsWith(REDIRECT_URI)).toBe(true);

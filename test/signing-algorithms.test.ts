@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from '../src/verifier/index.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const RSA_API = 'https://rsa.algs.test';
 const EC_API = 'https://ec.algs.test';
@@ -11,9 +11,8 @@ const ANNOUNCE_MS = 661_000; // the JWKS max-age (600 s) plus the propagation ma
 type Client = { id: string; secret: string };
 
 describe('per-API signing algorithms (ES256, EdDSA) with announce-then-sign', () => {
-  const storage = newStorage();
   let now = Date.now();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({}, { clock: () => new Date(now) });
   let client: Client;
 
   const token = async (resource: string): Promise<string> => {
@@ -32,16 +31,11 @@ describe('per-API signing algorithms (ES256, EdDSA) with announce-then-sign', ()
     fetch(`${gh.issuer}/forward-auth?audience=${encodeURIComponent(api)}&scope=read`, { headers: { authorization: `Bearer ${jwt}` } });
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage, {}, { clock: () => new Date(now) });
     await gh.services.resources.createResource({ identifier: RSA_API, scope: 'read' });
     await gh.services.resources.createResource({ identifier: EC_API, scope: 'read', signingAlg: 'ES256' });
     await gh.services.resources.createResource({ identifier: ED_API, scope: 'read' });
     const { client: c, clientSecret } = await gh.services.clients.registerClient({ name: 'svc', resources: [RSA_API, EC_API, ED_API], scope: 'read' });
     client = { id: c.client_id, secret: clientSecret! };
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('refuses an algorithm it cannot sign with', async () => {

@@ -1,24 +1,21 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Answer, authorizationUrl, type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const existing = { email: 'taken@example.test', password: 'an existing passphrase' };
 
-async function startWith(env: Record<string, string> = {}) {
-  const storage = newStorage();
-  const gh = await startTestGatehouse(storage, env);
+async function registerApp(gh: TestGatehouse): Promise<oauth.Configuration> {
   const { client, clientSecret } = await gh.services.clients.registerClient({
     name: 'Signup App',
     redirectUris: [REDIRECT_URI],
     scope: 'openid email profile',
   });
-  const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+  return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
     execute: [oauth.allowInsecureRequests],
   });
-  return { gh, storage, config };
 }
 
 /** The login page of a new flow, and its interaction address. */
@@ -34,17 +31,12 @@ async function loginPage(ua: UserAgent, config: oauth.Configuration) {
 }
 
 describe('sign-up', () => {
-  let gh: TestGatehouse;
-  let storage: ReturnType<typeof newStorage>;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    ({ gh, storage, config } = await startWith());
+    config = await registerApp(gh);
     await gh.services.accounts.registerAccount(existing);
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   /** Posts the sign-up form of a fresh flow. */
@@ -105,16 +97,11 @@ describe('sign-up', () => {
 });
 
 describe('sign-up turned off (SIGNUP_ENABLED=false)', () => {
-  let gh: TestGatehouse;
-  let storage: ReturnType<typeof newStorage>;
+  const gh = useTestGatehouse({ SIGNUP_ENABLED: 'false' });
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    ({ gh, storage, config } = await startWith({ SIGNUP_ENABLED: 'false' }));
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
+    config = await registerApp(gh);
   });
 
   it('shows no sign-up link and answers the sign-up page and form with a 404 page', async () => {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { accessTokens } from './support/access-tokens.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const DOCS = 'https://docs.subject-audience.test';
 const WIKI = 'https://wiki.subject-audience.test';
@@ -18,17 +18,8 @@ const backends = [
  */
 for (const backend of backends) {
   describe.runIf(backend.enabled)(`per-user, per-API revocation in ${backend.name}`, () => {
-    const storage = newStorage({ useRedis: backend.useRedis });
-    let gh: TestGatehouse;
+    const gh = useTestGatehouse({}, { useRedis: backend.useRedis });
     const now = () => Math.floor(Date.now() / 1000);
-
-    beforeAll(async () => {
-      gh = await startTestGatehouse(storage);
-    });
-    afterAll(async () => {
-      await gh?.stop();
-      await dropStorage(storage);
-    });
 
     it("covers the user's tokens for that API issued up to the cut-off, and no others", async () => {
       const cutOff = now();

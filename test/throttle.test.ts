@@ -1,20 +1,18 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorizationUrl, walkPages } from './support/page-flow.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const PASSWORD = 'the right passphrase';
 
-async function startWith(storage: Storage, env: Record<string, string>) {
-  const gh = await startTestGatehouse(storage, env);
+async function registerApp(gh: TestGatehouse): Promise<oauth.Configuration> {
   const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Throttle App', redirectUris: [REDIRECT_URI], scope: 'openid' });
-  const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+  return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
     execute: [oauth.allowInsecureRequests],
   });
-  return { gh, config };
 }
 
 /** A login page of a fresh flow; `attempt` posts its form (again and again, as a user retrying). */
@@ -53,24 +51,22 @@ const backends = [
 
 for (const backend of backends) {
   describe.runIf(backend.enabled)(`sign-in throttling, counters in ${backend.name}`, () => {
-    const storage = newStorage({ useRedis: backend.useRedis });
-    let gh: TestGatehouse;
-    let config: oauth.Configuration;
-
-    beforeAll(async () => {
-      // Two free failures per email, then a 1 s wait, and a 30 s block from the third; IPs 100× looser.
-      ({ gh, config } = await startWith(storage, {
+    // Two free failures per email, then a 1 s wait, and a 30 s block from the third; IPs 100× looser.
+    const gh = useTestGatehouse(
+      {
         LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
         LOGIN_THROTTLE_BLOCK_AFTER: '3',
         LOGIN_THROTTLE_BLOCK_SECONDS: '30',
         LOGIN_THROTTLE_IP_FACTOR: '100',
-      }));
+      },
+      { useRedis: backend.useRedis },
+    );
+    let config: oauth.Configuration;
+
+    beforeAll(async () => {
+      config = await registerApp(gh);
       await gh.services.accounts.registerAccount({ email: 'known@example.test', password: PASSWORD });
       await gh.services.accounts.registerAccount({ email: 'patient@example.test', password: PASSWORD });
-    });
-    afterAll(async () => {
-      await gh?.stop();
-      await dropStorage(storage);
     });
 
     it('makes an account wait after its free failures, refusing even the right password with 429 and Retry-After', async () => {
@@ -111,25 +107,23 @@ for (const backend of backends) {
 
 for (const backend of backends) {
   describe.runIf(backend.enabled)(`concurrent attempts are counted and decided in one step, counters in ${backend.name}`, () => {
-    const storage = newStorage({ useRedis: backend.useRedis });
-    let gh: TestGatehouse;
-    let config: oauth.Configuration;
-
-    beforeAll(async () => {
-      // Three failures per email, twelve per IP, then a block long enough to outlast each burst.
-      // The argon2 queue is made deep enough not to refuse anything here (that bound has its own test).
-      ({ gh, config } = await startWith(storage, {
+    // Three failures per email, twelve per IP, then a block long enough to outlast each burst.
+    // The argon2 queue is made deep enough not to refuse anything here (that bound has its own test).
+    const gh = useTestGatehouse(
+      {
         LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
         LOGIN_THROTTLE_BLOCK_AFTER: '3',
         LOGIN_THROTTLE_BLOCK_SECONDS: '60',
         LOGIN_THROTTLE_IP_FACTOR: '4',
         ARGON2_MAX_QUEUED: '1000',
-      }));
+      },
+      { useRedis: backend.useRedis },
+    );
+    let config: oauth.Configuration;
+
+    beforeAll(async () => {
+      config = await registerApp(gh);
       await gh.services.accounts.registerAccount({ email: 'target@example.test', password: PASSWORD });
-    });
-    afterAll(async () => {
-      await gh?.stop();
-      await dropStorage(storage);
     });
 
     const tally = (statuses: number[]) =>
@@ -166,25 +160,20 @@ for (const backend of backends) {
 }
 
 describe('a burst of password checks beyond the argon2 queue', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  // One argon2 computation at a time and two waiting; no throttle in the way.
+  const gh = useTestGatehouse({
+    ARGON2_CONCURRENCY: '1',
+    ARGON2_MAX_QUEUED: '2',
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '1000',
+    LOGIN_THROTTLE_BLOCK_AFTER: '1000',
+    LOGIN_THROTTLE_IP_FACTOR: '10',
+  });
   let config: oauth.Configuration;
   const known = Array.from({ length: 15 }, (_, i) => `burst${i}@example.test`);
 
   beforeAll(async () => {
-    // One argon2 computation at a time and two waiting; no throttle in the way.
-    ({ gh, config } = await startWith(storage, {
-      ARGON2_CONCURRENCY: '1',
-      ARGON2_MAX_QUEUED: '2',
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '1000',
-      LOGIN_THROTTLE_BLOCK_AFTER: '1000',
-      LOGIN_THROTTLE_IP_FACTOR: '10',
-    }));
+    config = await registerApp(gh);
     for (const email of known) await gh.services.accounts.registerAccount({ email, password: PASSWORD });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers what does not fit with 503, Retry-After and the sign-in page, alike for known and unknown emails', async () => {
@@ -228,18 +217,13 @@ describe('a burst of password checks beyond the argon2 queue', () => {
 });
 
 describe('sign-in answers for unknown and known emails', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let config: oauth.Configuration;
   const accounts = Array.from({ length: 5 }, (_, i) => `member${i}@example.test`);
 
   beforeAll(async () => {
-    ({ gh, config } = await startWith(storage, {}));
+    config = await registerApp(gh);
     for (const email of accounts) await gh.services.accounts.registerAccount({ email, password: PASSWORD });
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers a wrong password and an unknown email with the same status, headers and page, in comparable time', async () => {
@@ -267,22 +251,17 @@ describe('sign-in answers for unknown and known emails', () => {
 });
 
 describe('throttling per client IP', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  // Per email: 3 free failures; per IP twice that (6), then waits; sign-ups count every attempt.
+  const gh = useTestGatehouse({
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
+    LOGIN_THROTTLE_BLOCK_AFTER: '5',
+    LOGIN_THROTTLE_BLOCK_SECONDS: '60',
+    LOGIN_THROTTLE_IP_FACTOR: '2',
+  });
   let config: oauth.Configuration;
 
   beforeAll(async () => {
-    // Per email: 3 free failures; per IP twice that (6), then waits; sign-ups count every attempt.
-    ({ gh, config } = await startWith(storage, {
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '3',
-      LOGIN_THROTTLE_BLOCK_AFTER: '5',
-      LOGIN_THROTTLE_BLOCK_SECONDS: '60',
-      LOGIN_THROTTLE_IP_FACTOR: '2',
-    }));
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
+    config = await registerApp(gh);
   });
 
   it('makes an IP wait after failures spread over many emails, each below its own limit', async () => {

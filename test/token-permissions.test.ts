@@ -4,11 +4,12 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { decodeJwt } from 'jose';
 import * as oauth from 'openid-client';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { createVerifier, requireRole, type Verifier } from '../src/verifier/index.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { type Page, walkPages } from './support/page-flow.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const DOCS = 'https://docs.permissions.test'; // checks roles (--rbac), asks for roles and tenant_id
@@ -27,8 +28,7 @@ type Creds = { id: string; secret: string };
  * away shows at the next refresh; the verifier and /forward-auth check roles.
  */
 describe('permissions in the token', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let webApp: oauth.Configuration;
   let service: Creds;
   let docsApiClient: Creds;
@@ -43,7 +43,6 @@ describe('permissions in the token', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     const { resources, roles, accounts, clients } = gh.services;
     await resources.createResource({ identifier: DOCS, scope: 'read write delete', isRbac: true, tokenClaims: ['roles', 'tenant_id'] });
     await resources.createResource({ identifier: WIKI, scope: 'read write' });
@@ -72,29 +71,15 @@ describe('permissions in the token', () => {
       s.close();
     }
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
   /** Signs `email` in at the web app through the pages (allowing what is asked); the pages seen and the tokens. */
   async function signIn(email: string, params: Record<string, string> = {}) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(webApp, {
-      redirect_uri: REDIRECT_URI,
-      scope: SCOPE,
-      resource: DOCS,
-      prompt: 'consent',
-      state: 'st',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-      ...params,
-    });
-    const { pages, callback } = await walkPages(createUserAgent(), url, REDIRECT_URI, (p) =>
+    const flow = await startCodeFlow(webApp, { redirect_uri: REDIRECT_URI, scope: SCOPE, resource: DOCS, prompt: 'consent', ...params });
+    const { pages, callback } = await walkPages(createUserAgent(), flow.url, REDIRECT_URI, (p) =>
       p.kind === 'login' ? { post: 'login', fields: { email, password: PASSWORD } } : { post: 'confirm' },
     );
     expect(callback?.searchParams.get('code'), callback?.href).toBeTruthy();
-    const tokens = await oauth.authorizationCodeGrant(webApp, callback!, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const tokens = await flow.redeem(callback!);
     return { pages, consent: pages.find((p) => p.kind === 'consent'), tokens };
   }
   const claimsOf = (accessToken: string) => decodeJwt(accessToken) as Record<string, unknown>;

@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.rate.test';
 type Registered = { clientId: string; clientSecret: string };
 
 describe('token endpoint rate limit per client', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  // 2 per second, a burst of 4.
+  const gh = useTestGatehouse({ TOKEN_RATE_LIMIT_PER_SECOND: '2' });
   let noisy: Registered;
   let quiet: Registered;
   let impersonated: Registered;
@@ -33,16 +33,10 @@ describe('token endpoint rate limit per client', () => {
     });
 
   beforeAll(async () => {
-    // 2 per second, a burst of 4.
-    gh = await startTestGatehouse(storage, { TOKEN_RATE_LIMIT_PER_SECOND: '2' });
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     noisy = await register('Noisy job');
     quiet = await register('Quiet service');
     impersonated = await register('Well-known id');
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('answers a client over its rate with 429 and Retry-After while another client still gets tokens', async () => {

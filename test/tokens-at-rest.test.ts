@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { up as migrateToDigests } from '../migrations/20261204000401_token_digests.ts';
+import { startCodeFlow } from './support/code-flow.ts';
 import { signIn } from './support/sign-in.ts';
 import { testRedisUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const API = 'https://api.at-rest.test';
@@ -81,8 +82,7 @@ function watchFetch(seen: Set<string>) {
 }
 
 describe('tokens at rest', () => {
-  const storage: Storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let web: oauth.Configuration;
   let webSecret: string;
   let service: oauth.Configuration;
@@ -94,7 +94,6 @@ describe('tokens at rest', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read' });
     await gh.services.accounts.registerAccount(user);
     const options = { execute: [oauth.allowInsecureRequests] };
@@ -113,24 +112,10 @@ describe('tokens at rest', () => {
     serviceSecret = serviceClient.clientSecret!;
     service = await oauth.discovery(new URL(gh.issuer), serviceClient.client.client_id, undefined, oauth.ClientSecretBasic(serviceSecret), options);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
-  });
 
   const signInFor = async (ua: ReturnType<typeof createUserAgent>, scope: string) => {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(web, {
-      redirect_uri: REDIRECT_URI,
-      scope,
-      prompt: 'consent',
-      state: oauth.randomState(),
-      nonce: oauth.randomNonce(),
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(ua, url, user, REDIRECT_URI);
-    return { callback, verifier, state: url.searchParams.get('state')!, nonce: url.searchParams.get('nonce')! };
+    const flow = await startCodeFlow(web, { redirect_uri: REDIRECT_URI, scope, prompt: 'consent', nonce: oauth.randomNonce() });
+    return flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
   };
 
   it('keeps no issued token, code, cookie or request_uri in a dump of Postgres and Redis', async () => {
@@ -138,24 +123,14 @@ describe('tokens at rest', () => {
     try {
       const ua = createUserAgent();
       // 1. Sign-in with consent and offline_access for the API: code, JWT, ID token, refresh token.
-      const first = await signInFor(ua, 'openid offline_access email read');
-      const tokens = await oauth.authorizationCodeGrant(web, first.callback, {
-        pkceCodeVerifier: first.verifier,
-        expectedState: first.state,
-        expectedNonce: first.nonce,
-      });
+      const tokens = await signInFor(ua, 'openid offline_access email read');
       add(tokens.access_token, tokens.refresh_token, tokens.id_token);
       // 2. Refresh (rotates; the grace helper saves its answer sealed).
       const refreshed = await oauth.refreshTokenGrant(web, tokens.refresh_token!);
       add(refreshed.access_token, refreshed.refresh_token, refreshed.id_token);
 
       // 3. A sign-in without an API scope: an opaque userinfo token (stored), used at /me.
-      const second = await signInFor(ua, 'openid offline_access email');
-      const opaque = await oauth.authorizationCodeGrant(web, second.callback, {
-        pkceCodeVerifier: second.verifier,
-        expectedState: second.state,
-        expectedNonce: second.nonce,
-      });
+      const opaque = await signInFor(ua, 'openid offline_access email');
       add(opaque.access_token, opaque.refresh_token, opaque.id_token);
       expect(opaque.access_token.split('.')).toHaveLength(1);
       const me = await oauth.fetchUserInfo(web, opaque.access_token, oauth.skipSubjectCheck);
@@ -194,20 +169,8 @@ describe('tokens at rest', () => {
       const introspected = await oauth.tokenIntrospection(web, opaque.access_token);
       expect(introspected.active).toBe(true);
       const otherUa = createUserAgent();
-      const otherVerifier = oauth.randomPKCECodeVerifier();
-      const otherCallback = await signIn(
-        otherUa,
-        oauth.buildAuthorizationUrl(other, {
-          redirect_uri: REDIRECT_URI,
-          scope: 'openid offline_access',
-          prompt: 'consent',
-          code_challenge: await oauth.calculatePKCECodeChallenge(otherVerifier),
-          code_challenge_method: 'S256',
-        }),
-        user,
-        REDIRECT_URI,
-      );
-      const revoked = await oauth.authorizationCodeGrant(other, otherCallback, { pkceCodeVerifier: otherVerifier });
+      const otherFlow = await startCodeFlow(other, { redirect_uri: REDIRECT_URI, scope: 'openid offline_access', prompt: 'consent' });
+      const revoked = await otherFlow.redeem(await signIn(otherUa, otherFlow.url, user, REDIRECT_URI));
       add(revoked.access_token, revoked.refresh_token, revoked.id_token);
       await oauth.tokenRevocation(other, revoked.refresh_token!);
 
@@ -233,7 +196,7 @@ describe('tokens at rest', () => {
     );
     const needles = [...seen].filter((v) => v.length >= 20); // short values (lang=ko) cannot be credentials
     expect(needles.length).toBeGreaterThan(20);
-    const dump = `${await dumpPostgres(gh.knex, storage.schema)}\n${await dumpRedis(storage.redisPrefix)}`;
+    const dump = `${await dumpPostgres(gh.knex, gh.storage.schema)}\n${await dumpRedis(gh.storage.redisPrefix)}`;
     // The dump did see the flow: sessions, grants, refresh tokens and the sealed grace answer are there.
     expect(dump).toMatch(/"model":"RefreshToken"/);
     expect(dump).toMatch(/-- refresh_token_rotations\n\{[^\n]*"answer":"[^"]+"/); // the sealed grace answer (Postgres since the rotation is one transaction)
@@ -253,22 +216,17 @@ describe('tokens at rest', () => {
   // rebuilt here from a current row), and a session of the old format in Redis.
   it('migrates refresh tokens stored before digests, which keep working, and still reads older sessions', async () => {
     const ua = createUserAgent();
-    const flow = await signInFor(ua, 'openid offline_access read');
-    const tokens = await oauth.authorizationCodeGrant(web, flow.callback, {
-      pkceCodeVerifier: flow.verifier,
-      expectedState: flow.state,
-      expectedNonce: flow.nonce,
-    });
+    const tokens = await signInFor(ua, 'openid offline_access read');
     const refreshToken = tokens.refresh_token!;
     const updated = await gh
       .knex('oidc_payloads')
       .where({ model: 'RefreshToken', id: sha256Hex(refreshToken) })
       .update({ id: refreshToken, payload: gh.knex.raw("payload || jsonb_build_object('jti', ?::text)", [refreshToken]) });
     expect(updated).toBe(1);
-    expect(await dumpPostgres(gh.knex, storage.schema)).toContain(refreshToken);
+    expect(await dumpPostgres(gh.knex, gh.storage.schema)).toContain(refreshToken);
 
     await migrateToDigests(gh.knex);
-    expect(await dumpPostgres(gh.knex, storage.schema)).not.toContain(refreshToken);
+    expect(await dumpPostgres(gh.knex, gh.storage.schema)).not.toContain(refreshToken);
     const rotated = await oauth.refreshTokenGrant(web, refreshToken);
     expect(rotated.refresh_token).toBeTruthy();
 

@@ -1,18 +1,16 @@
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { authorizationUrl } from './support/page-flow.ts';
 import { type RawResponse, rawRequest } from './support/raw-http.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 
-async function startWith(storage: Storage, env: Record<string, string>) {
-  const gh = await startTestGatehouse(storage, env);
+async function registerApp(gh: TestGatehouse): Promise<oauth.Configuration> {
   const { client, clientSecret } = await gh.services.clients.registerClient({ name: 'Proxied App', redirectUris: [REDIRECT_URI], scope: 'openid' });
-  const config = await oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
+  return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), {
     execute: [oauth.allowInsecureRequests],
   });
-  return { gh, config };
 }
 
 const cookiesOf = (res: RawResponse) => [res.headers['set-cookie'] ?? []].flat() as string[];
@@ -63,23 +61,18 @@ async function auditedAddresses(gh: TestGatehouse, domain: string, count: number
 }
 
 describe('client address behind one trusted proxy hop (TRUST_PROXY=1)', () => {
-  let gh: TestGatehouse;
+  // Per IP (and per email): two failures, then a block; every attempt below uses a new email.
+  const gh = useTestGatehouse({
+    TRUST_PROXY: '1',
+    LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
+    LOGIN_THROTTLE_BLOCK_AFTER: '2',
+    LOGIN_THROTTLE_BLOCK_SECONDS: '60',
+    LOGIN_THROTTLE_IP_FACTOR: '1',
+  });
   let config: oauth.Configuration;
-  const storage = newStorage();
 
   beforeAll(async () => {
-    // Per IP (and per email): two failures, then a block; every attempt below uses a new email.
-    ({ gh, config } = await startWith(storage, {
-      TRUST_PROXY: '1',
-      LOGIN_THROTTLE_FREE_ATTEMPTS: '2',
-      LOGIN_THROTTLE_BLOCK_AFTER: '2',
-      LOGIN_THROTTLE_BLOCK_SECONDS: '60',
-      LOGIN_THROTTLE_IP_FACTOR: '1',
-    }));
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
+    config = await registerApp(gh);
   });
 
   it('takes the address the proxy appended: a rotating client-written X-Forwarded-For neither escapes the per-IP throttle nor reaches the audit trail', async () => {
@@ -97,16 +90,11 @@ describe('client address behind one trusted proxy hop (TRUST_PROXY=1)', () => {
 });
 
 describe('trusted proxies by address (TRUST_PROXY=127.0.0.2,10.0.0.0/8)', () => {
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse({ TRUST_PROXY: '127.0.0.2,10.0.0.0/8' });
   let config: oauth.Configuration;
-  const storage = newStorage();
 
   beforeAll(async () => {
-    ({ gh, config } = await startWith(storage, { TRUST_PROXY: '127.0.0.2,10.0.0.0/8' }));
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
+    config = await registerApp(gh);
   });
 
   it('ignores X-Forwarded-For and X-Forwarded-Proto from a peer that is not listed', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type NaverUpstream, startNaverUpstream } from './support/upstream-naver.ts';
 
@@ -9,20 +9,18 @@ const t = MESSAGES.en;
 
 // Naver Login speaks OAuth 2.0 only: no ID token; who signed in comes from its profile API.
 describe('upstream sign-in with Naver', { timeout: 60_000 }, () => {
-  const storage = newStorage();
   let naver: NaverUpstream;
-  let gh: TestGatehouse;
   let flow: ReturnType<typeof upstreamFlow>;
 
   beforeAll(async () => {
     naver = await startNaverUpstream(NAVER);
-    gh = await startTestGatehouse(storage, naver.env);
-    flow = upstreamFlow(gh, await registerRelyingParty(gh), naver.origin);
   });
   afterAll(async () => {
-    await gh?.stop();
     await naver?.close();
-    await dropStorage(storage);
+  });
+  const gh = useTestGatehouse(() => naver.env);
+  beforeAll(async () => {
+    flow = upstreamFlow(gh, await registerRelyingParty(gh), naver.origin);
   });
   beforeEach(() => {
     for (const key of Object.keys(naver.behaviour)) delete (naver.behaviour as Record<string, unknown>)[key];

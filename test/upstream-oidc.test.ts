@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
-import { type CookieAgent, createCookieAgent } from './support/cookie-agent.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
+import { createUserAgent, type UserAgent } from './support/user-agent.ts';
 
 const SECRETS = { google: 'google-secret-do-not-log-0f3a9c', kakao: 'kakao-secret-do-not-log-7b21e4', corp: 'corp-secret-do-not-log-55d0aa' };
 const t = MESSAGES.en;
@@ -11,22 +11,25 @@ const t = MESSAGES.en;
 // Gatehouse signing people in through upstream OpenID Connect providers: Google and Kakao from the
 // environment, a generic one added as the CLI does, all played by another oidc-provider.
 describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
-  const storage = newStorage();
   let up: OidcUpstream;
-  let gh: TestGatehouse;
   let flow: ReturnType<typeof upstreamFlow>;
 
   beforeAll(async () => {
     up = await startOidcUpstream();
-    gh = await startTestGatehouse(storage, {
-      UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: SECRETS.google,
-      UPSTREAM_GOOGLE_ISSUER: up.issuer,
-      UPSTREAM_KAKAO_CLIENT_ID: 'gatehouse-kakao',
-      UPSTREAM_KAKAO_CLIENT_SECRET: SECRETS.kakao,
-      UPSTREAM_KAKAO_ISSUER: up.issuer,
-      UPSTREAM_KAKAO_SCOPES: 'openid email profile',
-    });
+  });
+  afterAll(async () => {
+    await up?.close();
+  });
+  const gh = useTestGatehouse(() => ({
+    UPSTREAM_GOOGLE_CLIENT_ID: 'gatehouse-google',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: SECRETS.google,
+    UPSTREAM_GOOGLE_ISSUER: up.issuer,
+    UPSTREAM_KAKAO_CLIENT_ID: 'gatehouse-kakao',
+    UPSTREAM_KAKAO_CLIENT_SECRET: SECRETS.kakao,
+    UPSTREAM_KAKAO_ISSUER: up.issuer,
+    UPSTREAM_KAKAO_SCOPES: 'openid email profile',
+  }));
+  beforeAll(async () => {
     await gh.services.upstreams.add({ id: 'corp', kind: 'oidc', name: 'Corp SSO', issuer: up.issuer, clientId: 'gatehouse-corp', clientSecret: SECRETS.corp });
     up.start(
       (['google', 'kakao', 'corp'] as const).map((id) => ({
@@ -37,18 +40,13 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     );
     flow = upstreamFlow(gh, await registerRelyingParty(gh), up.issuer);
   });
-  afterAll(async () => {
-    await gh?.stop();
-    await up?.close();
-    await dropStorage(storage);
-  });
   beforeEach(() => {
     for (const key of Object.keys(up.behaviour)) delete (up.behaviour as Record<string, unknown>)[key];
   });
 
   const begin = (id: string) => flow.begin(id);
-  const atUpstream = (ua: CookieAgent, authorization: URL) => flow.atUpstream(ua, authorization);
-  const complete = (ua: CookieAgent, callback: URL, verifier: string) => flow.complete(ua, callback, verifier);
+  const atUpstream = (ua: UserAgent, authorization: URL) => flow.atUpstream(ua, authorization);
+  const complete = (ua: UserAgent, callback: URL, verifier: string) => flow.complete(ua, callback, verifier);
   async function signInWith(upstreamId: string, subject: string) {
     up.behaviour.subject = subject;
     return flow.signIn(upstreamId);
@@ -146,7 +144,7 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
 
     const b = await begin('google');
     const stolen = await atUpstream(b.ua, b.upstreamAuthorization);
-    const elsewhere = await createCookieAgent().get(stolen.href); // no transaction cookie: login CSRF
+    const elsewhere = await createUserAgent().get(stolen.href); // no transaction cookie: login CSRF
     expect(elsewhere.status).toBe(400);
     expect(await gh.services.accounts.findByEmail('state@example.test')).toBeUndefined();
   });
@@ -156,10 +154,10 @@ describe('upstream sign-in with OpenID Connect', { timeout: 60_000 }, () => {
     up.behaviour.subject = 'sub-replay';
     const { ua, verifier, upstreamAuthorization } = await begin('corp');
     const callback = await atUpstream(ua, upstreamAuthorization);
-    const cookie = [...ua.jar.entries()].find(([, c]) => c.name === 'gatehouse.upstream')!;
-    expect(cookie[1].value).not.toContain(verifier); // sealed, not readable
+    const cookie = ua.jar.cookie('gatehouse.upstream')!;
+    expect(cookie.value).not.toContain(verifier); // sealed, not readable
     await complete(ua, callback, verifier);
-    ua.jar.set(...cookie);
+    ua.jar.set(cookie);
     const replay = await ua.get(callback.href);
     expect(replay.status).toBe(400);
   });

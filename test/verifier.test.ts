@@ -4,21 +4,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import Koa from 'koa';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AccessTokenClaims, createVerifier, requireScope, type Verifier, type VerifierOptions } from '../src/verifier/index.ts';
 import { accessTokens, countingFetch, tamperSignature } from './support/access-tokens.ts';
-import { dropStorage, newStorage, startTestGatehouse, type TestGatehouse } from './support/test-gatehouse.ts';
+import { type TestGatehouse, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.verifier.test';
 type Creds = { id: string; secret: string };
 
 describe('gatehouse/verifier against a real Gatehouse', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let service: Creds;
   let apiClient: Creds;
   let tokens: ReturnType<typeof accessTokens>;
-  let isStopped = false;
   const open: Verifier[] = [];
   const servers: Server[] = [];
 
@@ -46,7 +44,6 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
   };
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     await gh.services.resources.createResource({ identifier: API, scope: 'read write' });
     const register = async (input: Parameters<TestGatehouse['services']['clients']['registerClient']>[0]) => {
       const { client, clientSecret } = await gh.services.clients.registerClient(input);
@@ -62,10 +59,6 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
       s.closeAllConnections();
       s.close();
     }
-  });
-  afterAll(async () => {
-    if (!isStopped) await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('accepts a token from the token endpoint and parses its claims', async () => {
@@ -255,7 +248,6 @@ describe('gatehouse/verifier against a real Gatehouse', () => {
     const v = await verifier({ logger, fetch: counter.fetch, revocation: { clientId: apiClient.id, clientSecret: apiClient.secret, pollIntervalMs: 20 } });
     const token = await serviceToken();
     await gh.stop();
-    isStopped = true;
     const polled = counter.count('/revocations');
     await vi.waitFor(() => expect(counter.count('/revocations')).toBeGreaterThan(polled + 5), { timeout: 5000, interval: 20 });
     expect((await v.verify(token)).sub).toBe(service.id);

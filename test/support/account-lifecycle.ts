@@ -1,5 +1,6 @@
 import * as oauth from 'openid-client';
 import { expect } from 'vitest';
+import { type CodeFlow, startCodeFlow } from './code-flow.ts';
 import { signIn } from './sign-in.ts';
 import type { ReceivedMail } from './smtp.ts';
 import type { TestGatehouse } from './test-gatehouse.ts';
@@ -31,18 +32,9 @@ export async function registerApp(gh: TestGatehouse, options: { isFirstParty?: b
   return oauth.discovery(new URL(gh.issuer), client.client_id, undefined, oauth.ClientSecretBasic(clientSecret!), { execute: [oauth.allowInsecureRequests] });
 }
 
-/** An authorization URL with PKCE; its verifier for the code exchange. */
-export async function authorize(config: oauth.Configuration, params: Record<string, string> = {}) {
-  const verifier = oauth.randomPKCECodeVerifier();
-  const url = oauth.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT_URI,
-    scope: 'openid email profile offline_access',
-    prompt: 'consent',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    ...params,
-  });
-  return { url, verifier };
+/** A code flow of the lifecycle app (consent asked for, a refresh token included unless `params` say otherwise). */
+export function authorize(config: oauth.Configuration, params: Record<string, string> = {}): Promise<CodeFlow> {
+  return startCodeFlow(config, { redirect_uri: REDIRECT_URI, scope: 'openid email profile offline_access', prompt: 'consent', ...params });
 }
 
 /** A password sign-in all the way to tokens; the user agent keeps the session. */
@@ -52,9 +44,8 @@ export async function signInForTokens(
   ua: UserAgent = createUserAgent(),
   params: Record<string, string> = {},
 ) {
-  const { url, verifier } = await authorize(config, params);
-  const callback = await signIn(ua, url, user, REDIRECT_URI);
-  const tokens = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+  const flow = await authorize(config, params);
+  const tokens = await flow.redeem(await signIn(ua, flow.url, user, REDIRECT_URI));
   return { ua, tokens };
 }
 

@@ -1,4 +1,5 @@
-import * as oauth from 'openid-client';
+import type * as oauth from 'openid-client';
+import { startCodeFlow } from './code-flow.ts';
 import type { UserAgent } from './user-agent.ts';
 
 export type PageKind = 'login' | 'signup' | 'consent';
@@ -43,12 +44,7 @@ export async function walkPages(
   throw new Error('too many pages');
 }
 
-/** An authorization URL with PKCE for a test client. */
+/** An authorization URL with PKCE, for a flow that is not meant to reach the code exchange. */
 export async function authorizationUrl(config: oauth.Configuration, params: Record<string, string>): Promise<URL> {
-  return oauth.buildAuthorizationUrl(config, {
-    state: 'st',
-    code_challenge: await oauth.calculatePKCECodeChallenge(oauth.randomPKCECodeVerifier()),
-    code_challenge_method: 'S256',
-    ...params,
-  });
+  return (await startCodeFlow(config, { state: 'st', ...params })).url;
 }

@@ -1,4 +1,5 @@
 import * as oauth from 'openid-client';
+import { startCodeFlow } from './code-flow.ts';
 import { signIn } from './sign-in.ts';
 import { createUserAgent } from './user-agent.ts';
 
@@ -45,16 +46,8 @@ export async function startChains(
   });
   const tokens: string[] = [];
   for (let i = 0; i < options.count; i += 1) {
-    const verifier = oauth.randomPKCECodeVerifier();
-    const url = oauth.buildAuthorizationUrl(config, {
-      redirect_uri: options.redirectUri,
-      scope: options.scope,
-      prompt: 'consent',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    });
-    const callback = await signIn(createUserAgent(), url, user, options.redirectUri);
-    const result = await oauth.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier });
+    const flow = await startCodeFlow(config, { redirect_uri: options.redirectUri, scope: options.scope, prompt: 'consent' });
+    const result = await flow.redeem(await signIn(createUserAgent(), flow.url, user, options.redirectUri));
     tokens.push(result.refresh_token!);
   }
   return tokens;

@@ -1,7 +1,8 @@
 import * as oauth from 'openid-client';
 import { expect } from 'vitest';
-import { type CookieAgent, createCookieAgent } from './cookie-agent.ts';
+import { startCodeFlow } from './code-flow.ts';
 import type { TestGatehouse } from './test-gatehouse.ts';
+import { createUserAgent, type UserAgent } from './user-agent.ts';
 
 export const RP_REDIRECT = 'http://127.0.0.1:9/rp-callback';
 
@@ -20,15 +21,8 @@ export async function registerRelyingParty(gh: TestGatehouse): Promise<oauth.Con
 export function upstreamFlow(gh: TestGatehouse, rp: oauth.Configuration, upstreamOrigin: string) {
   const flow = {
     /** From the application to Gatehouse's login page, then its button for this upstream. */
-    async begin(upstreamId: string, ua: CookieAgent = createCookieAgent()) {
-      const verifier = oauth.randomPKCECodeVerifier();
-      const auth = oauth.buildAuthorizationUrl(rp, {
-        redirect_uri: RP_REDIRECT,
-        scope: 'openid email profile',
-        state: 'rp-state',
-        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-      });
+    async begin(upstreamId: string, ua: UserAgent = createUserAgent()) {
+      const { url: auth, verifier } = await startCodeFlow(rp, { redirect_uri: RP_REDIRECT, scope: 'openid email profile', state: 'rp-state' });
       const { res, url } = await ua.follow(await ua.get(auth.href), auth.href);
       const page = await res.text();
       expect(res.status, page).toBe(200);
@@ -39,14 +33,14 @@ export function upstreamFlow(gh: TestGatehouse, rp: oauth.Configuration, upstrea
     },
 
     /** Through the upstream back to Gatehouse's callback URL (not yet visited). */
-    async atUpstream(ua: CookieAgent, authorization: URL): Promise<URL> {
+    async atUpstream(ua: UserAgent, authorization: URL): Promise<URL> {
       expect(authorization.origin).toBe(upstreamOrigin);
       const { url } = await ua.follow(await ua.get(authorization.href), authorization.href, (u) => u.href.startsWith(`${gh.issuer}/upstream/`));
       return url;
     },
 
     /** Gatehouse's callback onwards, to the application, whose code is redeemed for tokens. */
-    async complete(ua: CookieAgent, callback: URL, verifier: string) {
+    async complete(ua: UserAgent, callback: URL, verifier: string) {
       const { url } = await ua.follow(await ua.get(callback.href), callback.href, (u) => u.href.startsWith(RP_REDIRECT));
       expect(url.href.startsWith(RP_REDIRECT), url.href).toBe(true);
       const tokens = await oauth.authorizationCodeGrant(rp, url, { pkceCodeVerifier: verifier, expectedState: 'rp-state' });
@@ -54,7 +48,7 @@ export function upstreamFlow(gh: TestGatehouse, rp: oauth.Configuration, upstrea
     },
 
     /** As complete, and what the application then reads at userinfo (email, email_verified). */
-    async completeWithUserInfo(ua: CookieAgent, callback: URL, verifier: string) {
+    async completeWithUserInfo(ua: UserAgent, callback: URL, verifier: string) {
       const { url } = await ua.follow(await ua.get(callback.href), callback.href, (u) => u.href.startsWith(RP_REDIRECT));
       expect(url.href.startsWith(RP_REDIRECT), url.href).toBe(true);
       const tokens = await oauth.authorizationCodeGrant(rp, url, { pkceCodeVerifier: verifier, expectedState: 'rp-state' });
