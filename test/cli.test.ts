@@ -1,15 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose';
-import knexFactory from 'knex';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess } from './support/cli-in-process.ts';
+import { describe, expect, it } from 'vitest';
+import { runCliInProcess, useCliStorage } from './support/cli-in-process.ts';
 import { type CliResult, runCli } from './support/gatehouse-process.ts';
 import { oauthError } from './support/oauth-error.ts';
-import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET } from './support/test-gatehouse.ts';
+import { startTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.example.test';
 const PASSWORD = 'a long and correct passphrase';
@@ -23,37 +20,10 @@ function expectRefusal(result: CliResult, reason: RegExp) {
   expect(result.stdout).toBe('');
 }
 
-/** A database of the test's own for CLI commands: a schema on the test Postgres, or PGlite in a directory. */
-async function cliStorage(): Promise<{ storage: Storage; dataDir: string; env: Record<string, string> }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-cli-'));
-  let storage = newStorage({ dataDir });
-  const env: Record<string, string> = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir };
-  if (testDatabaseUrl) {
-    // libpq's `options` parameter (honoured by pg, which knex uses) puts every CLI connection in
-    // this file's own schema, which must exist first.
-    const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
-    await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
-    const options = encodeURIComponent(`-c search_path=${storage.schema}`);
-    env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${options}`;
-  } else {
-    // Without DATABASE_URL the CLI migrates PGlite's default schema in DATA_DIR; an in-process
-    // server on the same storage must then look there too.
-    storage = { ...storage, schema: 'public' };
-  }
-  return { storage, dataDir, env };
-}
-
 // What `node bin/gatehouse.js` adds to the commands: exit codes, stdin, and stdout/stderr of a real
 // process. A few commands, since each process loads the whole program (seconds on a busy machine).
 describe('the gatehouse CLI as a process', { timeout: 120_000 }, () => {
-  let setup: Awaited<ReturnType<typeof cliStorage>>;
-  beforeAll(async () => {
-    setup = await cliStorage();
-  });
-  afterAll(async () => {
-    await dropStorage(setup.storage);
-    await rm(setup.dataDir, { recursive: true, force: true });
-  });
+  const setup = useCliStorage();
 
   it('prints its usage and exits 1 without a command; refuses an unknown one with exit 2 and one line', async () => {
     const bare = await runCli([], setup.env);
@@ -80,24 +50,14 @@ describe('the gatehouse CLI as a process', { timeout: 120_000 }, () => {
 // The commands themselves, run in this process (runCliInProcess: the same code, output and exit
 // codes, without a process each). Commands run one after another: each opens the database.
 describe('the gatehouse CLI', { timeout: 180_000 }, () => {
-  let storage: Storage;
-  let dataDir: string;
-  let env: Record<string, string>;
-  const cli = (args: string[], input?: string) => runCliInProcess(args, env, { input });
+  const setup = useCliStorage();
+  const cli = (args: string[], input?: string) => runCliInProcess(args, setup.env, { input });
   const json = async (args: string[], input?: string) => {
     const result = await cli([...args, '--json'], input);
     expect(result.code, result.stderr).toBe(0);
     return { ...result, value: JSON.parse(result.stdout) };
   };
   const created: { clientId?: string; firstSecret?: string; rotatedSecret?: string } = {};
-
-  beforeAll(async () => {
-    ({ storage, dataDir, env } = await cliStorage());
-  });
-  afterAll(async () => {
-    await dropStorage(storage);
-    await rm(dataDir, { recursive: true, force: true });
-  });
 
   it('migrates a fresh database, then reports it is up to date', async () => {
     const first = await cli(['migrate']);
@@ -178,7 +138,7 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     });
 
     const { publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const jwksFile = join(dataDir, 'service-jwks.json');
+    const jwksFile = join(setup.dataDir, 'service-jwks.json');
     await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'svc-1' }] }));
     const keyed = await json(['clients', 'create', '--name', 'keyed', '--resource', API, '--scope', 'read', '--jwks', jwksFile]);
     expect(keyed.value).toMatchObject({ token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ kid: 'svc-1' }] } });
@@ -201,7 +161,7 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
       await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'https://a.example.test/cb', '--post-logout-redirect-uri', 'http://a.example.test/bye']),
       /post-logout redirect URI/,
     );
-    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks', join(dataDir, 'missing.json')]), /--jwks: cannot read/);
+    expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks', join(setup.dataDir, 'missing.json')]), /--jwks: cannot read/);
     expectRefusal(await cli(['clients', 'create', '--name', 'x', '--jwks-uri', 'http://svc.example.test/jwks.json']), /jwks_uri must be an https/);
     expectRefusal(await cli(['clients', 'create', '--name', 'x', '--redirect-uri', 'http://127.0.0.1/cb', '--application-type', 'phone']), /application type/);
   });
@@ -297,7 +257,7 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
 
   // Last: in embedded mode the in-process server takes over the data directory from the CLI.
   it('issues tokens at a server on the same storage for the secret the CLI printed, and not for the rotated-out one', async () => {
-    const gh = await startTestGatehouse(storage);
+    const gh = await startTestGatehouse(setup.storage);
     try {
       const options = { execute: [oauth.allowInsecureRequests] };
       const configure = (secret: string) => oauth.discovery(new URL(gh.issuer), created.clientId!, undefined, oauth.ClientSecretBasic(secret), options);

@@ -6,25 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/gatehouse-process.ts';
 import { freePort } from './support/own-services.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
+import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, useTestGatehouse } from './support/test-gatehouse.ts';
 
 const tokenIn = (text: string | undefined) => /[?&]token=([A-Za-z0-9_-]{43})/.exec(text ?? '')?.[1];
 
 describe('the mailer and single-use links, as the server wires them', () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
-
   beforeAll(async () => {
     smtp = await startTestSmtp();
-    storage = newStorage();
-    gh = await startTestGatehouse(storage, { SMTP_URL: smtp.url, MAIL_FROM: 'Sign-in <login@id.example.com>' });
   });
   afterAll(async () => {
-    await gh?.stop();
     await smtp?.stop();
-    if (storage) await dropStorage(storage);
   });
+  const gh = useTestGatehouse(() => ({ SMTP_URL: smtp.url, MAIL_FROM: 'Sign-in <login@id.example.com>' }));
 
   it('sends a verification link over SMTP whose token is consumed once, logged without the token, counted in /metrics', async () => {
     const { accounts, oneTimeTokens, accountEmails, mailer } = gh.services;

@@ -1,20 +1,14 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import knexFactory from 'knex';
 import * as oauth from 'openid-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess } from './support/cli-in-process.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCliInProcess, useCliStorage } from './support/cli-in-process.ts';
 import type { CliResult } from './support/gatehouse-process.ts';
-import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 
 const API = 'https://api.roles-admin.test';
 const PASSWORD = 'a long operator-made passphrase';
 
 describe('roles and attributes over the admin API', () => {
-  const storage = newStorage();
-  let gh: TestGatehouse;
+  const gh = useTestGatehouse();
   let adminToken: string;
   let opsClientId: string;
 
@@ -28,7 +22,6 @@ describe('roles and attributes over the admin API', () => {
   const api = `/resources/${encodeURIComponent(API)}`;
 
   beforeAll(async () => {
-    gh = await startTestGatehouse(storage);
     const adminAudience = `${gh.issuer}/admin`;
     const ops = await gh.services.clients.registerClient({ name: 'ops', grantTypes: ['client_credentials'], resources: [adminAudience], scope: 'admin' });
     opsClientId = ops.client.client_id;
@@ -36,10 +29,6 @@ describe('roles and attributes over the admin API', () => {
       execute: [oauth.allowInsecureRequests],
     });
     adminToken = (await oauth.clientCredentialsGrant(config, { resource: adminAudience, scope: 'admin' })).access_token;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await dropStorage(storage);
   });
 
   it('creates an --rbac API, its roles, gives and takes roles and sets attributes, all audited', async () => {
@@ -154,10 +143,8 @@ describe('roles and attributes over the admin API', () => {
 
 // Commands run in this process (runCliInProcess), as test/cli.test.ts does.
 describe('roles and attributes from the CLI', { timeout: 180_000 }, () => {
-  let storage: Storage;
-  let dataDir: string;
-  let env: Record<string, string>;
-  const cli = (args: string[]) => runCliInProcess(args, env);
+  const setup = useCliStorage();
+  const cli = (args: string[]) => runCliInProcess(args, setup.env);
   const json = async (args: string[]) => {
     const result = await cli([...args, '--json']);
     expect(result.code, result.stderr).toBe(0);
@@ -168,25 +155,6 @@ describe('roles and attributes from the CLI', { timeout: 180_000 }, () => {
     expect(result.stderr).toMatch(/^gatehouse: [^\n]+\n$/);
     expect(result.stderr).toMatch(reason);
   };
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-roles-cli-'));
-    storage = newStorage({ dataDir });
-    env = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir };
-    if (testDatabaseUrl) {
-      // As cli.test.ts: every CLI connection goes to this file's own schema.
-      const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
-      await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
-      const options = encodeURIComponent(`-c search_path=${storage.schema}`);
-      env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${options}`;
-    } else {
-      storage = { ...storage, schema: 'public' };
-    }
-  });
-  afterAll(async () => {
-    await dropStorage(storage);
-    await rm(dataDir, { recursive: true, force: true });
-  });
 
   it('sets up an --rbac API with roles and a user, then changes it', async () => {
     expect(

@@ -1,11 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import knexFactory from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCliInProcess } from './support/cli-in-process.ts';
-import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET } from './support/test-gatehouse.ts';
+import { runCliInProcess, useCliStorage } from './support/cli-in-process.ts';
+import { startTestGatehouse } from './support/test-gatehouse.ts';
 import { registerRelyingParty, upstreamFlow } from './support/upstream-flow.ts';
 import { type OidcUpstream, startOidcUpstream } from './support/upstream-oidc.ts';
 
@@ -14,35 +9,19 @@ const SECRET = 'cli-upstream-secret-never-printed-4e1f';
 // Commands run one after another (embedded PGlite allows one process), then a server on the same
 // database signs someone in through the upstream the CLI added.
 describe('gatehouse upstreams (CLI)', { timeout: 180_000 }, () => {
-  let storage: Storage;
-  let dataDir: string;
-  let env: Record<string, string>;
   let up: OidcUpstream;
-  const cli = (args: string[], input?: string) => runCliInProcess(args, env, { input });
+  const setup = useCliStorage({
+    ISSUER: 'https://id.example.test',
+    UPSTREAM_GOOGLE_CLIENT_ID: 'g',
+    UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-env-secret-unprinted',
+  });
+  const cli = (args: string[], input?: string) => runCliInProcess(args, setup.env, { input });
 
   beforeAll(async () => {
     up = await startOidcUpstream();
-    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-upstream-cli-'));
-    storage = newStorage({ dataDir });
-    env = {
-      GATEHOUSE_SECRET: TEST_SECRET,
-      DATA_DIR: dataDir,
-      ISSUER: 'https://id.example.test',
-      UPSTREAM_GOOGLE_CLIENT_ID: 'g',
-      UPSTREAM_GOOGLE_CLIENT_SECRET: 'google-env-secret-unprinted',
-    };
-    if (testDatabaseUrl) {
-      const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
-      await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
-      env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${storage.schema}`)}`;
-    } else {
-      storage = { ...storage, schema: 'public' };
-    }
   });
   afterAll(async () => {
     await up?.close();
-    await dropStorage(storage);
-    await rm(dataDir, { recursive: true, force: true });
   });
 
   it('adds an OpenID Connect upstream with its secret from stdin, and prints the redirect URI to register', async () => {
@@ -109,7 +88,7 @@ describe('gatehouse upstreams (CLI)', { timeout: 180_000 }, () => {
   });
 
   it('stores the secret sealed; a server on the same database signs in through the upstream', async () => {
-    const gh = await startTestGatehouse(storage, { DATA_DIR: dataDir });
+    const gh = await startTestGatehouse(setup.storage, { DATA_DIR: setup.dataDir });
     try {
       const [row] = await gh.knex('upstreams').where({ id: 'corp' });
       expect(JSON.stringify(row)).not.toContain(SECRET);

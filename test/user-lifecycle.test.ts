@@ -1,19 +1,16 @@
 import { pbkdf2Sync, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import argon2 from 'argon2';
-import knexFactory from 'knex';
 import * as oauth from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../src/i18n/messages.ts';
 import { loginInteraction, registerApp, signInForTokens } from './support/account-lifecycle.ts';
-import { runCliInProcess } from './support/cli-in-process.ts';
+import { runCliInProcess, useCliStorage } from './support/cli-in-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { startTestSmtp, type TestSmtp } from './support/smtp.ts';
-import { testDatabaseUrl } from './support/test-env.ts';
-import { dropStorage, newStorage, type Storage, startTestGatehouse, TEST_SECRET, type TestGatehouse } from './support/test-gatehouse.ts';
+import { useTestGatehouse } from './support/test-gatehouse.ts';
 import { createUserAgent } from './support/user-agent.ts';
 
 const t = MESSAGES.en;
@@ -25,10 +22,15 @@ const djangoHash = (password: string, iterations = 600_000, salt = randomBytes(9
 
 describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
   let smtp: TestSmtp;
-  let storage: Storage;
-  let gh: TestGatehouse;
   let config: oauth.Configuration;
   let adminToken: string;
+  beforeAll(async () => {
+    smtp = await startTestSmtp();
+  });
+  afterAll(async () => {
+    await smtp?.stop();
+  });
+  const gh = useTestGatehouse(() => ({ SMTP_URL: smtp.url }));
 
   const admin = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${gh.issuer}/admin/v1${path}`, {
@@ -43,9 +45,6 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
   const passwordHashOf = async (email: string) => (await gh.knex('accounts').where({ email }).first('password_hash'))?.password_hash as string | null;
 
   beforeAll(async () => {
-    smtp = await startTestSmtp();
-    storage = newStorage();
-    gh = await startTestGatehouse(storage, { SMTP_URL: smtp.url });
     config = await registerApp(gh);
     const audience = `${gh.issuer}/admin`;
     const ops = await gh.services.clients.registerClient({ name: 'ops', grantTypes: ['client_credentials'], resources: [audience], scope: 'admin' });
@@ -53,11 +52,6 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
       execute: [oauth.allowInsecureRequests],
     });
     adminToken = (await oauth.clientCredentialsGrant(opsConfig, { resource: audience, scope: 'admin' })).access_token;
-  });
-  afterAll(async () => {
-    await gh?.stop();
-    await smtp?.stop();
-    if (storage) await dropStorage(storage);
   });
 
   it('disables a user (admin API): their refresh token, userinfo and sign-in are refused; enabled again, they sign in', async () => {
@@ -234,32 +228,12 @@ describe('operators and the users lifecycle', { timeout: 120_000 }, () => {
 
 // The CLI, in this process (runCliInProcess), against its own schema (as test/cli.test.ts does).
 describe('gatehouse users (CLI)', { timeout: 180_000 }, () => {
-  let storage: Storage;
-  let dataDir: string;
-  let env: Record<string, string>;
-  const run = (args: string[]) => runCliInProcess(args, env);
-
-  beforeAll(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-users-'));
-    storage = newStorage({ dataDir });
-    env = { GATEHOUSE_SECRET: TEST_SECRET, DATA_DIR: dataDir };
-    if (testDatabaseUrl) {
-      const knex = knexFactory({ client: 'pg', connection: testDatabaseUrl });
-      await knex.raw('create schema ??', [storage.schema]).finally(() => knex.destroy());
-      const options = encodeURIComponent(`-c search_path=${storage.schema}`);
-      env.DATABASE_URL = `${testDatabaseUrl}${testDatabaseUrl.includes('?') ? '&' : '?'}options=${options}`;
-    } else {
-      storage = { ...storage, schema: 'public' };
-    }
-  });
-  afterAll(async () => {
-    await dropStorage(storage);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const setup = useCliStorage();
+  const run = (args: string[]) => runCliInProcess(args, setup.env);
 
   it('imports a file all or nothing, reporting each bad line on stderr without its hash; then list, show, disable and export', async () => {
     const hash = await bcryptHash('cli import passphrase', 4);
-    const bad = join(dataDir, 'bad.jsonl');
+    const bad = join(setup.dataDir, 'bad.jsonl');
     await writeFile(
       bad,
       [
@@ -278,7 +252,7 @@ describe('gatehouse users (CLI)', { timeout: 180_000 }, () => {
     expect(refused.stderr).not.toContain(hash.slice(7));
     expect(refused.stdout).toBe('');
 
-    const good = join(dataDir, 'good.jsonl');
+    const good = join(setup.dataDir, 'good.jsonl');
     await writeFile(
       good,
       [
