@@ -44,22 +44,29 @@ export function createPasswordReset(deps: {
   };
 
   return {
-    /** Queues the lookup and the mail; returns at once, whatever the address. */
-    request(emailInput: string, locale: Locale, ip?: string): void {
+    /**
+     * Queues the lookup and the mail, to start once `after` settles (the answer sent: even the
+     * lookup's time must not fall on the answer); returns at once, whatever the address.
+     */
+    request(emailInput: string, locale: Locale, ip?: string, after?: Promise<void>): void {
       const email = normalizeEmail(emailInput);
-      deps.tasks.run('password_reset_request', async () => {
-        const account = isPlausibleEmail(email) ? await deps.accounts.findByEmail(email) : undefined;
-        // A disabled user gets no link (they could not sign in with it); the page said the same.
-        const isSent = Boolean(account?.email && !account.disabledAt);
-        if (isSent) await mailLink(account as Account & { email: string }, locale);
-        await deps.audit.record({
-          type: 'password.reset_requested',
-          accountId: account?.id,
-          ip,
-          // Unknown: only the domain, as for failed sign-ins (the address may be a typo, or someone else's).
-          details: { is_sent: isSent, ...(account ? {} : { email_domain: email.split('@')[1]?.slice(0, 253) }) },
-        });
-      });
+      deps.tasks.run(
+        'password_reset_request',
+        async () => {
+          const account = isPlausibleEmail(email) ? await deps.accounts.findByEmail(email) : undefined;
+          // A disabled user gets no link (they could not sign in with it); the page said the same.
+          const isSent = Boolean(account?.email && !account.disabledAt);
+          if (isSent) await mailLink(account as Account & { email: string }, locale);
+          await deps.audit.record({
+            type: 'password.reset_requested',
+            accountId: account?.id,
+            ip,
+            // Unknown: only the domain, as for failed sign-ins (the address may be a typo, or someone else's).
+            details: { is_sent: isSent, ...(account ? {} : { email_domain: email.split('@')[1]?.slice(0, 253) }) },
+          });
+        },
+        after,
+      );
     },
 
     /** An operator sends the link (`users send-reset`): at once, and an error when there is no address to send to. */

@@ -12,14 +12,19 @@ export function createBackgroundTasks(options: { logger: Logger; maxPending?: nu
   const pending = new Set<Promise<void>>();
 
   return {
-    /** Starts `work` now, without waiting for it. False when it was dropped (too many pending). */
-    run(name: string, work: () => Promise<void>): boolean {
+    /**
+     * Starts `work` once `after` has settled (at once without it), without waiting for it; it is
+     * pending from now. False when it was dropped (too many pending). A request's task waits for
+     * the answer to be sent (http/response-sent.ts), so that its work cannot slow the answer down.
+     */
+    run(name: string, work: () => Promise<void>, after?: Promise<void>): boolean {
       if (pending.size >= maxPending) {
         options.logger.error({ task: name }, 'background task dropped: too many pending');
         return false;
       }
       const task = (async () => {
         try {
+          await after;
           await work();
         } catch (err) {
           options.logger.error({ task: name, err: (err as Error).message }, 'background task failed');

@@ -6,6 +6,7 @@ import { renderPage } from '../../views/render-page.ts';
 import { isPlausibleEmail, normalizeEmail } from '../accounts/account-service.ts';
 import type { PasswordReset } from '../accounts/password-reset.ts';
 import { field } from '../http/read-form.ts';
+import { responseSent } from '../http/response-sent.ts';
 import { addressGroup } from '../throttle/address-group.ts';
 import type { ThrottleKey } from '../throttle/attempt-throttle.ts';
 import type { Details, InteractionContext } from './interaction-context.ts';
@@ -50,7 +51,7 @@ export function forgotPasswordRoutes(router: Router, ic: InteractionContext, dep
         return render(ctx, details, { email: typed, error: ui.t.login.throttled(attempt.retryAfterSeconds), status: 429 });
       }
     }
-    deps.passwordReset.request(email, ui.locale, ctx.ip);
+    deps.passwordReset.request(email, ui.locale, ctx.ip, responseSent(ctx));
     const t = ic.ui(ctx, details, '/forgot-password').t.forgotPassword;
     const link = { href: `/interaction/${details.uid}`, text: t.backToSignIn };
     renderPage(ctx, noticePage({ ui: ic.ui(ctx, details, '/forgot-password'), title: t.sentTitle, message: t.sent(email), detail: t.notArrived, link }));
