@@ -4,7 +4,9 @@ import { Server as NetServer, type Socket } from 'node:net';
 // A keep-alive socket idle this long while draining is closed. Not at once: a client that has just
 // received an answer is usually already sending its next request on the same socket, and closing
 // under it resets that request. Given a moment, it sends it and is answered with Connection: close.
-const IDLE_CLOSE_MS = 250;
+// 250 ms was too short for a client on a starved machine (one reset in a suite run with three
+// test workers on two cores); a second costs a drain at most a second more.
+const IDLE_CLOSE_MS = 1000;
 const SWEEP_MS = 50;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
