@@ -112,4 +112,43 @@ describe('the record cache', () => {
     s.records.set('a', { v: 2 });
     expect(await cache.get('a')).toEqual({ v: 2 });
   });
+
+  it('keeps a value whose read began before another record was invalidated, and none after invalidating all', async () => {
+    const s = source();
+    s.records.set('a', { v: 1 });
+    let release!: () => void;
+    let gate = new Promise<void>((resolve) => (release = resolve));
+    const cache = createCache({
+      ttlMs: 60_000,
+      max: 10,
+      // Reads, then answers once released: what it answers was read before whatever happens meanwhile.
+      load: async (id) => {
+        const record = await s.load(id);
+        await gate;
+        return record;
+      },
+    });
+    // A notice for another client arrives while this one's first read is under way.
+    const first = cache.get('a');
+    cache.invalidate('b');
+    release();
+    expect(await first).toEqual({ v: 1 });
+    expect(await cache.get('a')).toEqual({ v: 1 });
+    expect(s.reads()).toBe(1); // kept: served from the cache
+    // In an outage it is there to serve (a lost fill would make this a failure).
+    cache.setTrusted(false);
+    s.down(true);
+    expect(await cache.get('a')).toEqual({ v: 1 });
+
+    s.down(false);
+    cache.setTrusted(true);
+    gate = new Promise<void>((resolve) => (release = resolve));
+    cache.invalidate('a');
+    const second = cache.get('a');
+    cache.invalidate('*');
+    s.records.set('a', { v: 2 });
+    release();
+    expect(await second).toEqual({ v: 1 });
+    expect(await cache.get('a')).toEqual({ v: 2 });
+  });
 });

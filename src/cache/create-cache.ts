@@ -20,33 +20,33 @@ const RETRY_AFTER_FAILURE_MS = 1_000;
  */
 export function createCache<V extends object>(options: { ttlMs: number; max: number; load: (id: string) => Promise<V | undefined> }) {
   const cache = new LRUCache<string, Entry<V>>({ max: options.max, ttl: options.ttlMs });
-  const inflight = new Map<string, Promise<V | undefined>>();
-  // Bumped on every invalidation: a load that started before it must not fill the cache after it.
-  let generation = 0;
+  // One read per id at a time: concurrent misses share it. An invalidation of that id (or of
+  // everything) marks it stale, so what it read is returned but not kept, and drops it, so the
+  // next get reads anew. Only that id's: a change to another record must not cost this one its fill
+  // (it would then be missing from the cache in an outage).
+  type Flight = { promise: Promise<V | undefined>; isStale: boolean };
+  const inflight = new Map<string, Flight>();
   // Bumped whenever trust changes: an entry read in an older epoch is re-read before it is served.
   let epoch = 0;
   let isTrusted = true;
   let failedAtMs = -Infinity;
 
-  const load = async (id: string): Promise<V | undefined> => {
-    const startedAt = generation;
-    const startedEpoch = epoch;
-    try {
-      const value = await options.load(id);
-      if (generation === startedAt) cache.set(id, { value, epoch: startedEpoch });
-      return value;
-    } finally {
-      inflight.delete(id);
-    }
-  };
-  // Coalesce concurrent misses for one id into one query.
   const loadOnce = (id: string): Promise<V | undefined> => {
-    let pending = inflight.get(id);
-    if (!pending) {
-      pending = load(id);
-      inflight.set(id, pending);
-    }
-    return pending;
+    const current = inflight.get(id);
+    if (current) return current.promise;
+    const startedEpoch = epoch;
+    const flight: Flight = { promise: Promise.resolve(undefined), isStale: false };
+    flight.promise = (async () => {
+      try {
+        const value = await options.load(id);
+        if (!flight.isStale) cache.set(id, { value, epoch: startedEpoch });
+        return value;
+      } finally {
+        if (inflight.get(id) === flight) inflight.delete(id);
+      }
+    })();
+    inflight.set(id, flight);
+    return flight.promise;
   };
 
   return {
@@ -64,9 +64,15 @@ export function createCache<V extends object>(options: { ttlMs: number; max: num
     },
     /** Drops one id, or everything with '*'. */
     invalidate(id: string) {
-      generation += 1;
-      if (id === '*') cache.clear();
-      else cache.delete(id);
+      const flights = id === '*' ? [...inflight.values()] : [inflight.get(id)];
+      for (const flight of flights) if (flight) flight.isStale = true;
+      if (id === '*') {
+        cache.clear();
+        inflight.clear();
+      } else {
+        cache.delete(id);
+        inflight.delete(id);
+      }
     },
     /**
      * Whether changes are being announced (the change notices are listening). false: from now on
