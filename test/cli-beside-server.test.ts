@@ -10,6 +10,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'openid-client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { embeddedSocketFile } from '../src/db/embedded-socket.ts';
+import { runCliInProcess } from './support/cli-in-process.ts';
 import { type GatehouseProcess, runCli, startGatehouseProcess, within } from './support/gatehouse-process.ts';
 import { oauthError } from './support/oauth-error.ts';
 import { TEST_SECRET } from './support/test-gatehouse.ts';
@@ -36,8 +37,10 @@ describe('the CLI beside a running server on the embedded database', { timeout: 
     spawned.push(p);
     return p;
   };
+  // The commands run in this process (the same code as a `gatehouse` process, which the last case
+  // runs), beside the server process: they reach its database through its socket all the same.
   const json = async (args: string[]) => {
-    const result = await runCli([...args, '--json'], env);
+    const result = await runCliInProcess([...args, '--json'], env);
     expect(result.code, result.stderr).toBe(0);
     return JSON.parse(result.stdout);
   };
