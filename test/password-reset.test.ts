@@ -71,7 +71,9 @@ describe('password reset', { timeout: 120_000 }, () => {
   });
 
   it('answers a known and an unknown address with the same page, status and headers, in comparable time; only the known one gets mail', async () => {
-    const PAIRS = 5;
+    // Eleven of each: the answers take a few milliseconds, so a median of five moved by 2x on a
+    // loaded machine (CI saw 6.0 against 2.9 ms once, with nothing different on the path).
+    const PAIRS = 11;
     const knownEmails = Array.from({ length: PAIRS }, (_, i) => `known-${i}@example.test`);
     for (const email of knownEmails) await gh.services.accounts.registerAccount({ email, password: 'the known user passphrase' });
     await requestReset('warm-up@example.test'); // the route's first request pays for loading code, not for the address
@@ -84,10 +86,12 @@ describe('password reset', { timeout: 120_000 }, () => {
     // per-address throttle), and the queued work settled before the next request so that one
     // request's background mail never lands in another's measurement.
     for (let i = 0; i < PAIRS; i += 1) {
-      for (const [email, times] of [
+      const pair = [
         [knownEmails[i]!, known],
         [`nobody-${i}@example.test`, unknown],
-      ] as const) {
+      ] as const;
+      // Which goes first alternates too, so that a trend in the machine's load falls on both.
+      for (const [email, times] of i % 2 === 0 ? pair : [...pair].reverse()) {
         const { res, ms, body } = await requestReset(email);
         await settled();
         times.push(ms);
@@ -102,9 +106,15 @@ describe('password reset', { timeout: 120_000 }, () => {
     expect(new Set(pages.map((p) => JSON.stringify(p))).size, JSON.stringify(pages.slice(0, 2), null, 1)).toBe(1);
     expect(pages[0]!.status).toBe(200);
     expect(pages[0]!.body).toContain('If an account uses EMAIL, a message with a link is on its way to it.');
-    const ratio = median(unknown) / median(known);
-    expect(ratio, `unknown ${median(unknown).toFixed(1)} ms, known ${median(known).toFixed(1)} ms`).toBeGreaterThan(0.5);
-    expect(ratio, `unknown ${median(unknown).toFixed(1)} ms, known ${median(known).toFixed(1)} ms`).toBeLessThan(2);
+    // Paired: what a known address costs over the unknown one asked beside it. Noise on a loaded
+    // machine moves single answers both ways, so the median of those differences stays near zero;
+    // work on the path for one kind (a lookup, a write) moves every pair the same way.
+    const differences = known.map((ms, i) => ms - unknown[i]!);
+    const typical = median([...known, ...unknown]);
+    console.log(
+      `reset answers, medians of ${PAIRS}: known ${median(known).toFixed(1)} ms, unknown ${median(unknown).toFixed(1)} ms, known − unknown ${median(differences).toFixed(1)} ms`,
+    );
+    expect(Math.abs(median(differences)), `known ${known.map(Math.round)} ms, unknown ${unknown.map(Math.round)} ms`).toBeLessThan(0.5 * typical);
 
     const sent = smtp.received.slice(before).map((m) => m.envelopeTo[0]);
     expect(sent).toEqual(knownEmails);
