@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { ACCOUNT_CLIENT_ID } from '../src/clients/built-in-clients.ts';
 
 /**
  * A Postgres schema of the bench's own. Gatehouse has no schema setting, so the server and the CLI
@@ -33,12 +34,13 @@ export async function createBenchSchema(baseUrl: string) {
         const { rows } = await client.query<{ table_name: string }>('select table_name from information_schema.tables where table_schema = $1 order by 1', [
           schema,
         ]);
-        const count = async (table: string) =>
-          (await client.query<{ n: number }>(`select count(*)::int as n from ${pg.escapeIdentifier(schema)}.${table}`)).rows[0]!.n;
+        const count = async (table: string, where = 'true', values: string[] = []) =>
+          (await client.query<{ n: number }>(`select count(*)::int as n from ${pg.escapeIdentifier(schema)}.${table} where ${where}`, values)).rows[0]!.n;
         return {
           searchPath: sp!.search_path,
           tables: rows.map((r) => r.table_name),
-          clients: await count('clients'),
+          // The CLI's clients: Gatehouse's own account-page client is there from the first start.
+          clients: await count('clients', 'client_id <> $1', [ACCOUNT_CLIENT_ID]),
           resources: await count('resource_servers'),
         };
       } finally {
