@@ -1,5 +1,5 @@
-import { isSecureUrl } from '../config/load-config.ts';
 import { AppError } from '../errors/app-error.ts';
+import { isSecureUrl } from '../validation/secure-url.ts';
 
 export type ClientKeysInput = { jwksUri?: string; jwks?: unknown };
 export type ClientKeys = { jwks_uri: string } | { jwks: { keys: Record<string, unknown>[] } };

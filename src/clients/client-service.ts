@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { createCache } from '../cache/create-cache.ts';
-import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import type { ResourceService } from '../resources/resource-service.ts';
 import { isAcceptableRedirectUri, REDIRECT_URI_RULE } from '../validation/redirect-uri.ts';
+import { isSecureUrl } from '../validation/secure-url.ts';
 import { isBuiltInClient } from './built-in-clients.ts';
 import { clientKeys } from './client-keys.ts';
 import type { ClientMetadata, ClientRepository, StoredClient } from './client-repository.ts';

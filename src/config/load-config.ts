@@ -1,60 +1,12 @@
 import { availableParallelism } from 'node:os';
-import addressparser from 'nodemailer/lib/addressparser';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
+import { isSecureUrl } from '../validation/secure-url.ts';
+import { type MailSettings, mailFromEnv, mailKeys, refineMail } from './mail-settings.ts';
+import { refineUpstreams, type UpstreamSettings, upstreamEnvKeys, upstreamsFromEnv } from './upstream-settings.ts';
 
 // The only code that reads the environment (STYLE.md). Every key has its default beside it.
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-/**
- * Upstream endpoints: https, or http on a loopback address (tests, a local identity provider).
- * RFC 9700 §2.6: codes and tokens never cross the network in the clear.
- */
-export function isSecureUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    if (url.protocol === 'https:') return true;
-    return url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(url.hostname));
-  } catch {
-    return false;
-  }
-}
-const upstreamUrl = z.string().refine(isSecureUrl, 'must be an https:// URL (http:// only on a loopback address)');
-
-/** Naver Login's OAuth 2.0 endpoints and profile API (fields under `response`). */
-export const NAVER_ENDPOINTS = Object.freeze({
-  authorizationUrl: 'https://nid.naver.com/oauth2.0/authorize',
-  tokenUrl: 'https://nid.naver.com/oauth2.0/token',
-  profileUrl: 'https://openapi.naver.com/v1/nid/me',
-});
-
-const UPSTREAM_NAMES = ['GOOGLE', 'KAKAO', 'NAVER'] as const;
-const UPSTREAM_LABELS = { GOOGLE: 'Google', KAKAO: 'Kakao', NAVER: 'Naver' } as const;
-
-/** UPSTREAM_<NAME>_CLIENT_ID / _CLIENT_SECRET / _SCOPES, plus its endpoints with their defaults. */
-function upstreamKeys<N extends string, D extends Record<string, string>>(name: N, defaults: D) {
-  return {
-    [`UPSTREAM_${name}_CLIENT_ID`]: z.string().max(512).optional(),
-    [`UPSTREAM_${name}_CLIENT_SECRET`]: z.string().max(4096).optional(),
-    ...Object.fromEntries(
-      Object.entries(defaults).map(([key, value]) => [`UPSTREAM_${name}_${key}`, key === 'SCOPES' ? z.string().default(value) : upstreamUrl.default(value)]),
-    ),
-  } as Record<`UPSTREAM_${N}_${'CLIENT_ID' | 'CLIENT_SECRET'}`, z.ZodOptional<z.ZodString>> &
-    Record<`UPSTREAM_${N}_${keyof D & string}`, z.ZodDefault<z.ZodString>>;
-}
-
-function upstreamsFromEnv(e: object): UpstreamSettings[] {
-  return UPSTREAM_NAMES.flatMap((name): UpstreamSettings[] => {
-    const key = (k: string) => (e as Record<string, string | undefined>)[`UPSTREAM_${name}_${k}`];
-    const clientId = key('CLIENT_ID');
-    const clientSecret = key('CLIENT_SECRET');
-    if (!clientId || !clientSecret) return [];
-    const common = { id: name.toLowerCase(), name: UPSTREAM_LABELS[name], clientId, clientSecret, scope: key('SCOPES') ?? '' };
-    return name === 'NAVER'
-      ? [{ ...common, kind: 'naver' as const, authorizationUrl: key('AUTHORIZATION_URL'), tokenUrl: key('TOKEN_URL'), profileUrl: key('PROFILE_URL') }]
-      : [{ ...common, kind: 'oidc' as const, issuer: key('ISSUER') }];
-  });
-}
 
 /**
  * Whose X-Forwarded-For/-Proto/-Host to believe: the `hops` proxies nearest to Gatehouse, or the
@@ -110,56 +62,6 @@ const hostPortList = z
   .string()
   .regex(/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, 'must be host:port[,host:port…]')
   .transform((list) => list.split(',').map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) })));
-
-// ---- Email (SMTP_URL, MAIL_FROM) ----
-// Credentials travel inside SMTP_URL, so no message here ever repeats a value.
-const smtpUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}, 'must be an smtp:// or smtps:// URL with a host (credentials as smtp://user:password@host:port)');
-
-/** One mailbox (`Name <a@b>` or `a@b`), as nodemailer will read it; CR/LF would inject headers. */
-export function isMailbox(value: string): boolean {
-  if (/[\r\n]/.test(value)) return false;
-  const parsed = addressparser(value);
-  return parsed.length === 1 && typeof parsed[0]!.address === 'string' && /^[^\s@<>]+@[^\s@<>]+$/.test(parsed[0]!.address);
-}
-
-const mailKeys = {
-  // Unset: mail is written to the log and to DATA_DIR/outbox/ (refused in production).
-  SMTP_URL: smtpUrl.optional(),
-  // Unset: `Gatehouse <no-reply@ISSUER's host>`.
-  MAIL_FROM: z
-    .string()
-    .refine((v) => v.length <= 320 && isMailbox(v), 'must be one address of at most 320 characters, like "Gatehouse <no-reply@example.com>"')
-    .optional(),
-};
-
-function refineMail(env: { NODE_ENV: string; SMTP_URL?: string }, ctx: z.RefinementCtx): void {
-  if (env.NODE_ENV === 'production' && !env.SMTP_URL) {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['SMTP_URL'],
-      message: 'is required when NODE_ENV=production (without it mail only goes to the log and DATA_DIR/outbox/)',
-    });
-  }
-}
-
-function mailFromEnv(e: { ISSUER?: string; SMTP_URL?: string; MAIL_FROM?: string }): MailSettings {
-  const host = e.ISSUER ? new URL(e.ISSUER).hostname : 'localhost'; // the default issuer is http://localhost:PORT
-  return Object.freeze({ smtpUrl: e.SMTP_URL, from: e.MAIL_FROM ?? `Gatehouse <no-reply@${host}>` });
-}
-
-export type MailSettings = Readonly<{
-  /** Secret: carries the SMTP credentials. Undefined = the outbox (log + DATA_DIR/outbox/). */
-  smtpUrl: string | undefined;
-  from: string;
-}>;
-// ---- end of email ----
 
 // ---- Clients that register themselves (REGISTRATION, CLIENT_ID_METADATA_DOCUMENTS) ----
 /** API identifiers, comma-separated: what self-registered clients (REGISTRATION=open, metadata documents) may ask tokens for. */
@@ -231,16 +133,7 @@ const schema = z
     // email_verified is false); `required`: a sign-in stops at "check your inbox" until the address
     // is verified (an upstream that vouches for the address counts as verified).
     EMAIL_VERIFICATION: z.enum(['optional', 'required']).default('optional'),
-    // Upstream sign-in (Google, Kakao: OpenID Connect; Naver: OAuth 2.0 and its profile API).
-    // An upstream is on when its client id and secret are both set; endpoints are overridable.
-    ...upstreamKeys('GOOGLE', { ISSUER: 'https://accounts.google.com', SCOPES: 'openid email profile' }),
-    ...upstreamKeys('KAKAO', { ISSUER: 'https://kauth.kakao.com', SCOPES: 'openid account_email profile_nickname' }),
-    ...upstreamKeys('NAVER', {
-      AUTHORIZATION_URL: NAVER_ENDPOINTS.authorizationUrl,
-      TOKEN_URL: NAVER_ENDPOINTS.tokenUrl,
-      PROFILE_URL: NAVER_ENDPOINTS.profileUrl,
-      SCOPES: '',
-    }),
+    ...upstreamEnvKeys,
     // Sign-in throttling per email: this many failures free, then waits of 1 s, 2 s, 4 s … (at most
     // 60 s), and from LOGIN_THROTTLE_BLOCK_AFTER failures a block of LOGIN_THROTTLE_BLOCK_SECONDS.
     // Per client IP (failed sign-ins, and every sign-up) the counts are LOGIN_THROTTLE_IP_FACTOR times higher.
@@ -268,12 +161,7 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     refineMail(env, ctx);
-    for (const name of UPSTREAM_NAMES) {
-      const has = (key: string) => Boolean((env as Record<string, unknown>)[`UPSTREAM_${name}_${key}`]);
-      if (has('CLIENT_ID') !== has('CLIENT_SECRET')) {
-        ctx.addIssue({ code: 'custom', path: [`UPSTREAM_${name}_CLIENT_SECRET`], message: `and UPSTREAM_${name}_CLIENT_ID go together` });
-      }
-    }
+    refineUpstreams(env, ctx);
     const redisKinds = ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].filter((k) => (env as Record<string, unknown>)[k] !== undefined);
     if (redisKinds.length > 1) {
       ctx.addIssue({ code: 'custom', path: [redisKinds[1]!], message: `cannot be combined with ${redisKinds[0]}: choose one Redis topology` });
@@ -295,23 +183,6 @@ const schema = z
       });
     }
   });
-
-/**
- * An upstream identity provider as configured: `oidc` discovers its endpoints from `issuer`;
- * `naver` has fixed OAuth 2.0 endpoints and a profile API.
- */
-export type UpstreamSettings = Readonly<{
-  id: string;
-  kind: 'oidc' | 'naver';
-  name: string;
-  issuer?: string;
-  authorizationUrl?: string;
-  tokenUrl?: string;
-  profileUrl?: string;
-  clientId: string;
-  clientSecret: string;
-  scope: string;
-}>;
 
 export type Config = Readonly<{
   isProduction: boolean;
@@ -367,6 +238,9 @@ export class ConfigError extends Error {
 }
 
 /** Parses the environment once; throws ConfigError naming every invalid key. */
+/** The process's own environment, for its entry point (src/cli/main.ts): read here, nowhere else. */
+export const processEnvironment = (): NodeJS.ProcessEnv => process.env;
+
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = schema.safeParse(
     // Treat empty strings as unset: `FOO= npm start` should mean the default, not an invalid value.

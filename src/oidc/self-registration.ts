@@ -2,8 +2,8 @@ import { errors } from 'oidc-provider';
 import { DEVICE_CODE_GRANT } from '../clients/client-service.ts';
 import type { SelfRegistrationGrant } from '../clients/registration-tokens.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
-import { isSecureUrl } from '../config/load-config.ts';
 import { isAcceptableRedirectUri, REDIRECT_URI_RULE } from '../validation/redirect-uri.ts';
+import { isSecureUrl } from '../validation/secure-url.ts';
 
 export type { SelfRegistrationGrant };
 

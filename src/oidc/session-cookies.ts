@@ -1,5 +1,5 @@
 import type { Configuration, Provider } from 'oidc-provider';
-import { isSecureUrl } from '../config/load-config.ts';
+import { isSecureUrl } from '../validation/secure-url.ts';
 
 /**
  * How oidc-provider's cookies are set, decided once from the issuer.

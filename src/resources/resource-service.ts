@@ -1,12 +1,12 @@
 import type { Actor, AuditLog } from '../audit/audit-log.ts';
 import { createCache } from '../cache/create-cache.ts';
 import { isStandardScope } from '../clients/standard-scopes.ts';
-import { isSecureUrl } from '../config/load-config.ts';
 import type { ChangeNotices } from '../db/change-notices.ts';
 import { AppError } from '../errors/app-error.ts';
 import { checkTokenClaimNames } from '../permissions/token-claims.ts';
 import { DEFAULT_SIGNING_ALG, isSigningAlg, SIGNING_ALGS, type SigningAlg } from '../signing-keys/signer.ts';
 import { hasControlCharacters } from '../validation/control-characters.ts';
+import { isSecureUrl } from '../validation/secure-url.ts';
 import type { ResourceRepository, ResourceServer } from './resource-repository.ts';
 
 export type { ResourceServer };

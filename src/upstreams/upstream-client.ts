@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import * as oidc from 'openid-client';
-import type { UpstreamSettings } from '../config/load-config.ts';
+import type { UpstreamSettings } from '../config/upstream-settings.ts';
 import type { UpstreamProfile } from './upstream-accounts.ts';
 
 /** What the browser carries (sealed) from the redirect to the upstream until its callback. */

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { UpstreamSettings } from '../config/load-config.ts';
+import type { UpstreamSettings } from '../config/upstream-settings.ts';
 import { openJson, sealJson } from '../crypto/seal-json.ts';
 
 type Row = {

@@ -1,6 +1,7 @@
-import { isSecureUrl, NAVER_ENDPOINTS, type UpstreamSettings } from '../config/load-config.ts';
+import { NAVER_ENDPOINTS, type UpstreamSettings } from '../config/upstream-settings.ts';
 import { AppError } from '../errors/app-error.ts';
 import { hasControlCharacters } from '../validation/control-characters.ts';
+import { isSecureUrl } from '../validation/secure-url.ts';
 import type { UpstreamRepository } from './upstream-repository.ts';
 
 export type { UpstreamSettings };

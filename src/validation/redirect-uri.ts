@@ -1,4 +1,4 @@
-import { isSecureUrl } from '../config/load-config.ts';
+import { isSecureUrl } from './secure-url.ts';
 
 /**
  * A redirect URI we register (RFC 9700 §2.1 and §4.1, RFC 6749 §3.1.2): https, or plain http only
