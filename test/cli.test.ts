@@ -171,7 +171,7 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
     expect(value).toMatchObject({ initial_access_token: expect.stringMatching(/^[\w-]{32,}$/), resources: [API], api_scopes: ['read'], public_only: false });
     expect(new Date(value.expires_at).getTime()).toBeGreaterThan(Date.now() + 3_000_000);
     expectRefusal(await cli(['registration-tokens', 'create', '--resource', API, '--scope', 'delete']), /scope delete/);
-    const { value: client } = await json([
+    const rp = (logoutUri: string) => [
       'clients',
       'create',
       '--name',
@@ -179,22 +179,11 @@ describe('the gatehouse CLI', { timeout: 180_000 }, () => {
       '--redirect-uri',
       'https://rp.example.test/cb',
       '--backchannel-logout-uri',
-      'https://rp.example.test/logout',
-    ]);
+      logoutUri,
+    ];
+    const { value: client } = await json(rp('https://rp.example.test/logout'));
     expect(client).toMatchObject({ backchannel_logout_uri: 'https://rp.example.test/logout' });
-    expectRefusal(
-      await cli([
-        'clients',
-        'create',
-        '--name',
-        'rp',
-        '--redirect-uri',
-        'https://rp.example.test/cb',
-        '--backchannel-logout-uri',
-        'http://rp.example.test/logout',
-      ]),
-      /back-channel logout URI/,
-    );
+    expectRefusal(await cli(rp('http://rp.example.test/logout')), /back-channel logout URI/);
   });
 
   it('creates a user from a password on stdin and refuses a duplicate email with a one-line reason', async () => {
